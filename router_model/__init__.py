@@ -1,0 +1,1 @@
+"""What ships: the featurizer, policies, the ONNX export and the runtime."""
