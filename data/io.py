@@ -67,6 +67,10 @@ def to_table(data: pd.DataFrame | pa.Table) -> pa.Table:
         table = pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
         raise SchemaError(f"cannot cast to the canonical schema: {exc}") from exc
+    for f in SCHEMA:
+        nulls = table.column(f.name).null_count
+        if not f.nullable and nulls:
+            raise SchemaError(f"column {f.name!r}: {nulls} null value(s) in a required column")
     return table.replace_schema_metadata(None)
 
 
@@ -109,7 +113,8 @@ def write_jsonl(data: pd.DataFrame | pa.Table, path: PathLike) -> Path:
     df = data.to_pandas() if isinstance(data, pa.Table) else data
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_json(path, orient="records", lines=True, date_format="iso", date_unit="us")
+    df.to_json(path, orient="records", lines=True, date_format="iso", date_unit="us",
+               double_precision=15)
     return path
 
 
