@@ -114,6 +114,7 @@ class LoadPoller:
         timeout_s: float = 1.0,
         stale_after_s: float = 5.0,
         model_name: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if interval_s <= 0 or timeout_s <= 0 or stale_after_s <= interval_s:
             raise ValueError("LoadPoller: expected interval_s > 0, timeout_s > 0 and "
@@ -124,6 +125,7 @@ class LoadPoller:
         self.timeout_s = timeout_s
         self.stale_after_s = stale_after_s
         self.model_name = model_name
+        self._transport = transport  # tests inject an httpx.MockTransport
         self.n_polls = 0
         self.n_errors = 0
         self.last_error: str | None = None
@@ -162,7 +164,9 @@ class LoadPoller:
 
     async def start(self) -> LoadPoller:
         if self._task is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout_s, trust_env=False)
+            self._client = httpx.AsyncClient(
+                timeout=self.timeout_s, trust_env=False, transport=self._transport
+            )
             self._task = asyncio.create_task(self._loop(), name=f"load-poller:{self.metrics_url}")
         return self
 

@@ -1,0 +1,313 @@
+"""``lmroute bench gateway``: lmroute's added latency vs. LiteLLM's, in one run.
+
+Starts the fast fake backend (``serve.fast_backend``), lmroute's gateway (``lmroute serve``
+in a subprocess, pointed at the fake backend) and LiteLLM's proxy (in ``.venv-litellm``,
+installed on first use), all on 127.0.0.1. For each concurrency level it drives the same
+bounded closed-loop load DIRECT to the backend (the baseline), THROUGH lmroute and
+THROUGH LiteLLM, interleaved so that background load on the machine hits all three alike,
+and prints JSON: per level and system p50/p99 latency (ms), throughput (rps), errors and
+the added latency (system minus direct), plus lmroute_added_p50 / litellm_added_p50.
+
+    lmroute bench gateway [--concurrency 1,50,200] [--requests 2000] [--out FILE]
+
+Every server is stopped on exit, error or Ctrl-C (each runs in its own process group).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from serve.bench_gateway import GatewayTarget, start_gateway
+from serve.bench_litellm import MASTER_KEY, ensure_litellm, litellm_process, write_config
+from serve.bench_load import LoadResult, LoadSpec, run_load
+from serve.bench_procs import ManagedProcess, ProcessError, free_port
+
+logger = logging.getLogger(__name__)
+
+SYSTEMS = ("direct", "lmroute", "litellm")
+BACKEND_MODEL = "bench-model"
+PROMPT = "Summarise the plot of Hamlet in one sentence."
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to run; see ``--help`` for each field."""
+
+    concurrency: tuple[int, ...] = (1, 50, 200)
+    requests: int = 2000
+    warmup: int = 200
+    systems: tuple[str, ...] = SYSTEMS
+    backend_delay_ms: float = 0.0
+    router: Path | None = None
+    model: str | None = None  # request model through lmroute; None = routed if a router
+    litellm_venv: Path = Path(".venv-litellm")
+    install: bool = True
+    workdir: Path | None = None
+    start_timeout_s: float = 240.0
+    deadline_s: float = 600.0
+
+
+@dataclass
+class Target:
+    """Where one system takes requests."""
+
+    url: str
+    model: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class BenchReport:
+    """The JSON the benchmark prints."""
+
+    meta: dict[str, Any]
+    levels: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def _parse_levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--concurrency: expected e.g. 1,50,200: {exc}") from exc
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError(f"--concurrency: expected positive ints, got {text!r}")
+    return levels
+
+
+def _parse_systems(text: str) -> tuple[str, ...]:
+    systems = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [s for s in systems if s not in SYSTEMS]
+    if bad or "direct" not in systems:
+        raise argparse.ArgumentTypeError(
+            f"--systems: expected a subset of {','.join(SYSTEMS)} including direct, got {text!r}"
+        )
+    return systems
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lmroute bench gateway", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument(
+        "--concurrency",
+        type=_parse_levels,
+        default=(1, 50, 200),
+        help="comma-separated concurrent clients per level (default 1,50,200)",
+    )
+    p.add_argument("--requests", type=int, default=2000, help="measured requests per level")
+    p.add_argument("--warmup", type=int, default=200, help="discarded requests per level")
+    p.add_argument(
+        "--systems",
+        type=_parse_systems,
+        default=SYSTEMS,
+        help="subset of direct,lmroute,litellm (direct is the baseline)",
+    )
+    p.add_argument(
+        "--backend-delay-ms",
+        type=float,
+        default=0.0,
+        help="fixed delay of the fake backend per answer (model time)",
+    )
+    p.add_argument(
+        "--router",
+        type=Path,
+        default=None,
+        help="router artifact dir (default: runs/demo/router if present)",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model sent through lmroute (default lmroute/auto with a router, "
+        f"else the concrete {BACKEND_MODEL!r}, which bypasses routing)",
+    )
+    p.add_argument("--litellm-venv", type=Path, default=Path(".venv-litellm"))
+    p.add_argument(
+        "--no-install",
+        dest="install",
+        action="store_false",
+        help="fail instead of installing litellm[proxy] when missing",
+    )
+    p.add_argument("--workdir", type=Path, default=None, help="server logs/configs (default tmp)")
+    p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p  # fmt: skip
+
+
+def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BenchConfig:
+    if args.requests < 1 or args.warmup < 0:
+        parser.error(f"--requests >= 1 and --warmup >= 0 expected, got {args.requests}, "
+                     f"{args.warmup}")  # fmt: skip
+    if args.backend_delay_ms < 0:
+        parser.error(f"--backend-delay-ms: expected >= 0, got {args.backend_delay_ms}")
+    router = args.router
+    if router is None and Path("runs/demo/router/manifest.json").exists():
+        router = Path("runs/demo/router")
+    if router is not None and not (router / "manifest.json").exists():
+        parser.error(f"--router: no manifest.json in {router}")
+    return BenchConfig(
+        concurrency=args.concurrency, requests=args.requests, warmup=args.warmup,
+        systems=args.systems, backend_delay_ms=args.backend_delay_ms, router=router,
+        model=args.model, litellm_venv=args.litellm_venv, install=args.install,
+        workdir=args.workdir,
+    )  # fmt: skip
+
+
+def _start_backend(cfg: BenchConfig, work: Path, stack: contextlib.ExitStack) -> str:
+    port = free_port()
+    argv = [sys.executable, "-m", "serve.fast_backend", "--port", str(port),
+            "--delay-ms", str(cfg.backend_delay_ms), "--model", BACKEND_MODEL]  # fmt: skip
+    proc = ManagedProcess("fake-backend", argv, f"http://127.0.0.1:{port}/health",
+                          work / "fake_backend.log")  # fmt: skip
+    stack.callback(proc.stop)
+    proc.start(30.0)
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def _start_litellm(
+    cfg: BenchConfig, backend: str, work: Path, stack: contextlib.ExitStack, meta: dict[str, Any]
+) -> Target:
+    install = ensure_litellm(cfg.litellm_venv, cfg.install)
+    meta["litellm"] = {"version": install.version, "install_s": round(install.install_s, 1)}
+    port = free_port()
+    config = write_config(work / "litellm_config.yaml", backend, BACKEND_MODEL)
+    proc = litellm_process(install, config, port, work / "litellm.log")
+    stack.callback(proc.stop)
+    proc.start(cfg.start_timeout_s)
+    meta["litellm"]["startup_s"] = round(proc.startup_s or 0.0, 1)
+    auth = {"Authorization": f"Bearer {MASTER_KEY}"}
+    return Target(f"http://127.0.0.1:{port}/v1/chat/completions", BACKEND_MODEL, auth)
+
+
+def _start_lmroute(
+    cfg: BenchConfig, backend: str, work: Path, stack: contextlib.ExitStack, meta: dict[str, Any]
+) -> Target:
+    gw: GatewayTarget = start_gateway(
+        backend_url=backend, backend_model=BACKEND_MODEL, router=cfg.router, model=cfg.model,
+        work=work, stack=stack, timeout_s=cfg.start_timeout_s,
+    )  # fmt: skip
+    meta["lmroute"] = {"startup_s": round(gw.startup_s, 1), "model": gw.model,
+                       "routed": gw.routed, "router": str(cfg.router) if cfg.router else None,
+                       "overrides": gw.overrides}  # fmt: skip
+    return Target(gw.url, gw.model, {})
+
+
+def _measure(cfg: BenchConfig, targets: dict[str, Target]) -> list[dict[str, Any]]:
+    levels = []
+    for conc in cfg.concurrency:
+        results: dict[str, LoadResult] = {}
+        for system in cfg.systems:
+            t = targets[system]
+            payload = {"model": t.model, "messages": [{"role": "user", "content": PROMPT}],
+                       "max_tokens": 8}  # fmt: skip
+            spec = LoadSpec(t.url, payload, conc, cfg.requests, t.headers,
+                            deadline_s=cfg.deadline_s)  # fmt: skip
+            logger.warning("level c=%d: %s (%d requests)", conc, system, cfg.requests)
+            results[system] = run_load(spec, warmup=cfg.warmup)
+        levels.append(level_report(conc, results))
+    return levels
+
+
+def level_report(concurrency: int, results: dict[str, LoadResult]) -> dict[str, Any]:
+    """One level: each system's figures, added latency vs. direct, and the lmroute/LiteLLM ratio."""
+    base = results["direct"]
+    systems: dict[str, Any] = {}
+    for name, r in results.items():
+        entry = r.as_dict()
+        if name != "direct":
+            entry["added_p50_ms"] = round(r.p50_ms - base.p50_ms, 3)
+            entry["added_p99_ms"] = round(r.p99_ms - base.p99_ms, 3)
+        systems[name] = entry
+    out: dict[str, Any] = {"concurrency": concurrency, "systems": systems}
+    if "lmroute" in systems and "litellm" in systems:
+        lm, ll = systems["lmroute"]["added_p50_ms"], systems["litellm"]["added_p50_ms"]
+        out["ratio_added_p50_lmroute_over_litellm"] = round(lm / ll, 4) if ll > 0 else None
+    return out
+
+
+def _summary(levels: list[dict[str, Any]]) -> dict[str, Any]:
+    goal = {}
+    for lvl in levels:
+        lm = lvl["systems"].get("lmroute")
+        if lm is not None:
+            goal[str(lvl["concurrency"])] = {
+                "lmroute_added_p50_ms": lm["added_p50_ms"],
+                "under_2ms": lm["added_p50_ms"] < 2.0,
+                "ratio_vs_litellm": lvl.get("ratio_added_p50_lmroute_over_litellm"),
+            }
+    errors = sum(s["n_errors"] for lvl in levels for s in lvl["systems"].values())
+    return {"goal_added_p50_under_2ms": goal, "total_errors": errors}
+
+
+def _meta(cfg: BenchConfig) -> dict[str, Any]:
+    return {
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": platform.node(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "requests_per_level": cfg.requests, "warmup_per_level": cfg.warmup,
+        "backend_delay_ms": cfg.backend_delay_ms, "client": "aiohttp, keep-alive, closed loop",
+        "prompt": PROMPT,
+    }  # fmt: skip
+
+
+def run_benchmark(cfg: BenchConfig) -> BenchReport:
+    """Start everything, measure, stop everything (also on error)."""
+    meta = _meta(cfg)
+    with contextlib.ExitStack() as stack:
+        work = cfg.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory("-lmbench")))
+        work.mkdir(parents=True, exist_ok=True)
+        backend = _start_backend(cfg, work, stack)
+        targets = {"direct": Target(f"{backend}/chat/completions", BACKEND_MODEL)}
+        if "lmroute" in cfg.systems:
+            targets["lmroute"] = _start_lmroute(cfg, backend, work, stack, meta)
+        if "litellm" in cfg.systems:
+            targets["litellm"] = _start_litellm(cfg, backend, work, stack, meta)
+        levels = _measure(cfg, targets)
+    meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    return BenchReport(meta, levels, _summary(levels))
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so the ExitStack stops every server."""
+
+    def _raise(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
+    cfg = _config(args, parser)
+    try:
+        with _sigterm_as_exit():
+            report = run_benchmark(cfg)
+    except (ProcessError, RuntimeError, OSError) as exc:
+        print(f"lmroute bench gateway: {exc}", file=sys.stderr)
+        return 1
+    text = json.dumps(asdict(report), indent=2)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    print(text)
+    return 0
