@@ -1,0 +1,1 @@
+"""Backends: OpenAI-compatible HTTP endpoints (and the embedded llama.cpp server)."""

@@ -1,0 +1,183 @@
+"""Client for any OpenAI-compatible ``/chat/completions`` endpoint (vLLM, llama.cpp
+server, SGLang, LMDeploy, Ollama, hosted APIs).
+
+One pooled ``httpx.AsyncClient`` is shared by all backends. Each call retries
+retryable failures (connection errors, timeouts, 408/429/5xx) with exponential
+backoff and full jitter; a streaming call retries only before its first byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from serve.backends.health import BackendHealth
+from serve.jsonfast import dumps, loads
+from serve.settings import BackendSettings
+
+log = logging.getLogger(__name__)
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+class BackendError(Exception):
+    """A failed backend call. ``client_error`` = the upstream rejected the request (4xx):
+    not the backend's fault, not retried, passed back to the caller."""
+
+    def __init__(self, message: str, *, status: int | None = None,
+                 client_error: bool = False, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.status = status
+        self.client_error = client_error
+        self.body = body
+
+
+@dataclass
+class CallResult:
+    """A finished non-streaming call."""
+
+    doc: dict[str, Any]  # the upstream JSON response (forwarded with the gateway's id)
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    attempts: int
+
+
+@dataclass
+class StreamHandle:
+    """An open streaming call; ``events`` yields SSE ``data:`` payloads (bytes)."""
+
+    response: httpx.Response
+    attempts: int
+    started: float  # perf_counter() when the first attempt began
+    usage: dict[str, int] = field(default_factory=dict)
+
+    async def events(self) -> AsyncIterator[bytes]:
+        async for line in self.response.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            yield line[5:].strip().encode()
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+
+class OpenAIHTTPBackend:
+    """One backend endpoint with its profile, retry policy and health."""
+
+    def __init__(self, settings: BackendSettings, client: httpx.AsyncClient,
+                 api_key: str | None, rng: random.Random | None = None) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.client = client
+        self.base_url = settings.base_url.rstrip("/")
+        self.health = BackendHealth(settings.cooldown_after, settings.cooldown_s)
+        self._rng = rng or random.Random()
+        self._timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
+        self._headers = {"content-type": "application/json"}
+        if api_key:
+            self._headers["authorization"] = f"Bearer {api_key}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    def backoff_s(self, attempt: int) -> float:
+        """Full-jitter exponential backoff before retry ``attempt`` (1-based)."""
+        cap = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** (attempt - 1))
+        return self._rng.uniform(0.0, cap)
+
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float:
+        s = self.settings
+        return (prompt_tokens * s.price_in_per_mtok
+                + completion_tokens * s.price_out_per_mtok) / 1e6
+
+    def energy_j(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return self.settings.j_per_token * (prompt_tokens + completion_tokens)
+
+    def _payload(self, body: dict[str, Any], stream: bool) -> bytes:
+        payload = {**body, "model": self.settings.model, "stream": stream}
+        if stream:
+            payload["stream_options"] = {"include_usage": True}
+        else:
+            payload.pop("stream_options", None)
+        return dumps(payload)
+
+    async def complete(self, body: dict[str, Any]) -> CallResult:
+        """Non-streaming call with retries. Raises ``BackendError``."""
+        content = self._payload(body, stream=False)
+        t0 = time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                resp = await self.client.post(self.url, content=content, headers=self._headers,
+                                              timeout=self._timeout)
+                _raise_for(resp.status_code, resp.content, self.name)
+                doc = loads(resp.content)
+                if not isinstance(doc, dict):
+                    raise ValueError("not a JSON object")
+                usage = _usage(doc)
+                return CallResult(doc, usage.get("prompt_tokens", 0),
+                                  usage.get("completion_tokens", 0),
+                                  (time.perf_counter() - t0) * 1e3, attempt)
+            except (httpx.HTTPError, BackendError, ValueError) as exc:
+                err = _as_backend_error(exc, self.name)
+                if err.client_error or attempt > self.settings.max_retries:
+                    raise err from exc
+                await asyncio.sleep(self.backoff_s(attempt))
+
+    async def open_stream(self, body: dict[str, Any]) -> StreamHandle:
+        """Start a streaming call (retried until the response headers arrive)."""
+        content = self._payload(body, stream=True)
+        t0 = time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            resp: httpx.Response | None = None
+            try:
+                req = self.client.build_request("POST", self.url, content=content,
+                                                headers=self._headers, timeout=self._timeout)
+                resp = await self.client.send(req, stream=True)
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    _raise_for(resp.status_code, resp.content, self.name)
+                return StreamHandle(resp, attempt, t0)
+            except (httpx.HTTPError, BackendError) as exc:
+                if resp is not None:
+                    await resp.aclose()
+                err = _as_backend_error(exc, self.name)
+                if err.client_error or attempt > self.settings.max_retries:
+                    raise err from exc
+                await asyncio.sleep(self.backoff_s(attempt))
+
+
+def _usage(doc: Any) -> dict[str, int]:
+    usage = doc.get("usage") if isinstance(doc, dict) else None
+    if not isinstance(usage, dict):
+        return {}
+    return {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens")}
+
+
+def _raise_for(status: int, body: bytes, name: str) -> None:
+    if status < 400:
+        return
+    snippet = body[:300].decode(errors="replace")
+    raise BackendError(f"backend {name!r} answered HTTP {status}: {snippet}", status=status,
+                       client_error=status not in RETRYABLE_STATUS and status < 500, body=body)
+
+
+def _as_backend_error(exc: Exception, name: str) -> BackendError:
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, httpx.TimeoutException):
+        return BackendError(f"backend {name!r} timed out ({type(exc).__name__})")
+    if isinstance(exc, ValueError):
+        return BackendError(f"backend {name!r} returned invalid JSON")
+    return BackendError(f"backend {name!r} unreachable: {type(exc).__name__}: {exc}")

@@ -1,0 +1,71 @@
+"""``lmroute serve [hydra overrides]`` and ``lmroute serve keys ...`` (thin: config in,
+settings out, uvicorn run). The only place a DictConfig exists in ``serve``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from serve.settings import BackendSettings, ServeSettings, settings_from_dict
+
+log = logging.getLogger(__name__)
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def register_schemas() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="serve_schema", node=ServeSettings)
+    cs.store(group="backends", name="backend_schema", node=BackendSettings)
+
+
+def build_settings(cfg: DictConfig) -> ServeSettings:
+    raw = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    assert isinstance(raw, dict)
+    raw.pop("hydra", None)
+    return settings_from_dict({str(k): v for k, v in raw.items()})
+
+
+def run_server(settings: ServeSettings) -> None:
+    """Serve until interrupted (uvloop + httptools when installed)."""
+    import importlib.util
+
+    import uvicorn
+
+    from serve.app import create_app
+
+    has = importlib.util.find_spec
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port,
+        loop="uvloop" if has("uvloop") else "asyncio",
+        http="httptools" if has("httptools") else "h11",
+        access_log=settings.access_log, log_level="info", timeout_graceful_shutdown=10)
+    uvicorn.Server(config).run()
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "keys":
+        from serve.keys_cli import main as keys_main
+
+        return keys_main(argv[1:])
+    register_schemas()
+    code = 0
+
+    @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="serve")
+    def _serve(cfg: DictConfig) -> None:
+        nonlocal code
+        try:
+            settings = build_settings(cfg)
+        except (ValueError, TypeError) as exc:
+            print(f"lmroute serve: bad config: {exc}", file=sys.stderr)
+            code = 2
+            return
+        run_server(settings)
+
+    sys.argv = ["lmroute serve", *argv]
+    _serve()
+    return code

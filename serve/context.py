@@ -1,0 +1,91 @@
+"""The per-request state that flows through the pipeline stages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from router_model.decision import Decision
+from router_model.reward import RewardWeights
+from serve.backends.openai_http import CallResult, OpenAIHTTPBackend, StreamHandle
+from serve.errors import GatewayError
+from serve.keys import KeyRecord
+
+
+@dataclass(slots=True)
+class Route:
+    """One step of the fallback chain: a model and a backend that serves it."""
+
+    model: str
+    backend: OpenAIHTTPBackend
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Everything known about one chat-completion request, filled stage by stage."""
+
+    request_id: str
+    raw: bytes
+    headers: Mapping[str, str]  # case-insensitive (Starlette Headers) or lower-case keys
+    t0: float = field(default_factory=time.perf_counter)
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # admit
+    body: dict[str, Any] = field(default_factory=dict)
+    requested_model: str = ""
+    profile: str | None = None  # "lmroute/..." when routed, None for a concrete model
+    stream: bool = False
+    include_usage: bool = False
+    text: str = ""  # the routed text (all message contents, in order)
+    max_tokens: int | None = None
+    key: KeyRecord | None = None
+    sensitive: bool = False
+    weights: RewardWeights | None = None
+    epsilon: float = 0.0
+    task: str | None = None
+    # pre-checks
+    prompt_tokens_est: int = 0
+    allowed: list[str] = field(default_factory=list)  # router models passing every rule
+    # route
+    decision: Decision | None = None
+    routed_model: str = ""
+    propensity: float | None = None
+    reason: str = ""
+    decision_us: float = 0.0
+    chain: list[Route] = field(default_factory=list)
+    fallback_backend_used: bool = False
+    # budget
+    budget_day: str = ""
+    reserved_usd: float = 0.0
+    # call
+    answered: Route | None = None
+    result: CallResult | None = None
+    stream_handle: StreamHandle | None = None
+    attempts: int = 0
+    failures: list[str] = field(default_factory=list)
+    ttft_ms: float | None = None
+    chunks: int = 0  # streamed content chunks relayed
+    # post
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens_estimated: bool = False
+    latency_ms: float = 0.0
+    cost_usd: float = 0.0
+    energy_j: float = 0.0
+    error: GatewayError | None = None
+    status: int = 200
+
+    def response_headers(self) -> dict[str, str]:
+        """The x-lmroute-* headers of the response."""
+        h = {"x-request-id": self.request_id,
+             "x-lmroute-model": self.routed_model or self.requested_model,
+             "x-lmroute-decision-us": f"{self.decision_us:.1f}",
+             "x-lmroute-reason": self.reason.replace("\n", " ")[:200]}
+        if self.propensity is not None:
+            h["x-lmroute-propensity"] = f"{self.propensity:.6g}"
+        if self.answered is not None:
+            h["x-lmroute-backend"] = self.answered.backend.name
+            h["x-lmroute-served-model"] = self.answered.model
+        return h

@@ -1,0 +1,184 @@
+"""API keys and daily USD budgets in SQLite.
+
+Keys look like ``lmr-<key_id>.<secret>``; only ``sha256(salt || secret)`` with a random
+per-key salt is stored, and compared in constant time. Budgets are enforced atomically:
+each request *reserves* its estimated cost inside one ``BEGIN IMMEDIATE`` transaction
+(spent + reserved + estimate <= budget, or refused) and *settles* the measured cost
+afterwards. Concurrent requests, threads or processes sharing the file can therefore
+never reserve past the budget; the measured cost may differ from the estimate by the
+prompt-token estimation error (see docs/serve.md).
+
+All SQLite work runs on one dedicated worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_id TEXT PRIMARY KEY, name TEXT NOT NULL, salt BLOB NOT NULL, hash BLOB NOT NULL,
+  allowed_models TEXT, daily_budget_usd REAL, created_utc TEXT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS spend (
+  key_id TEXT NOT NULL, day TEXT NOT NULL, spent_usd REAL NOT NULL DEFAULT 0,
+  reserved_usd REAL NOT NULL DEFAULT 0, requests INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (key_id, day));
+"""
+CACHE_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A key as the gateway sees it (never the secret)."""
+
+    key_id: str
+    name: str
+    allowed_models: frozenset[str] | None  # None = every model
+    daily_budget_usd: float | None  # None = unlimited
+
+
+def utc_day() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def _hash(salt: bytes, secret: str) -> bytes:
+    return hashlib.sha256(salt + secret.encode()).digest()
+
+
+class KeyStore:
+    """SQLite-backed keys and spend; sync methods for the CLI, async ones for the app."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn: sqlite3.Connection | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._cache: dict[str, tuple[float, KeyRecord | None, bytes, bytes]] = {}
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=10.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA_SQL)
+            self._conn = conn
+        return self._conn
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """Run ``fn(*args)`` on the store's single worker thread."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keystore")
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def create_key(self, name: str, allowed_models: list[str] | None = None,
+                   daily_budget_usd: float | None = None) -> str:
+        """Create a key; returns the plaintext key (shown once, never stored)."""
+        if daily_budget_usd is not None and daily_budget_usd < 0:
+            raise ValueError(f"daily_budget_usd: expected >= 0, got {daily_budget_usd}")
+        key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
+        salt = secrets.token_bytes(16)
+        models = json.dumps(sorted(allowed_models)) if allowed_models else None
+        self._db().execute(
+            "INSERT INTO api_keys (key_id, name, salt, hash, allowed_models, daily_budget_usd,"
+            " created_utc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key_id, name, salt, _hash(salt, secret), models, daily_budget_usd,
+             datetime.now(UTC).isoformat()))
+        return f"lmr-{key_id}.{secret}"
+
+    def revoke(self, key_id: str) -> bool:
+        cur = self._db().execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key_id,))
+        self._cache.pop(key_id, None)
+        return cur.rowcount > 0
+
+    def list_keys(self) -> list[dict[str, object]]:
+        rows = self._db().execute(
+            "SELECT k.key_id, k.name, k.allowed_models, k.daily_budget_usd, k.revoked,"
+            " COALESCE(s.spent_usd, 0) FROM api_keys k LEFT JOIN spend s"
+            " ON s.key_id = k.key_id AND s.day = ?", (utc_day(),)).fetchall()
+        return [{"key_id": r[0], "name": r[1], "allowed_models": json.loads(r[2] or "null"),
+                 "daily_budget_usd": r[3], "revoked": bool(r[4]), "spent_today_usd": r[5]}
+                for r in rows]
+
+    def authenticate(self, key: str) -> KeyRecord | None:
+        """The key's record, or None when unknown, malformed or revoked."""
+        if not key.startswith("lmr-") or "." not in key:
+            return None
+        key_id, secret = key[4:].split(".", 1)
+        hit = self._cache.get(key_id)
+        if hit is None or time.monotonic() - hit[0] > CACHE_TTL_S:
+            hit = self._load(key_id)
+            self._cache[key_id] = hit
+        _, record, salt, digest = hit
+        if record is None or not hmac.compare_digest(_hash(salt, secret), digest):
+            return None
+        return record
+
+    def _load(self, key_id: str) -> tuple[float, KeyRecord | None, bytes, bytes]:
+        row = self._db().execute(
+            "SELECT name, salt, hash, allowed_models, daily_budget_usd FROM api_keys"
+            " WHERE key_id = ? AND revoked = 0", (key_id,)).fetchone()
+        if row is None:
+            return time.monotonic(), None, b"", b""
+        models = json.loads(row[3]) if row[3] else None
+        rec = KeyRecord(key_id, row[0], frozenset(models) if models else None, row[4])
+        return time.monotonic(), rec, row[1], row[2]
+
+    def reserve(self, record: KeyRecord, amount_usd: float, day: str) -> bool:
+        """Atomically reserve ``amount_usd`` of today's budget; False = over budget."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT spent_usd + reserved_usd FROM spend WHERE key_id = ?"
+                             " AND day = ?", (record.key_id, day)).fetchone()
+            used = row[0] if row else 0.0
+            budget = record.daily_budget_usd
+            if budget is not None and used + amount_usd > budget * (1 + 1e-9):
+                db.execute("ROLLBACK")
+                return False
+            db.execute("INSERT INTO spend (key_id, day, reserved_usd, requests) VALUES (?,?,?,1)"
+                       " ON CONFLICT (key_id, day) DO UPDATE SET"
+                       " reserved_usd = reserved_usd + excluded.reserved_usd,"
+                       " requests = requests + 1", (record.key_id, day, amount_usd))
+            db.execute("COMMIT")
+            return True
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def settle(self, key_id: str, day: str, reserved_usd: float, actual_usd: float) -> None:
+        """Replace a reservation by the measured cost (one transaction)."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE spend SET reserved_usd = MAX(0, reserved_usd - ?),"
+                   " spent_usd = spent_usd + ? WHERE key_id = ? AND day = ?",
+                   (reserved_usd, actual_usd, key_id, day))
+        db.execute("COMMIT")
+
+    def spent(self, key_id: str, day: str | None = None) -> tuple[float, float]:
+        """(spent_usd, reserved_usd) for a key on a UTC day (default today)."""
+        row = self._db().execute("SELECT spent_usd, reserved_usd FROM spend WHERE key_id = ?"
+                                 " AND day = ?", (key_id, day or utc_day())).fetchone()
+        return (float(row[0]), float(row[1])) if row else (0.0, 0.0)

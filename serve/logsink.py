@@ -1,0 +1,147 @@
+"""Buffered, rotating decision log: canonical logged tuples (``data/schema.py``) to
+Parquet or JSONL files, never blocking the request path.
+
+``append`` only puts a row in a bounded in-memory buffer. A background task flushes it
+(in a worker thread) every ``flush_interval_s`` seconds, as soon as ``flush_rows`` rows
+are waiting, and at shutdown.
+
+Files: Parquet writes one finished file per flush (``part-<utc>-<pid>-<seq>.parquet``), so
+every file on disk is always complete and readable; JSONL appends to a file rotated
+every ``rotate_rows`` rows and is flushed to the OS at each flush.
+
+Crash-loss bound: a hard crash (SIGKILL, power loss) loses at most the rows still in the
+buffer: those of the last ``flush_interval_s`` seconds, and never more than
+``flush_rows`` rows plus what arrives during one write. When the buffer holds
+``max_buffer_rows`` rows (the disk is failing or too slow), new rows are dropped,
+counted in ``lmroute_log_rows_dropped`` and logged as errors: never silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from serve.jsonfast import dumps
+from serve.metrics import GatewayMetrics
+from serve.settings import LogSettings
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_SCHEMA = pa.schema([
+    pa.field("request_id", pa.string(), nullable=False),
+    pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("quality", pa.float64(), nullable=False),
+    pa.field("meta", pa.large_string(), nullable=True),
+])
+
+
+class LogSink:
+    """One buffered stream of rows with a fixed Arrow schema, written under ``directory``."""
+
+    def __init__(self, settings: LogSettings, directory: Path, schema: pa.Schema,
+                 metrics: GatewayMetrics | None = None) -> None:
+        self.settings = settings
+        self.dir = directory
+        self.schema = schema
+        self.metrics = metrics
+        self._buf: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._seq = 0
+        self._jsonl: IO[bytes] | None = None
+        self._jsonl_rows = 0
+        self.rows_written = 0
+        self.rows_dropped = 0
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Buffer one row (O(1), no I/O)."""
+        if len(self._buf) >= self.settings.max_buffer_rows:
+            self.rows_dropped += 1
+            if self.metrics is not None:
+                self.metrics.log_dropped.inc()
+            log.error("decision log buffer full (%d rows): row %s dropped",
+                      len(self._buf), row.get("request_id"))
+            return
+        self._buf.append(row)
+        if len(self._buf) >= self.settings.flush_rows:
+            self._wake.set()
+
+    async def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._task = asyncio.create_task(self._run(), name=f"logsink:{self.dir.name}")
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.flush_interval_s)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # keep the sink alive; rows stay buffered for the next try
+                log.exception("decision log flush to %s failed; will retry", self.dir)
+
+    async def flush(self) -> int:
+        """Write everything buffered now; returns the number of rows written."""
+        async with self._lock:
+            rows, self._buf = self._buf, []
+            if not rows:
+                return 0
+            try:
+                await asyncio.to_thread(self._write, rows)
+            except Exception:
+                self._buf[:0] = rows  # put them back, oldest first
+                raise
+            self.rows_written += len(rows)
+            return len(rows)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+        if self._jsonl is not None:
+            self._jsonl.close()
+            self._jsonl = None
+        log.info("decision log %s closed: %d rows written, %d dropped", self.dir,
+                 self.rows_written, self.rows_dropped)
+
+    def _stem(self) -> str:
+        self._seq += 1
+        return f"part-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}-{self._seq:06d}"
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        if self.settings.format == "jsonl":
+            self._write_jsonl(rows)
+            return
+        table = pa.Table.from_pylist(rows, schema=self.schema)
+        final = self.dir / f"{self._stem()}.parquet"
+        tmp = final.with_suffix(".parquet.tmp")
+        pq.write_table(table, tmp)
+        tmp.replace(final)  # readers never see a half-written file
+
+    def _write_jsonl(self, rows: list[dict[str, Any]]) -> None:
+        if self._jsonl is None or self._jsonl_rows >= self.settings.rotate_rows:
+            if self._jsonl is not None:
+                self._jsonl.close()
+            self._jsonl = (self.dir / f"{self._stem()}.jsonl").open("ab")
+            self._jsonl_rows = 0
+        out = self._jsonl
+        for row in rows:
+            out.write(dumps({k: _jsonable(v) for k, v in row.items()}) + b"\n")
+        out.flush()
+        self._jsonl_rows += len(rows)
+
+
+def _jsonable(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, datetime) else v

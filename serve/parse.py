@@ -1,0 +1,128 @@
+"""Validation of the chat-completion body and of the x-lmroute-* request headers.
+
+Every problem becomes a ``GatewayError`` (400) naming the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from router_model.reward import RewardWeights
+from serve.errors import bad_request
+from serve.jsonfast import loads
+from serve.settings import ProfileSettings
+
+H_MAX_LATENCY = "x-lmroute-max-latency-ms"
+H_MAX_COST = "x-lmroute-max-cost-usd"
+H_TRADEOFF = "x-lmroute-tradeoff"
+H_WEIGHTS = "x-lmroute-weights"
+H_SENSITIVE = "x-lmroute-sensitive"
+H_TASK = "x-lmroute-task"
+WEIGHT_NAMES = ("w_cost", "w_latency", "w_energy")
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """The request JSON as a dict with a valid ``model`` and ``messages``."""
+    if not raw.strip():
+        raise bad_request("Request body is empty: expected a JSON object.", code="invalid_json")
+    try:
+        body = loads(raw)
+    except ValueError as exc:
+        raise bad_request(f"Request body is not valid JSON: {exc}", code="invalid_json") from exc
+    if not isinstance(body, dict):
+        raise bad_request("Request body must be a JSON object.", code="invalid_json")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request("'model' is required: a non-empty string (e.g. 'lmroute/auto').",
+                          code="missing_required_parameter", param="model")
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        raise bad_request("'messages' is required: a non-empty list of {role, content}.",
+                          code="missing_required_parameter", param="messages")
+    for i, m in enumerate(msgs):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            raise bad_request(f"messages[{i}]: expected an object with a string 'role'.",
+                              param=f"messages[{i}]")
+    mt = body.get("max_tokens", body.get("max_completion_tokens"))
+    if mt is not None and (not isinstance(mt, int) or isinstance(mt, bool) or mt < 1):
+        raise bad_request(f"'max_tokens': expected a positive integer, got {mt!r}.",
+                          param="max_tokens")
+    if not isinstance(body.get("stream", False), bool):
+        raise bad_request("'stream': expected a boolean.", param="stream")
+    return body
+
+
+def routing_text(messages: list[dict[str, Any]]) -> str:
+    """All message contents joined by newlines (the router keeps the tail)."""
+    parts: list[str] = []
+    for m in messages:
+        c = m.get("content")
+        if isinstance(c, str):
+            parts.append(c)
+        elif isinstance(c, list):  # content parts: keep the text ones
+            parts.extend(p["text"] for p in c
+                         if isinstance(p, dict) and isinstance(p.get("text"), str))
+    text = "\n".join(p for p in parts if p)
+    if not text.strip():
+        raise bad_request("messages: no text content to answer.", param="messages")
+    return text
+
+
+def _number(headers: Mapping[str, str], name: str) -> float | None:
+    v = headers.get(name)
+    if v is None:
+        return None
+    try:
+        x = float(v)
+    except ValueError:
+        x = math.nan
+    if math.isnan(x) or x < 0:
+        raise bad_request(f"header {name}: expected a number >= 0, got {v!r}.", param=name)
+    return x
+
+
+def _header_weights(headers: Mapping[str, str], profiles: dict[str, ProfileSettings]
+                    ) -> tuple[float, float, float] | None:
+    if (spec := headers.get(H_WEIGHTS)) is not None:
+        vals = dict.fromkeys(WEIGHT_NAMES, 0.0)
+        try:
+            for item in filter(None, (s.strip() for s in spec.split(","))):
+                k, v = item.split("=", 1)
+                if k.strip() not in vals:
+                    raise ValueError(k)
+                vals[k.strip()] = float(v)
+        except ValueError:
+            raise bad_request(f"header {H_WEIGHTS}: expected 'w_cost=X,w_latency=Y,w_energy=Z',"
+                              f" got {spec!r}.", param=H_WEIGHTS) from None
+        return vals["w_cost"], vals["w_latency"], vals["w_energy"]
+    t = _number(headers, H_TRADEOFF)
+    if t is None:
+        return None
+    if t > 1 or "lmroute/quality" not in profiles or "lmroute/cheap" not in profiles:
+        raise bad_request(f"header {H_TRADEOFF}: expected a number in [0, 1] (0 = the quality "
+                          "profile, 1 = the cheap profile).", param=H_TRADEOFF)
+    q, c = profiles["lmroute/quality"], profiles["lmroute/cheap"]
+    wc, wl, we = ((1 - t) * getattr(q, n) + t * getattr(c, n) for n in WEIGHT_NAMES)
+    return wc, wl, we
+
+
+def request_weights(headers: Mapping[str, str], profile: ProfileSettings,
+                    profiles: dict[str, ProfileSettings], cached: RewardWeights
+                    ) -> RewardWeights:
+    """The profile's weights, overridden by the x-lmroute-* headers when present."""
+    max_lat, max_cost = _number(headers, H_MAX_LATENCY), _number(headers, H_MAX_COST)
+    w = _header_weights(headers, profiles)
+    if w is None and max_lat is None and max_cost is None:
+        return cached
+    wc, wl, we = w if w is not None else (profile.w_cost, profile.w_latency, profile.w_energy)
+    try:
+        return RewardWeights(wc, wl, we, math.inf if max_lat is None else max_lat,
+                             math.inf if max_cost is None else max_cost)
+    except ValueError as exc:
+        raise bad_request(f"x-lmroute weights: {exc}", param=H_WEIGHTS) from exc
+
+
+def is_true(v: str | None) -> bool:
+    return v is not None and v.strip().lower() in ("1", "true", "yes", "on")

@@ -1,0 +1,104 @@
+"""HTTP endpoints: chat completions, models, feedback, health, metrics."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from serve.context import RequestContext
+from serve.errors import GatewayError, bad_request
+from serve.gateway import Gateway
+from serve.jsonfast import dumps, loads
+from serve.pipeline import Pipeline
+from serve.streaming import relay
+
+
+def get_gateway(request: Request) -> Gateway:
+    gw: Gateway = request.app.state.gateway
+    return gw
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    p: Pipeline = request.app.state.pipeline
+    return p
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+router = APIRouter()
+
+
+def error_response(exc: GatewayError, headers: dict[str, str] | None = None) -> Response:
+    return Response(exc.json_bytes(), status_code=exc.status, media_type="application/json",
+                    headers={**(headers or {}), **exc.headers})
+
+
+@router.post("/v1/chat/completions")
+async def chat_completions(request: Request, gw: GatewayDep, pipeline: PipelineDep) -> Response:
+    ctx = RequestContext(request_id=f"chatcmpl-{uuid.uuid4().hex}", raw=await request.body(),
+                         headers=request.headers)
+    try:
+        await pipeline.run(ctx, gw)
+    except GatewayError as exc:
+        return error_response(exc, ctx.response_headers())
+    if ctx.stream:
+        return StreamingResponse(relay(ctx, gw, pipeline), media_type="text/event-stream",
+                                 headers={**ctx.response_headers(), "cache-control": "no-cache"})
+    await pipeline.complete(ctx, gw)
+    assert ctx.result is not None
+    ctx.result.doc["id"] = ctx.request_id  # so feedback can quote completion.id
+    return Response(dumps(ctx.result.doc), media_type="application/json",
+                    headers=ctx.response_headers())
+
+
+@router.get("/v1/models")
+async def list_models(gw: GatewayDep) -> Response:
+    live = gw.pool.live_models()
+    data = [{"id": m, "object": "model", "created": 0, "owned_by": "lmroute"}
+            for m in gw.served_models() if m in gw.settings.profiles or m in live]
+    return Response(dumps({"object": "list", "data": data}), media_type="application/json")
+
+
+@router.post("/v1/feedback")
+async def feedback(request: Request, gw: GatewayDep) -> Response:
+    """Attach a quality score in [0, 1] to an earlier request id (joined on request_id)."""
+    try:
+        body = loads(await request.body())
+    except ValueError:
+        return error_response(bad_request("Request body is not valid JSON.", code="invalid_json"))
+    rid, q = (body.get("request_id"), body.get("quality")) if isinstance(body, dict) else (0, 0)
+    if not isinstance(rid, str) or not rid:
+        return error_response(bad_request("'request_id': expected the id of an earlier "
+                                          "response (its 'id' or x-request-id).",
+                                          param="request_id"))
+    if (not isinstance(q, int | float) or isinstance(q, bool) or math.isnan(q)
+            or not 0.0 <= q <= 1.0):
+        return error_response(bad_request(f"'quality': expected a number in [0, 1], got {q!r}.",
+                                          param="quality"))
+    extra = {k: v for k, v in body.items() if k not in ("request_id", "quality")}
+    gw.feedback_log.append({"request_id": rid, "timestamp": datetime.now(UTC),
+                            "quality": float(q), "meta": dumps(extra).decode() if extra else None})
+    return JSONResponse({"request_id": rid, "quality": float(q), "recorded": True})
+
+
+@router.get("/health/live")
+async def live() -> Response:
+    return JSONResponse({"status": "live"})
+
+
+@router.get("/health/ready")
+async def ready(gw: GatewayDep) -> Response:
+    ok = gw.ready()
+    return JSONResponse({"status": "ready" if ok else "not ready",
+                         "router_loaded": gw.router is not None,
+                         "backends": gw.pool.describe()}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics")
+async def metrics(gw: GatewayDep) -> Response:
+    return Response(gw.metrics.render(), media_type=gw.metrics.content_type)

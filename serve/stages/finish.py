@@ -1,0 +1,133 @@
+"""Finish stages, run for every request (failed ones too): ``post-checks`` (tokens,
+latency, cost, energy, metrics, budget settlement) and ``log`` (one canonical row)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from serve.context import RequestContext
+from serve.jsonfast import dumps
+from serve.settings import QueryPrivacy
+
+if TYPE_CHECKING:
+    from serve.gateway import Gateway
+
+
+class PostChecks:
+    """Measured latency and tokens; cost from the price table; energy from the profile."""
+
+    name = "post-checks"
+
+    async def __call__(self, ctx: RequestContext, gw: Gateway) -> None:
+        ctx.latency_ms = (time.perf_counter() - ctx.t0) * 1e3
+        self._tokens(ctx)
+        m = gw.metrics
+        model = ctx.answered.model if ctx.answered else (ctx.routed_model or ctx.requested_model
+                                                         or "-")
+        backend = ctx.answered.backend.name if ctx.answered else "-"
+        m.requests.labels(model, backend, str(ctx.status)).inc()
+        if ctx.error is not None:
+            m.errors.labels(model, backend, ctx.error.code or "error").inc()
+        if ctx.answered is not None:
+            b = ctx.answered.backend
+            ctx.cost_usd = b.cost_usd(ctx.prompt_tokens, ctx.completion_tokens)
+            ctx.energy_j = b.energy_j(ctx.prompt_tokens, ctx.completion_tokens)
+            if ctx.result is not None:
+                m.backend_latency.labels(model, backend).observe(ctx.result.latency_ms / 1e3)
+            if ctx.ttft_ms is not None:
+                m.ttft.labels(model, backend).observe(ctx.ttft_ms / 1e3)
+            m.tokens.labels(model, "prompt").inc(ctx.prompt_tokens)
+            m.tokens.labels(model, "completion").inc(ctx.completion_tokens)
+            m.cost.labels(model).inc(ctx.cost_usd)
+            m.energy.labels(model).inc(ctx.energy_j)
+        if ctx.budget_day and ctx.key is not None and gw.keys is not None:
+            await gw.keys.run(gw.keys.settle, ctx.key.key_id, ctx.budget_day,
+                              ctx.reserved_usd, ctx.cost_usd)
+
+    @staticmethod
+    def _tokens(ctx: RequestContext) -> None:
+        if ctx.answered is None:
+            return
+        if ctx.result is not None:
+            ctx.prompt_tokens = ctx.result.prompt_tokens
+            ctx.completion_tokens = ctx.result.completion_tokens
+        elif ctx.stream_handle is not None:
+            u = ctx.stream_handle.usage
+            ctx.prompt_tokens = u.get("prompt_tokens", 0)
+            ctx.completion_tokens = u.get("completion_tokens", 0)
+        if ctx.prompt_tokens == 0 and ctx.completion_tokens == 0:
+            # the backend reported no usage: estimate (prompt from chars, 1 token per chunk)
+            ctx.prompt_tokens, ctx.completion_tokens = ctx.prompt_tokens_est, ctx.chunks
+            ctx.tokens_estimated = True
+
+
+class Log:
+    """Append one canonical logged tuple (data/schema.py) to the buffered sink."""
+
+    name = "log"
+
+    async def __call__(self, ctx: RequestContext, gw: Gateway) -> None:
+        gw.request_log.append(build_row(ctx, gw))
+
+
+def build_row(ctx: RequestContext, gw: Gateway) -> dict[str, Any]:
+    """The logged tuple of one request; errors and routing details go to ``meta``."""
+    text = ctx.text or "<invalid request>"
+    if gw.settings.log.query == QueryPrivacy.sha256:
+        text = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    answered = ctx.answered
+    model = answered.model if answered else (ctx.routed_model or ctx.requested_model or "-")
+    decided = ctx.decision is not None or ctx.profile is None
+    policy = None
+    if ctx.propensity is not None and decided:
+        policy = gw.settings.logging_policy if ctx.profile else "explicit"
+        if ctx.fallback_backend_used or (answered and answered is not ctx.chain[0]):
+            policy += "/fallback"
+    return {
+        "request_id": ctx.request_id, "timestamp": ctx.timestamp, "query": text,
+        "task": ctx.task, "model": model, "quality": None,
+        "cost_usd": ctx.cost_usd, "latency_ms": ctx.latency_ms, "energy_j": ctx.energy_j,
+        "prompt_tokens": ctx.prompt_tokens, "completion_tokens": ctx.completion_tokens,
+        "propensity": _logged_propensity(ctx), "logging_policy": policy,
+        "source": "gateway", "latency_source": "measured", "energy_source": "profile",
+        "meta": dumps(_meta(ctx)).decode(),
+    }
+
+
+def _logged_propensity(ctx: RequestContext) -> float | None:
+    """The router's propensity when the routed model answered; 1.0 for explicit models
+    and the deterministic fallbacks (marked by logging_policy '/fallback'); None when
+    the request failed before a decision."""
+    if ctx.propensity is None:
+        return None
+    if ctx.answered is not None and ctx.chain and ctx.answered is not ctx.chain[0]:
+        return 1.0
+    return ctx.propensity
+
+
+def _meta(ctx: RequestContext) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "status": ctx.status, "profile": ctx.profile, "requested_model": ctx.requested_model,
+        "routed_model": ctx.routed_model or None, "routed_propensity": ctx.propensity,
+        "backend": ctx.answered.backend.name if ctx.answered else None,
+        "reason": ctx.reason, "decision_us": round(ctx.decision_us, 1),
+        "attempts": ctx.attempts, "stream": ctx.stream, "sensitive": ctx.sensitive,
+    }
+    if ctx.weights is not None:
+        w = ctx.weights
+        meta["weights"] = [w.w_cost, w.w_latency, w.w_energy,
+                           *(x if x != float("inf") else None
+                             for x in (w.max_latency_ms, w.max_cost_usd))]
+    if ctx.ttft_ms is not None:
+        meta["ttft_ms"] = round(ctx.ttft_ms, 3)
+    if ctx.tokens_estimated:
+        meta["tokens_estimated"] = True
+    if ctx.failures:
+        meta["failures"] = ctx.failures[:5]
+    if ctx.error is not None:
+        meta["error"] = {"code": ctx.error.code, "message": ctx.error.message[:500]}
+    if ctx.key is not None:
+        meta["key_id"] = ctx.key.key_id
+    return meta

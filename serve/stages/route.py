@@ -1,0 +1,136 @@
+"""Stages ``route`` (learned choice under the mask, fallback chain by router utility)
+and ``budget`` (atomic reservation of the estimated cost against the key's daily budget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from router_model.decision import Decision
+from serve.context import RequestContext, Route
+from serve.errors import budget_exceeded, no_backend
+from serve.keys import utc_day
+
+if TYPE_CHECKING:
+    from serve.gateway import Gateway
+
+
+class RouteStage:
+    """Pick the model: explicit name, the router over the allowed mask, or the fallback."""
+
+    name = "route"
+
+    async def __call__(self, ctx: RequestContext, gw: Gateway) -> None:
+        t = time.perf_counter()
+        if ctx.profile is None:
+            self._explicit(ctx, gw)
+        elif ctx.allowed and gw.router is not None:
+            ctx.decision = await self._decide(ctx, gw, ctx.allowed, ctx.epsilon)
+            ctx.routed_model, ctx.propensity = ctx.decision.model, ctx.decision.propensity
+            ctx.reason = ctx.decision.reason
+            ctx.chain = self._chain(ctx, gw, ctx.decision)
+        else:
+            await self._fallback(ctx, gw)
+        ctx.decision_us = (time.perf_counter() - t) * 1e6
+        gw.metrics.decision.labels(ctx.profile or "explicit").observe(ctx.decision_us / 1e6)
+
+    async def _decide(self, ctx: RequestContext, gw: Gateway, allowed: list[str],
+                      epsilon: float) -> Decision:
+        assert gw.router is not None
+        if not gw.settings.route_in_thread:
+            return gw.router.route(ctx.text, ctx.weights, allowed, epsilon, gw.rng)
+        rng = np.random.default_rng(int(gw.rng.integers(2**63)))  # Generators aren't shared
+        return await asyncio.to_thread(gw.router.route, ctx.text, ctx.weights, allowed,
+                                       epsilon, rng)
+
+    def _explicit(self, ctx: RequestContext, gw: Gateway) -> None:
+        model = ctx.requested_model
+        ctx.routed_model, ctx.propensity, ctx.reason = model, 1.0, "explicit model"
+        ctx.chain = [Route(model, b) for b in gw.pool.live_for(model, edge_only=ctx.sensitive)
+                     if b.settings.context_tokens >= ctx.prompt_tokens_est]
+        if not ctx.chain:
+            why = "edge-only (sensitive) " if ctx.sensitive else ""
+            raise no_backend(f"No {why}backend can serve model {model!r} now (unavailable, "
+                             "cooling down, or its context is too short).",
+                             gw.pool.cooldown_left_s())
+
+    def _chain(self, ctx: RequestContext, gw: Gateway, d: Decision) -> list[Route]:
+        """The routed model, then the next best allowed models by utility."""
+        others = sorted((m for m in ctx.allowed if m != d.model),
+                        key=lambda m: -d.utility.get(m, -1e30))
+        chain: list[Route] = []
+        for model in [d.model, *others][: 1 + gw.settings.max_fallbacks]:
+            chain += [Route(model, b) for b in gw.pool.live_for(model, edge_only=ctx.sensitive)
+                      if b.settings.context_tokens >= ctx.prompt_tokens_est]
+        return chain
+
+    async def _fallback(self, ctx: RequestContext, gw: Gateway) -> None:
+        """No router model has a live backend: the fallback backend answers (if allowed)."""
+        name = gw.settings.fallback_backend
+        b = gw.pool.backends[name] if name else None
+        ok = (b is not None and b.health.is_live() and (b.settings.edge or not ctx.sensitive)
+              and b.settings.context_tokens >= ctx.prompt_tokens_est
+              and (ctx.key is None or ctx.key.allowed_models is None
+                   or bool(ctx.key.allowed_models & set(b.settings.serves))))
+        if not ok or b is None:
+            n = len(gw.router_models)
+            raise no_backend(
+                f"No backend can serve this request: {len(ctx.allowed)} of {n} router models "
+                f"pass the rules (live backend{', edge-only' if ctx.sensitive else ''}, context, "
+                f"key) and the fallback backend {name!r} is "
+                f"{'not configured' if b is None else 'not usable: ' + _why(b, ctx)}.",
+                gw.pool.cooldown_left_s())
+        served = b.settings.serves[0] if b.settings.serves else b.settings.model
+        routable = [m for m in gw.router_models
+                    if ctx.key is None or ctx.key.allowed_models is None
+                    or m in ctx.key.allowed_models]
+        if gw.router is not None and routable:
+            ctx.decision = await self._decide(ctx, gw, routable, 0.0)
+            ctx.routed_model = ctx.decision.model
+            ctx.reason = (f"fallback: routed model {ctx.decision.model} has no live backend; "
+                          f"answered by {served} on backend {b.name}")
+        else:
+            ctx.routed_model = served
+            ctx.reason = f"fallback: no router loaded; answered by {served} on backend {b.name}"
+        ctx.propensity = 1.0  # the fallback is deterministic given the mask
+        ctx.fallback_backend_used = True
+        ctx.chain = [Route(served, b)]
+
+
+def _why(b: object, ctx: RequestContext) -> str:
+    from serve.backends.openai_http import OpenAIHTTPBackend
+
+    assert isinstance(b, OpenAIHTTPBackend)
+    h = b.health
+    if not h.available:
+        return h.unavailable_reason
+    if not h.is_live():
+        return f"cooling down for {h.cooldown_left_s():.0f} s"
+    if ctx.sensitive and not b.settings.edge:
+        return "not an edge backend (sensitive request)"
+    if b.settings.context_tokens < ctx.prompt_tokens_est:
+        return f"context {b.settings.context_tokens} tokens < input ~{ctx.prompt_tokens_est}"
+    return "not allowed for this API key"
+
+
+class Budget:
+    """Reserve the worst-case cost of the chain against the key's daily budget (atomic)."""
+
+    name = "budget"
+
+    async def __call__(self, ctx: RequestContext, gw: Gateway) -> None:
+        key = ctx.key
+        if key is None or key.daily_budget_usd is None or gw.keys is None:
+            return
+        out = ctx.max_tokens or gw.settings.default_max_tokens
+        est = max(r.backend.cost_usd(ctx.prompt_tokens_est, out) for r in ctx.chain)
+        day = utc_day()
+        if not await gw.keys.run(gw.keys.reserve, key, est, day):
+            raise budget_exceeded(f"Daily budget of ${key.daily_budget_usd:g} for key "
+                                  f"{key.name!r} would be exceeded (this request may cost up "
+                                  f"to ${est:.6g}).")
+        ctx.reserved_usd, ctx.budget_day = est, day

@@ -1,0 +1,81 @@
+"""Relay of an upstream SSE stream to the client, measuring TTFT and usage.
+
+The upstream is always asked for ``stream_options.include_usage`` (to log real token
+counts); its usage-only chunk is forwarded only when the client asked for it too.
+When the stream ends (or the client goes away) the pipeline's finish stages run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import httpx
+
+from serve.context import RequestContext
+from serve.errors import upstream_failed
+from serve.jsonfast import dumps, loads
+from serve.stages.call import record_failure
+
+if TYPE_CHECKING:
+    from serve.gateway import Gateway
+    from serve.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+DONE = b"data: [DONE]\n\n"
+
+
+async def relay(ctx: RequestContext, gw: Gateway, pipeline: Pipeline) -> AsyncIterator[bytes]:
+    """Yield SSE frames ``data: ...\\n\\n`` from the upstream stream of ``ctx``."""
+    handle = ctx.stream_handle
+    assert handle is not None and ctx.answered is not None
+    upstream_id, our_id = b"", b'"' + ctx.request_id.encode() + b'"'
+    try:
+        async for data in handle.events():
+            if data == b"[DONE]":
+                break
+            if ctx.ttft_ms is None:
+                ctx.ttft_ms = (time.perf_counter() - handle.started) * 1e3
+                upstream_id = _chunk_id(data)
+            if upstream_id:  # chunks carry the gateway's request id (for feedback)
+                data = data.replace(upstream_id, our_id, 1)
+            if b'"usage"' in data and not _keep_usage_chunk(ctx, data):
+                continue
+            ctx.chunks += 1
+            yield b"data: " + data + b"\n\n"
+        yield DONE
+    except httpx.HTTPError as exc:  # the backend broke mid-stream: tell the client in-band
+        ctx.error = upstream_failed(f"backend {ctx.answered.backend.name!r} failed "
+                                    f"mid-stream: {type(exc).__name__}")
+        ctx.status = 502
+        record_failure(gw, ctx.answered, str(exc))
+        yield b"data: " + dumps(ctx.error.body()) + b"\n\n"
+    finally:
+        await handle.aclose()
+        await pipeline.complete(ctx, gw)
+
+
+def _keep_usage_chunk(ctx: RequestContext, data: bytes) -> bool:
+    """Record usage from a chunk; False = drop it (usage-only, client did not ask)."""
+    try:
+        doc = loads(data)
+    except ValueError:
+        return True
+    usage = doc.get("usage") if isinstance(doc, dict) else None
+    if not isinstance(usage, dict):
+        return True
+    assert ctx.stream_handle is not None
+    ctx.stream_handle.usage = {k: int(usage.get(k) or 0)
+                               for k in ("prompt_tokens", "completion_tokens")}
+    return ctx.include_usage or bool(doc.get("choices"))
+
+
+def _chunk_id(data: bytes) -> bytes:
+    try:
+        doc = loads(data)
+    except ValueError:
+        return b""
+    cid = doc.get("id") if isinstance(doc, dict) else None
+    return b'"' + cid.encode() + b'"' if isinstance(cid, str) and cid else b""
