@@ -171,6 +171,7 @@ class FastBackend:
         self.port = config.port
         self.n_requests = 0
         self._server: asyncio.Server | None = None
+        self._conns: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
@@ -186,10 +187,18 @@ class FastBackend:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+        for task in list(self._conns):  # idle keep-alive connections
+            task.cancel()
+        if self._conns:
+            await asyncio.gather(*self._conns, return_exceptions=True)
+        if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
 
     async def _serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._conns.add(task)
         try:
             while True:
                 try:
@@ -207,6 +216,8 @@ class FastBackend:
         except (ConnectionError, asyncio.IncompleteReadError):
             return
         finally:
+            if task is not None:
+                self._conns.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
 
