@@ -82,7 +82,9 @@ def dump_profiles(profiles: Mapping[str, ServingProfile], path: str | Path,
     """Write ``profiles`` as YAML (``models: {name: fields}``) with a comment header."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"models": {m: dataclasses.asdict(p) for m, p in profiles.items()}}
+    body = {"models": {m: {k: float(f"{v:.6g}") if isinstance(v, float) else v
+                           for k, v in dataclasses.asdict(p).items()}
+                       for m, p in profiles.items()}}
     text = yaml.safe_dump(body, sort_keys=False, width=100, allow_unicode=True)
     comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
     path.write_text(comment + text, encoding="utf-8")
