@@ -77,11 +77,15 @@ GatewayFactory = Callable[..., Any]
 @pytest.fixture
 def gateway(fake_backend: tuple[FakeControl, str], control: FakeControl, tmp_path: Path
             ) -> Iterator[Callable[..., Any]]:
-    """``gateway(**overrides) -> base URL`` (router: the stub unless router=...)."""
+    """``gateway(router=..., backend_overrides={name: {...}}, **overrides) -> base URL``
+    (router: the stub unless given; overrides replace top-level settings)."""
     stack: list[Any] = []
 
-    def make(router: Any = "stub", **overrides: Any) -> str:
+    def make(router: Any = "stub", backend_overrides: dict[str, dict[str, Any]] | None = None,
+             **overrides: Any) -> str:
         raw = base_settings(fake_backend[1], tmp_path / "logs", **overrides)
+        for name, patch in (backend_overrides or {}).items():
+            raw["backends"][name].update(patch)
         r = StubRouter(QUALITY, COST) if router == "stub" else router
         cm = serve_gateway(settings_from_dict(raw), r)
         stack.append(cm)
