@@ -61,9 +61,7 @@ def _raw(url: str, data: bytes) -> bytes:
 
 def test_openai_client_non_streaming(backend: _Thread) -> None:
     client = openai.OpenAI(base_url=f"{backend.url}/v1", api_key="x", max_retries=0)
-    resp = client.chat.completions.create(
-        model="m1", messages=[{"role": "user", "content": "hi"}]
-    )
+    resp = client.chat.completions.create(model="m1", messages=[{"role": "user", "content": "hi"}])
     assert resp.model == "m1"
     assert resp.choices[0].message.content == "ok"
     assert resp.usage is not None and resp.usage.completion_tokens == 2
@@ -104,7 +102,9 @@ def test_chunked_request_body_and_bad_input(backend: _Thread) -> None:
         b"connection: close\r\n\r\n" + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
     )
     assert b'"model":"c"' in _raw(backend.url, chunked)
-    bad_json = b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: 3\r\nconnection: close\r\n\r\n{{{"
+    bad_json = (
+        b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: 3\r\nconnection: close\r\n\r\n{{{"
+    )
     assert _raw(backend.url, bad_json).startswith(b"HTTP/1.1 400")
     assert _raw(backend.url, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400")
     assert _raw(backend.url, b"GET /nope HTTP/1.1\r\nconnection: close\r\n\r\n").startswith(
