@@ -79,9 +79,9 @@ def build_row(ctx: RequestContext, gw: Gateway) -> dict[str, Any]:
         text = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     answered = ctx.answered
     model = answered.model if answered else (ctx.routed_model or ctx.requested_model or "-")
-    decided = ctx.decision is not None or ctx.profile is None
-    policy = None
-    if ctx.propensity is not None and decided:
+    if ctx.propensity is None:
+        policy = "rejected"  # refused before any routing decision (see meta.error)
+    else:
         policy = gw.settings.logging_policy if ctx.profile else "explicit"
         if ctx.fallback_backend_used or (answered and answered is not ctx.chain[0]):
             policy += "/fallback"
@@ -97,11 +97,11 @@ def build_row(ctx: RequestContext, gw: Gateway) -> dict[str, Any]:
 
 
 def _logged_propensity(ctx: RequestContext) -> float | None:
-    """The router's propensity when the routed model answered; 1.0 for explicit models
-    and the deterministic fallbacks (marked by logging_policy '/fallback'); None when
-    the request failed before a decision."""
+    """The router's propensity when the routed model answered; 1.0 for explicit models,
+    the deterministic fallbacks (logging_policy '.../fallback') and requests refused
+    before any decision (logging_policy 'rejected', error in meta)."""
     if ctx.propensity is None:
-        return None
+        return 1.0
     if ctx.answered is not None and ctx.chain and ctx.answered is not ctx.chain[0]:
         return 1.0
     return ctx.propensity

@@ -6,12 +6,12 @@ import httpx
 import openai
 import pytest
 
-from tests.serve.fakes import FakeControl
+from tests.serve.fakes import HTTP, FakeControl
 
 
 def post(url: str, content: bytes | str, headers: dict[str, str] | None = None
          ) -> httpx.Response:
-    return httpx.post(f"{url}/v1/chat/completions", content=content,
+    return HTTP.post(f"{url}/v1/chat/completions", content=content,
                       headers={"content-type": "application/json", **(headers or {})})
 
 
@@ -91,5 +91,5 @@ def test_all_backends_failing_is_502_and_upstream_4xx_passes_through(
 
 
 def test_unknown_path_is_openai_style_404(gateway) -> None:
-    r = httpx.get(f"{gateway()}/v1/nope")
+    r = HTTP.get(f"{gateway()}/v1/nope")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"

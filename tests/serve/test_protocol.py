@@ -3,11 +3,10 @@ against the gateway served by uvicorn on a free localhost port."""
 
 from __future__ import annotations
 
-import httpx
 import openai
 import pytest
 
-from tests.serve.fakes import FakeControl
+from tests.serve.fakes import HTTP, FakeControl
 
 
 def client(url: str) -> openai.OpenAI:
@@ -64,7 +63,7 @@ def test_streaming_without_usage_drops_usage_chunk(gateway, control: FakeControl
 
 def test_streaming_headers(gateway) -> None:
     url = gateway()
-    with httpx.stream("POST", f"{url}/v1/chat/completions",
+    with HTTP.stream("POST", f"{url}/v1/chat/completions",
                       json={"model": "lmroute/cheap", "stream": True,
                             "messages": [{"role": "user", "content": "x"}]}) as r:
         body = r.read().decode()
@@ -92,10 +91,10 @@ def test_health_and_metrics(gateway) -> None:
     url = gateway()
     client(url).chat.completions.create(model="lmroute/auto",
                                         messages=[{"role": "user", "content": "hi"}])
-    assert httpx.get(f"{url}/health/live").status_code == 200
-    ready = httpx.get(f"{url}/health/ready")
+    assert HTTP.get(f"{url}/health/live").status_code == 200
+    ready = HTTP.get(f"{url}/health/ready")
     assert ready.status_code == 200 and ready.json()["backends"]["b-strong"]["available"]
-    text = httpx.get(f"{url}/metrics").text
+    text = HTTP.get(f"{url}/metrics").text
     assert 'lmroute_requests_total{backend="b-strong",model="m-strong",status="200"} 1.0' in text
     assert 'lmroute_tokens_total{kind="completion",model="m-strong"} 5.0' in text
     assert "lmroute_decision_seconds_count" in text

@@ -9,12 +9,12 @@ import httpx
 import pytest
 
 from tests.serve.conftest import COST, QUALITY
-from tests.serve.fakes import FakeControl, StubRouter
+from tests.serve.fakes import HTTP, FakeControl, StubRouter
 
 
 def chat(url: str, model: str = "lmroute/auto", headers: dict[str, str] | None = None,
          text: str = "hello") -> httpx.Response:
-    return httpx.post(f"{url}/v1/chat/completions", headers=headers or {},
+    return HTTP.post(f"{url}/v1/chat/completions", headers=headers or {},
                       json={"model": model, "messages": [{"role": "user", "content": text}]})
 
 
@@ -78,7 +78,7 @@ def test_fallback_to_next_model_by_utility(gateway, control: FakeControl) -> Non
     assert r.headers["x-lmroute-backend"] == "b-mid"
     assert "fallback from m-strong@b-strong to m-mid@b-mid" in r.headers["x-lmroute-reason"]
     assert control.count("up-strong") == 2  # 1 try + 1 retry (max_retries=1)
-    text = httpx.get(f"{url}/metrics").text
+    text = HTTP.get(f"{url}/metrics").text
     assert 'lmroute_fallbacks_total{from_model="m-strong",to_model="m-mid"} 1.0' in text
 
 
@@ -101,7 +101,7 @@ def test_cooldown_after_consecutive_failures_single_backend(gateway, control: Fa
     r = chat(url, model="m-mid")  # cooling down: refused without calling the backend
     assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
     assert control.count("up-mid") == calls
-    ready = httpx.get(f"{url}/health/ready").json()
+    ready = HTTP.get(f"{url}/health/ready").json()
     assert ready["backends"]["b-mid"]["cooling_down_s"] > 0
     # routed traffic skips the cooling-down model (masked out before the decision)
     control.models["up-strong"].fail_always = True
