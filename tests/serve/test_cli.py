@@ -1,0 +1,57 @@
+"""``lmroute serve`` config composition, bad config exit 2, and the keys admin CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from serve.cli import CONF_DIR, build_settings, register_schemas
+from serve.cli import main as serve_main
+from serve.settings import BackendKind
+
+
+def compose_serve(overrides: list[str]):
+    register_schemas()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(config_name="serve", overrides=overrides)
+
+
+def test_default_config_is_the_embedded_edge() -> None:
+    s = build_settings(compose_serve([]))
+    edge = s.backends["gemma_edge"]
+    assert edge.kind == BackendKind.llamacpp and edge.edge and edge.name == "gemma_edge"
+    assert edge.serves == ["gemma-3-270m-q4_k_m"] and s.fallback_backend == "gemma_edge"
+    assert s.profiles["lmroute/quality"].epsilon == 0.0
+    assert s.profiles["lmroute/auto"].epsilon > 0
+    assert not s.auth.enabled
+
+
+def test_hybrid_backends_and_overrides() -> None:
+    s = build_settings(compose_serve(["backends=hybrid", "port=9999", "log.query=sha256"]))
+    assert {"gemma_edge", "openai", "together_mixtral"} <= set(s.backends)
+    assert s.backends["openai"].api_key_env == "OPENAI_API_KEY" and s.port == 9999
+
+
+def test_bad_config_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert serve_main(["backends.gemma_edge.timeout_s=-1"]) == 2
+    assert "backends.gemma_edge" in capsys.readouterr().err
+    assert serve_main(["fallback_backend=nope"]) == 2
+    assert "fallback_backend" in capsys.readouterr().err
+
+
+def test_keys_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "k.sqlite")
+    assert serve_main(["keys", "--db", db, "create", "--name", "bob", "--models", "a,b",
+                       "--daily-budget-usd", "2.5"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["key"].startswith("lmr-") and created["allowed_models"] == ["a", "b"]
+    assert serve_main(["keys", "--db", db, "list"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["name"] == "bob" and "key" not in listed[0]
+    assert serve_main(["keys", "--db", db, "revoke", listed[0]["key_id"]]) == 0
+    assert serve_main(["keys", "--db", db, "revoke", "nope"]) == 2
+    assert serve_main(["keys", "--db", db, "create", "--name", "x",
+                       "--daily-budget-usd", "-1"]) == 2
