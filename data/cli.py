@@ -22,7 +22,7 @@ from data.convert import FORMATS
 from data.simulate import POLICIES
 
 log = logging.getLogger("data.cli")
-ERR = Console(stderr=True)
+ERR = Console(stderr=True, soft_wrap=True)
 BAD_INPUT = (ValueError, KeyError, FileNotFoundError, pa.ArrowException, json.JSONDecodeError,
              SyntaxError, UnicodeDecodeError)
 

@@ -17,7 +17,7 @@ from data.validate import ValidationReport, coerce_clean, summary_line, validate
 
 log = logging.getLogger(__name__)
 OUT = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-ERR = Console(stderr=True, highlight=False)
+ERR = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _print_problems(report: ValidationReport) -> None:

@@ -63,14 +63,14 @@ def to_table(data: pd.DataFrame | pa.Table) -> pa.Table:
     df = _fill_optional(data)
     if not pd.api.types.is_datetime64_any_dtype(df["timestamp"]):
         df = df.assign(timestamp=pd.to_datetime(df["timestamp"], utc=True, format="ISO8601"))
+    for f in SCHEMA:
+        nulls = int(df[f.name].isna().sum()) if not f.nullable else 0
+        if nulls:
+            raise SchemaError(f"column {f.name!r}: {nulls} null value(s) in a required column")
     try:
         table = pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
         raise SchemaError(f"cannot cast to the canonical schema: {exc}") from exc
-    for f in SCHEMA:
-        nulls = table.column(f.name).null_count
-        if not f.nullable and nulls:
-            raise SchemaError(f"column {f.name!r}: {nulls} null value(s) in a required column")
     return table.replace_schema_metadata(None)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from tokenizers import Tokenizer
 
 
@@ -33,17 +34,18 @@ def _tokenizer() -> Tokenizer:
 
 
 def count_tokens(texts: Sequence[str], batch: int = 4096) -> np.ndarray:
-    """Number of tokens per text, without special tokens.
+    """Number of tokens per text, without special tokens (each distinct text once).
 
     Args:
         texts: n strings.
     Returns:
         (n,) int64 token counts.
     """
+    codes, uniques = pd.factorize(pd.Series(list(texts), dtype=object).astype(str))
     tok = _tokenizer()
-    out = np.empty(len(texts), dtype=np.int64)
-    for start in range(0, len(texts), batch):
-        chunk = [str(t) for t in texts[start:start + batch]]
+    counts = np.empty(len(uniques), dtype=np.int64)
+    for start in range(0, len(uniques), batch):
+        chunk = [str(t) for t in uniques[start:start + batch]]
         enc = tok.encode_batch(chunk, add_special_tokens=False)
-        out[start:start + len(chunk)] = [len(e.ids) for e in enc]
-    return out
+        counts[start:start + len(chunk)] = [len(e.ids) for e in enc]
+    return counts[codes] if len(texts) else np.empty(0, dtype=np.int64)
