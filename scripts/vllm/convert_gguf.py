@@ -17,6 +17,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger("convert_gguf")
 
@@ -33,11 +34,11 @@ def convert(out: Path, dtype_name: str, reference_tokens: int) -> dict[str, obje
     gguf = pkg.assemble(out.parent / "gguf" / pkg.MODEL_NAME)
     logger.info("GGUF at %s (%.0f MB)", gguf, gguf.stat().st_size / 1e6)
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=dtype)
+    model: Any = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=dtype)
     model.eval()
     if getattr(model.config, "quantization_config", None) is not None:
         del model.config.quantization_config  # weights are dequantized now
-    model.config.torch_dtype = dtype
+    model.config.dtype = dtype
     ids = tok(REFERENCE_PROMPT, return_tensors="pt")
     with torch.no_grad():
         gen = model.generate(**ids, max_new_tokens=reference_tokens, do_sample=False)
