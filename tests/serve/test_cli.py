@@ -35,10 +35,11 @@ def test_hybrid_backends_and_overrides() -> None:
     assert s.backends["openai"].api_key_env == "OPENAI_API_KEY" and s.port == 9999
 
 
-def test_bad_config_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert serve_main(["backends.gemma_edge.timeout_s=-1"]) == 2
+def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hydra_dir = f"hydra.run.dir={tmp_path}"
+    assert serve_main(["backends.gemma_edge.timeout_s=-1", hydra_dir]) == 2
     assert "backends.gemma_edge" in capsys.readouterr().err
-    assert serve_main(["fallback_backend=nope"]) == 2
+    assert serve_main(["fallback_backend=nope", hydra_dir]) == 2
     assert "fallback_backend" in capsys.readouterr().err
 
 
