@@ -28,7 +28,7 @@ BAD_INPUT = (ValueError, KeyError, FileNotFoundError, pa.ArrowException, json.JS
 
 
 def _convert(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("convert", help="convert a public benchmark or a log into canonical Parquet")
+    p = sub.add_parser("convert", help="convert a benchmark or a log into canonical Parquet")
     p.add_argument("inputs", nargs="+", type=Path, help="files or directories")
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--out", required=True, type=Path, help="output .parquet")

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 
@@ -64,8 +65,8 @@ def validate(args: argparse.Namespace) -> int:
     report = validate_frame(df)
     if args.quarantine is not None:
         bad = report.rejected
-        reasons = report.reasons[bad] if not report.unusable else \
-            ["; ".join(f"{p.column}:{p.rule}" for p in report.errors if not p.count)] * int(bad.sum())
+        reasons = report.reasons[bad] if not report.unusable else np.full(
+            int(bad.sum()), "; ".join(f"{p.column}:{p.rule}" for p in report.errors if not p.count))
         _write_any(df[bad].assign(reason=reasons), args.quarantine)
         ERR.print(f"quarantined {int(bad.sum())} row(s) -> {args.quarantine}")
     if args.out is not None and not report.unusable:

@@ -115,7 +115,8 @@ def _profile(spec: ModelSpec, e_refs: dict[tuple[str, str], EnergyRef],
         tpot *= e.tpot_ms / e_refs[("chat", LLAMA_70B)].tpot_ms
     source = (f"energy: ML.ENERGY H100 {e.task}, {e.model}, median of {e.n_configs} configs "
               f"(avg_tpot {e.tpot_ms:.1f} ms at batch>=64); latency: llmperf {lat.model}, "
-              f"median of {lat.n_requests} successful requests on providers serving all sizes; prices: {spec.price_source}")
+              f"median of {lat.n_requests} successful requests on providers serving all sizes; "
+              f"prices: {spec.price_source}")
     if spec.hosted_tier:
         assumption, size = HOSTED_ASSUMPTION[spec.hosted_tier], f"hosted-{spec.hosted_tier}"
         if spec.hosted_tier == "frontier":

@@ -81,9 +81,9 @@ def split_requests(df: pd.DataFrame, val: float = 0.15, test: float = 0.15, seed
         _assign_random(per, val, test, seed)
     where = pd.Index(per["request_id"]).get_indexer(df["request_id"].astype(str))
     label = per["split"].to_numpy()[where]
-    parts = [df[label == s].reset_index(drop=True) for s in SPLITS]
+    train, val_df, test_df = (df[label == s].reset_index(drop=True) for s in SPLITS)
     params: dict[str, object] = {"val": val, "test": test, "seed": seed, "by_time": by_time}
-    return SplitResult(*parts, assignment=per[["request_id", "task", "split"]], params=params)
+    return SplitResult(train, val_df, test_df, per[["request_id", "task", "split"]], params)
 
 
 def write_splits(result: SplitResult, out_dir: str | Path) -> dict[str, Path]:

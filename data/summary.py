@@ -44,8 +44,9 @@ def summarize(df: pd.DataFrame, name: str = "") -> DatasetSummary:
 
 def render(summary: DatasetSummary) -> Table:
     """A rich table: one line per model with its mean outcomes."""
+    sources = ", ".join(f"{k}={v:,}" for k, v in summary.sources.items())
     title = (f"{summary.name}: {summary.rows:,} rows, {summary.requests:,} requests, "
-             f"{summary.models} models ({', '.join(f'{k}={v:,}' for k, v in summary.sources.items())})")
+             f"{summary.models} models ({sources})")
     table = Table(title=title, title_justify="left")
     for col, justify in (("model", "left"), ("rows", "right"), ("quality", "right"),
                          ("cost $/1k req", "right"), ("latency ms", "right"),

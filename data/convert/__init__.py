@@ -27,7 +27,7 @@ def convert(fmt: str, inputs: Sequence[str | Path], profiles: Profiles | None = 
     if fmt not in FORMATS:
         raise ValueError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
     module = importlib.import_module(f"data.convert.{fmt}")
-    return module.convert([Path(p) for p in inputs], profiles=profiles, **options)  # type: ignore[no-any-return]
+    return module.convert([Path(p) for p in inputs], profiles=profiles, **options)
 
 
 __all__ = ["FORMATS", "ConvertResult", "convert"]

@@ -89,7 +89,8 @@ def convert_file(path: Path, contaminated: set[str] | None,
     parts = []
     for m in models:
         if f"{m}{RESPONSE_SUFFIX}" in df.columns:
-            completion = count_tokens(kept[f"{m}{RESPONSE_SUFFIX}"].fillna("").astype(str).tolist())
+            texts = kept[f"{m}{RESPONSE_SUFFIX}"].fillna("").astype(str).tolist()
+            completion = count_tokens(texts)
         else:
             completion = np.full(len(kept), MMLU_COMPLETION_TOKENS, dtype=np.int64)
         quality = kept[m].map({True: 1.0, False: 0.0, "True": 1.0, "False": 0.0})
@@ -115,7 +116,8 @@ def convert(paths: list[Path], profiles: Profiles | None = None,
         counts[file_label(path)] = len(frame)
         excluded += n_drop
     out = finish_benchmark(pd.concat(frames, ignore_index=True), profiles, RELEASE_DATE)
-    skipped = {} if keep_contaminated else {"contaminated prompts excluded (RouteLLM list)": excluded}
+    skipped = {} if keep_contaminated else \
+        {"contaminated prompts excluded (RouteLLM list)": excluded}
     notes += ["cost_usd = tokens x published prices (conf/profiles); tokens: all-MiniLM-L6-v2",
               f"MMLU completion_tokens ASSUMED = {MMLU_COMPLETION_TOKENS} (no response text)"]
     return ConvertResult(out, counts, skipped, notes)

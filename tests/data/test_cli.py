@@ -48,7 +48,8 @@ def test_convert_canonical_formats(synth: SyntheticData, tmp_path: Path) -> None
                         date_unit="us", double_precision=15)
     for fmt in ("csv", "jsonl"):
         out = tmp_path / f"{fmt}.parquet"
-        assert main(["convert", "--format", fmt, "--out", str(out), str(tmp_path / f"a.{fmt}")]) == 0
+        src = str(tmp_path / f"a.{fmt}")
+        assert main(["convert", "--format", fmt, "--out", str(out), src]) == 0
         back = read_frame(out)
         pd.testing.assert_series_equal(back["cost_usd"], synth.frame["cost_usd"])
         assert back["timestamp"].tolist() == synth.frame["timestamp"].tolist()

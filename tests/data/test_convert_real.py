@@ -55,7 +55,8 @@ def test_routerbench_values(routerbench: ConvertResult, shared_data: Path,
     assert mine.loc["claude-v2", "quality"] == row["claude-v2"]
     assert mine.loc["claude-v2", "query"] == "\n".join(ast.literal_eval(row["prompt"]))
     p = profiles["claude-v2"]
-    expect = p.ttft_ms + p.tpot_ms * mine.loc["claude-v2", "completion_tokens"]
+    tokens = mine["completion_tokens"].to_numpy(dtype=float)[list(mine.index).index("claude-v2")]
+    expect = p.ttft_ms + p.tpot_ms * tokens
     assert mine.loc["claude-v2", "latency_ms"] == pytest.approx(expect)
     assert (df["latency_source"] == "profile").all() and (df["source"] == "benchmark").all()
     assert df["propensity"].isna().all()

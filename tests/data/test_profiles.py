@@ -64,7 +64,7 @@ def test_prices_match_routerbench_costs(model: str, shared_data: Path,
 
 
 def test_unknown_model_lists_known(profiles: Profiles) -> None:
-    with pytest.raises(KeyError, match="known models: .*claude-v1"):
+    with pytest.raises(KeyError, match=r"known models: .*claude-v1"):
         profiles["gpt-5"]
 
 

@@ -19,10 +19,10 @@ Mutation = Callable[[pd.DataFrame], pd.DataFrame]
 
 def _set(col: str, rows: list[int], value: object) -> Mutation:
     def apply(df: pd.DataFrame) -> pd.DataFrame:
-        if not isinstance(value, float | int) or isinstance(value, float) and \
-                pd.api.types.is_integer_dtype(df[col].dtype):
+        int_col = pd.api.types.is_integer_dtype(df[col].dtype)
+        if not isinstance(value, float | int) or (isinstance(value, float) and int_col):
             df = df.astype({col: object if not isinstance(value, float) else float})
-        df.loc[rows, col] = value
+        df.loc[rows, col] = value  # type: ignore[call-overload]
         return df
     return apply
 
