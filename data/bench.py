@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import resource
 import sys
 import tempfile
@@ -59,7 +60,8 @@ def run(n_rows: int, fmt: str, workdir: Path) -> dict[str, float | int | str]:
             "convert_s": round(t2 - t1, 2), "validate_s": round(t3 - t2, 2),
             "total_s": round(t3 - t1, 2), "peak_rss_mb": round(_peak_rss_mb(), 1),
             "raw_mb": round(raw.stat().st_size / 2**20, 1),
-            "parquet_mb": round(out.stat().st_size / 2**20, 1), "problems": len(report.problems)}
+            "parquet_mb": round(out.stat().st_size / 2**20, 1), "problems": len(report.problems),
+            "cpus": os.cpu_count() or 0, "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -17,6 +18,9 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from data.schema import COLUMNS, SCHEMA
+
+if TYPE_CHECKING:
+    import datasets
 
 log = logging.getLogger(__name__)
 PathLike = str | Path
@@ -96,7 +100,7 @@ def read_frame(paths: PathLike | Sequence[PathLike]) -> pd.DataFrame:
     return read_table(paths).to_pandas()
 
 
-def read_dataset(paths: PathLike | Sequence[PathLike]):  # -> datasets.Dataset
+def read_dataset(paths: PathLike | Sequence[PathLike]) -> datasets.Dataset:
     """One or many Parquet logs as a memory-mapped Hugging Face ``datasets.Dataset``.
 
     The Parquet files are converted once to Arrow files in the datasets cache and then

@@ -133,12 +133,15 @@ def simulate_frame(df: pd.DataFrame, policy: LoggingPolicy,
                    seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """Canonical bandit frame (one row per request, the chosen model's original row with
     propensity, logging_policy, source="simulated") and the (n, M) action probabilities."""
+    dup = int(df.duplicated(list(KEY)).sum())
+    if dup:
+        raise ValueError(f"request_id,model: {dup} duplicate row(s); run `lmroute data validate`")
     full = FullInfo.from_frame(df)
     log_ = simulate_bandit(full, policy, np.random.default_rng(seed))
     chosen = pd.DataFrame({"request_id": log_.request_ids,
                            "model": np.asarray(full.models, dtype=object)[log_.action],
                            "propensity": log_.propensity})
-    out = chosen.merge(df.drop(columns=["propensity"]).drop_duplicates(list(KEY)),
-                       on=list(KEY), how="left", validate="one_to_one")
+    out = chosen.merge(df.drop(columns=["propensity"]), on=list(KEY), how="left",
+                       validate="one_to_one")
     out = out.assign(logging_policy=policy.name, source="simulated")[list(df.columns)]
     return out, action_probs(full, policy)

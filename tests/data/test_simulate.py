@@ -99,3 +99,9 @@ def test_cli_simulate(synth: SyntheticData, tmp_path: Path,
     assert main(["simulate", str(src), "--out", str(out), "--policy", "epsilon_greedy",
                  "--around", "no-such-model"]) == 2
     assert "--around" in capsys.readouterr().err
+
+
+def test_duplicates_are_refused_not_dropped(synth: SyntheticData) -> None:
+    doubled = synth.frame.iloc[[0, 0, 1, 2, 3]]
+    with pytest.raises(ValueError, match="1 duplicate row"):
+        simulate_frame(doubled, LoggingPolicy("uniform"))
