@@ -1,0 +1,158 @@
+"""Query featurizers as torch modules: token ids in, features out (exported to ONNX).
+
+``StaticFeaturizer`` (default): SIF-weighted mean of the distilled static token table,
+L2-normalised, plus cheap scalar features computed from the ids inside the graph
+(log length, fraction of code / math / digit / question-marker tokens via a per-token
+flag table). ``TransformerFeaturizer``: all-MiniLM-L6-v2 mean-pooled, plus the same
+scalars; ~100x slower, kept for comparison.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import torch
+from torch import nn
+from tokenizers import Tokenizer
+
+FLAG_NAMES = ("code", "math", "digit", "question")
+_CODE = re.compile(
+    r"^(##)?(def|return|import|class|function|print|lambda|self|none|true|false|elif|for|"
+    r"while|int|str|list|dict|tuple|array|string|python|code|def|var|const|_|\(|\)|\[|\]|"
+    r"\{|\}|:|=|==|<|>|#|\.|,|'|\"|`)$"
+)
+_MATH = re.compile(r"^(##)?(\+|-|\*|/|\^|%|=|sum|equation|solve|number|numbers|integer|"
+                   r"calculate|total|average|sqrt|prime|divided|multiply|fraction|percent)$")
+_DIGIT = re.compile(r"^(##)?\d+$")
+_QUESTION = re.compile(r"^(\?|what|which|who|why|how|when|where|answer|a|b|c|d)$")
+SPECIAL_IDS = (0, 100, 101, 102, 103)  # [PAD] [UNK] [CLS] [SEP] [MASK]
+
+
+def token_flags(tok: Tokenizer) -> np.ndarray:
+    """(V, len(FLAG_NAMES)) float32 0/1 flags per vocabulary token."""
+    vocab = tok.get_vocab()
+    flags = np.zeros((tok.get_vocab_size(), len(FLAG_NAMES)), dtype=np.float32)
+    for text, i in vocab.items():
+        for j, rx in enumerate((_CODE, _MATH, _DIGIT, _QUESTION)):
+            flags[i, j] = float(bool(rx.match(text)))
+    return flags
+
+
+def sif_weights(token_counts: np.ndarray, a: float = 1e-3) -> np.ndarray:
+    """SIF weights a / (a + p(token)) from corpus counts (V,); specials get 0. -> (V,)."""
+    p = (token_counts + 1.0) / (token_counts.sum() + len(token_counts))
+    w = (a / (a + p)).astype(np.float32)
+    w[list(SPECIAL_IDS)] = 0.0
+    return w
+
+
+def count_tokens(tok: Tokenizer, texts: list[str], vocab_size: int) -> np.ndarray:
+    """Token frequencies of a corpus (keep-tail truncated as at routing time). -> (V,)."""
+    counts = np.zeros(vocab_size, dtype=np.float64)
+    for start in range(0, len(texts), 4096):
+        for enc in tok.encode_batch(texts[start:start + 4096]):
+            np.add.at(counts, enc.ids, 1.0)
+    return counts
+
+
+class ScalarFeatures(nn.Module):
+    """Scalars from ids: [log-length/log(513), flag fractions...] -> (B, 1 + F)."""
+
+    def __init__(self, flags: np.ndarray) -> None:
+        super().__init__()
+        self.flags = nn.Embedding.from_pretrained(torch.from_numpy(flags), freeze=True)
+
+    def forward(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        n = mask.sum(dim=1, keepdim=True).clamp(min=1.0)
+        frac = (self.flags(input_ids) * mask.unsqueeze(-1)).sum(dim=1) / n
+        return torch.cat([torch.log1p(n) / math.log(513.0), frac], dim=1)
+
+
+class StaticFeaturizer(nn.Module):
+    """Static-embedding featurizer. Output (B, dim + 1 + F) float32."""
+
+    kind = "static"
+
+    def __init__(self, table: np.ndarray, weights: np.ndarray, flags: np.ndarray) -> None:
+        super().__init__()
+        weights = weights.astype(np.float32).copy()
+        weights[list(SPECIAL_IDS)] = 0.0  # specials carry no meaning; [PAD] row must be 0
+        weighted = (table * weights[:, None]).astype(np.float32)
+        self.table = nn.Embedding.from_pretrained(torch.from_numpy(weighted), freeze=True)
+        self.scalars = ScalarFeatures(flags)
+        self.out_dim = table.shape[1] + 1 + flags.shape[1]
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.to(torch.float32)
+        # row 0 ([PAD]) of the table is zero, so masking the ids masks the vectors
+        pooled = self.table(input_ids * attention_mask).sum(dim=1)
+        pooled = pooled / pooled.norm(dim=1, keepdim=True).clamp(min=1e-6)
+        return torch.cat([pooled, self.scalars(input_ids, mask)], dim=1)
+
+
+class TransformerFeaturizer(nn.Module):
+    """MiniLM sentence embedding (mean-pooled, normalised) + scalars -> (B, 384 + 1 + F)."""
+
+    kind = "transformer"
+
+    def __init__(self, bert: nn.Module, flags: np.ndarray) -> None:
+        super().__init__()
+        self.bert = bert
+        self.scalars = ScalarFeatures(flags)
+        self.out_dim = int(bert.config.hidden_size) + 1 + flags.shape[1]
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.to(torch.float32)
+        h = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        pooled = (h * mask.unsqueeze(-1)).sum(dim=1) / mask.sum(dim=1, keepdim=True)
+        pooled = pooled / pooled.norm(dim=1, keepdim=True).clamp(min=1e-6)
+        return torch.cat([pooled, self.scalars(input_ids, mask)], dim=1)
+
+
+@torch.inference_mode()
+def featurize(module: nn.Module, tok: Tokenizer, texts: list[str],
+              batch: int = 512) -> np.ndarray:
+    """Run a featurizer over texts in batches. Returns (n, out_dim) float32."""
+    from tqdm import tqdm
+
+    from router_model.tokenization import encode
+
+    out = []
+    steps = range(0, len(texts), batch)
+    for start in tqdm(steps, desc=f"featurize ({module.kind})", unit="batch",
+                      disable=len(steps) < 4):
+        ids, mask = encode(tok, list(texts[start:start + batch]))
+        out.append(module(torch.from_numpy(ids), torch.from_numpy(mask)).numpy())
+    return np.concatenate(out).astype(np.float32)
+
+
+def build_featurizer(kind: str, tok: Tokenizer, corpus: list[str], dim: int = 256,
+                     sif_a: float = 1e-3) -> tuple[nn.Module, dict[str, object]]:
+    """Make a featurizer and its manifest entry ``{kind, dim, sha256, ...}``.
+
+    Args:
+        kind: "static" (distilled table, SIF weights from ``corpus``) or "transformer".
+        corpus: training queries (token frequencies for SIF weighting).
+    """
+    from router_model.distill import array_sha256, distill_table, load_sentence_model
+
+    flags = token_flags(tok)
+    if kind == "static":
+        table = distill_table(dim)
+        vocab = table.vectors.shape[0]
+        w = sif_weights(count_tokens(tok, corpus, vocab), sif_a) if sif_a > 0 else \
+            np.ones(vocab, dtype=np.float32)
+        module: nn.Module = StaticFeaturizer(table.vectors, w, flags)
+        sha = array_sha256(module.table.weight.detach().numpy())
+        info = {"table_sha256": table.sha256, "source_sha256": table.source_sha256,
+                "sif_a": sif_a}
+    elif kind == "transformer":
+        module = TransformerFeaturizer(load_sentence_model(), flags)
+        sha = array_sha256(module.bert.embeddings.word_embeddings.weight.detach().numpy())
+        info = {"source": "all-MiniLM-L6-v2"}
+    else:
+        raise ValueError(f"featurizer.kind: expected 'static' or 'transformer', got {kind!r}")
+    return module.eval(), {"kind": kind, "dim": int(module.out_dim), "sha256": sha,
+                           "flags": list(FLAG_NAMES), **info}

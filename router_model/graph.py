@@ -1,0 +1,54 @@
+"""The exported computation: token ids -> features -> outcomes -> utility -> choice.
+
+``DecisionHead`` implements ``router_model.reward.utility`` plus the documented
+fallback of ``policies.base.argmax_utility`` in torch, so the weights, limits and
+model mask are graph inputs and one artifact serves the whole cost-quality curve.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from router_model.reward import NEG_INF
+
+OUTPUT_NAMES = ("quality", "cost_usd", "latency_ms", "energy_j", "utility", "choice",
+                "features")
+INPUT_NAMES = ("input_ids", "attention_mask", "weights", "model_mask")
+
+
+class DecisionHead(nn.Module):
+    """(q, c, l, e) (B, M), weights (B, 5), mask (B, M) bool -> utility (B, M), choice (B,).
+
+    Utility is NEG_INF where the mask or a limit excludes a model; when every allowed
+    model breaks a limit, the limits are dropped for that request (fallback).
+    """
+
+    def forward(self, q: torch.Tensor, c: torch.Tensor, lat: torch.Tensor, e: torch.Tensor,
+                weights: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        w = weights.unsqueeze(-1)  # (B, 5, 1)
+        u = q - w[:, 0] * c - w[:, 1] * lat - w[:, 2] * e
+        neg = torch.full_like(u, NEG_INF)
+        within = (lat <= w[:, 3]) & (c <= w[:, 4]) & mask
+        limited = torch.where(within, u, neg)
+        relaxed = torch.where(mask, u, neg)
+        none_ok = torch.logical_not(within.any(dim=1, keepdim=True))
+        util = torch.where(none_ok, relaxed, limited)
+        return util, torch.argmax(util, dim=1)
+
+
+class RouterGraph(nn.Module):
+    """featurizer + outcome module + decision head, with the contract's I/O names."""
+
+    def __init__(self, featurizer: nn.Module, outcomes: nn.Module) -> None:
+        super().__init__()
+        self.featurizer = featurizer
+        self.outcomes = outcomes
+        self.decide = DecisionHead()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                weights: torch.Tensor, model_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        feats = self.featurizer(input_ids, attention_mask)
+        q, c, lat, e = self.outcomes(feats)
+        util, choice = self.decide(q, c, lat, e, weights, model_mask)
+        return q, c, lat, e, util, choice, feats

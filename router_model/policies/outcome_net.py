@@ -1,0 +1,118 @@
+"""Per-model outcome network shared by the supervised and off-policy learners.
+
+An MLP body on standardised query features with four per-model heads: quality
+(sigmoid of a logit, trained with soft binary cross-entropy) and cost / latency /
+energy (regressed in standardised log space, ``log(y + eps)``). Several seeds can be
+averaged (``Ensemble``); everything is a torch module so it exports to ONNX.
+Shapes: B requests, d features, M models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+LOG_EPS = {"cost_usd": 1e-7, "latency_ms": 1e-3, "energy_j": 1e-3}
+REGRESSED = ("cost_usd", "latency_ms", "energy_j")
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class Targets:
+    """Training targets, each (n, M) float32, with per-cell weights (0 = unobserved).
+
+    Attributes:
+        values: outcome name -> (n, M) targets (NaN allowed where weight is 0).
+        weights: outcome name -> (n, M) non-negative sample weights.
+    """
+
+    values: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]
+
+
+@dataclass
+class LogScale:
+    """Per-model mean/std of log(y + eps) for one regressed outcome, (M,) each."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+
+@dataclass
+class FitConfig:
+    """Optimisation settings (plain values; the trainer config maps onto these)."""
+
+    hidden: int = 256
+    depth: int = 2
+    dropout: float = 0.1
+    epochs: int = 30
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    n_ensemble: int = 3
+    regression_weight: float = 0.5
+    seed: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class OutcomeNet(nn.Module):
+    """features (B, d) -> quality, cost_usd, latency_ms, energy_j, each (B, M)."""
+
+    def __init__(self, d_in: int, n_models: int, cfg: FitConfig, x_mean: np.ndarray,
+                 x_std: np.ndarray, scales: dict[str, LogScale]) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = d_in
+        for _ in range(cfg.depth):
+            layers += [nn.Linear(width, cfg.hidden), nn.GELU(), nn.Dropout(cfg.dropout)]
+            width = cfg.hidden
+        self.body = nn.Sequential(*layers)
+        self.heads = nn.Linear(width, 4 * n_models)
+        self.n_models = n_models
+        self.register_buffer("x_mean", torch.from_numpy(x_mean.astype(np.float32)))
+        self.register_buffer("x_std", torch.from_numpy(x_std.astype(np.float32)))
+        for name in REGRESSED:
+            self.register_buffer(f"{name}_mu", torch.from_numpy(scales[name].mean))
+            self.register_buffer(f"{name}_sd", torch.from_numpy(scales[name].std))
+
+    def raw(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 4, M): quality logit and three standardised log outcomes."""
+        h = self.body((x - self.x_mean) / self.x_std)
+        return self.heads(h).view(-1, 4, self.n_models)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        r = self.raw(x)
+        outs = [torch.sigmoid(r[:, 0])]
+        for k, name in enumerate(REGRESSED, start=1):
+            mu, sd = getattr(self, f"{name}_mu"), getattr(self, f"{name}_sd")
+            outs.append((torch.exp(r[:, k] * sd + mu) - LOG_EPS[name]).clamp(min=0.0))
+        return tuple(outs)
+
+
+class Ensemble(nn.Module):
+    """Mean of several OutcomeNets' outputs."""
+
+    def __init__(self, nets: list[OutcomeNet]) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outs = [net(x) for net in self.nets]
+        return tuple(torch.stack(o).mean(dim=0) for o in zip(*outs, strict=True))
+
+
+def log_scales(t: Targets) -> dict[str, LogScale]:
+    """Per-model mean/std of the log targets over observed cells."""
+    scales = {}
+    for name in REGRESSED:
+        y = np.log(np.nan_to_num(t.values[name], nan=0.0) + LOG_EPS[name])
+        w = (t.weights[name] > 0) & np.isfinite(t.values[name])
+        cnt = np.maximum(w.sum(0), 1)
+        mu = np.where(w, y, 0).sum(0) / cnt
+        sd = np.sqrt(np.where(w, (y - mu) ** 2, 0).sum(0) / cnt)
+        scales[name] = LogScale(mu.astype(np.float32), np.maximum(sd, 1e-3).astype(np.float32))
+    return scales

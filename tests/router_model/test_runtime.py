@@ -1,0 +1,146 @@
+"""Runtime: loading, routing, errors, thread safety."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from router_model.artifact import ArtifactError
+from router_model.reward import RewardWeights
+from router_model.runtime import InvalidRequest, Router
+
+
+def test_route_one_and_batch_agree(router: Router, trained) -> None:
+    texts = trained.held_out[:20]
+    one = [router.route(t) for t in texts]
+    batch = router.route_batch(texts)
+    assert [d.model for d in one] == [d.model for d in batch]
+    d = one[0]
+    assert d.model in router.models and d.propensity == 1.0 and d.micros > 0
+    assert set(d.utility) == set(router.models) and d.reason == "argmax utility"
+
+
+def test_scores_and_embed_shapes(router: Router, trained) -> None:
+    out = router.scores(trained.held_out[:3])
+    m = len(router.models)
+    assert out["quality"].shape == (3, m) and out["choice"].shape == (3,)
+    assert ((out["quality"] >= 0) & (out["quality"] <= 1)).all()
+    assert (out["cost_usd"] >= 0).all()
+    emb = router.embed(trained.held_out[:3])
+    assert emb.shape == (3, router.manifest["featurizer"]["dim"])
+
+
+def test_mask_and_limits(router: Router, trained) -> None:
+    text = trained.held_out[0]
+    only = router.models[-1]
+    assert router.route(text, allowed=[only]).model == only
+    # impossible cost limit: documented fallback to the best allowed model
+    d = router.route(text, RewardWeights(max_cost_usd=0.0))
+    assert d.reason.startswith("fallback")
+    # a huge cost weight pushes to the cheapest predicted model
+    cheap = router.route(text, RewardWeights(w_cost=1e9))
+    costs = router.scores([text])["cost_usd"][0]
+    assert cheap.index == int(np.argmin(costs))
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_text_is_rejected(router: Router, text: str) -> None:
+    with pytest.raises(InvalidRequest, match="text"):
+        router.route(text)
+
+
+def test_bad_weights_and_models(router: Router) -> None:
+    with pytest.raises(ValueError, match="w_cost"):
+        router.route("hello", RewardWeights(w_cost=math.nan))
+    with pytest.raises(InvalidRequest, match="allowed") as e:
+        router.route("hello", allowed=["no-such-model"])
+    assert e.value.field == "allowed"
+    with pytest.raises(InvalidRequest, match="allowed"):
+        router.route("hello", allowed=[])
+    with pytest.raises(ValueError, match="epsilon"):
+        router.route("hello", epsilon=1.5)
+
+
+def test_exploration_reports_exact_propensity(router: Router, trained) -> None:
+    rng = np.random.default_rng(0)
+    text = trained.held_out[0]
+    greedy = router.route(text).model
+    k = len(router.models)
+    ds = [router.route(text, epsilon=0.3, rng=rng) for _ in range(400)]
+    for d in ds:
+        want = 1 - 0.3 + 0.3 / k if d.model == greedy else 0.3 / k
+        assert d.propensity == pytest.approx(want)
+    share = np.mean([d.model == greedy for d in ds])
+    assert abs(share - (0.7 + 0.3 / k)) < 0.08
+
+
+def test_thread_safety(router: Router, trained) -> None:
+    texts = trained.held_out[:40]
+    serial = [router.route(t).model for t in texts]
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(3):
+            assert list(pool.map(lambda t: router.route(t).model, texts)) == serial
+
+
+def _copy(trained, tmp_path: Path) -> Path:
+    dst = tmp_path / "art"
+    shutil.copytree(trained.out_dir, dst)
+    return dst
+
+
+def test_corrupt_onnx_is_refused(trained, tmp_path: Path) -> None:
+    d = _copy(trained, tmp_path)
+    data = bytearray((d / "router.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (d / "router.onnx").write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="router.onnx"):
+        Router.load(d)
+
+
+def test_truncated_onnx_is_refused(trained, tmp_path: Path) -> None:
+    d = _copy(trained, tmp_path)
+    (d / "router.onnx").write_bytes((d / "router.onnx").read_bytes()[:1000])
+    with pytest.raises(ArtifactError, match="router.onnx"):
+        Router.load(d)
+
+
+def test_tokenizer_mismatch_is_refused(trained, tmp_path: Path) -> None:
+    d = _copy(trained, tmp_path)
+    tok = json.loads((d / "tokenizer.json").read_text())
+    tok["truncation"]["max_length"] = 64
+    (d / "tokenizer.json").write_text(json.dumps(tok))
+    with pytest.raises(ArtifactError, match="tokenizer"):
+        Router.load(d)
+
+
+def test_missing_and_bad_manifest(trained, tmp_path: Path) -> None:
+    d = _copy(trained, tmp_path)
+    (d / "manifest.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="manifest"):
+        Router.load(d)
+    (d / "manifest.json").unlink()
+    with pytest.raises(ArtifactError, match="missing"):
+        Router.load(d)
+    with pytest.raises(ArtifactError, match="missing"):
+        Router.load(tmp_path / "nowhere")
+
+
+def test_manifest_edit_is_detected(trained, tmp_path: Path) -> None:
+    d = _copy(trained, tmp_path)
+    m = json.loads((d / "manifest.json").read_text())
+    m["models"] = list(reversed(m["models"]))
+    (d / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ArtifactError, match="embedded manifest"):
+        Router.load(d)
+
+
+def test_unknown_provider(trained) -> None:
+    with pytest.raises(ValueError, match="providers"):
+        Router.load(trained.out_dir, providers=["NoSuchExecutionProvider"])
+    assert Router.load(trained.out_dir, providers="auto").models

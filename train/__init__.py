@@ -1,0 +1,1 @@
+"""Training: Hydra config, pipeline (logs -> features -> policy -> ONNX), tracking."""

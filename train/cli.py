@@ -1,0 +1,81 @@
+"""``lmroute train [hydra overrides]``: the thin Hydra entry point.
+
+Builds the policy from its ``_target_`` and the tracker from the logger group, turns
+the rest of the config into typed dataclasses, and hands them to
+``train.pipeline.run_training``. Errors in the inputs end with one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from train.config import LoggerConf, TrainConf, register_configs
+
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+log = logging.getLogger("train")
+register_configs()
+
+
+def make_tracker(conf: LoggerConf, runs_dir: Path, run_name: str) -> Any:
+    from train.tracking import MlflowTracker, NullTracker, default_tracking_uri
+
+    if conf.kind == "none":
+        return NullTracker()
+    if conf.kind != "mlflow":
+        raise ValueError(f"logger.kind: expected 'mlflow' or 'none', got {conf.kind!r}")
+    uri = conf.tracking_uri or default_tracking_uri(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    return MlflowTracker(uri, conf.experiment, conf.registered_model,
+                         runs_dir / "mlartifacts", run_name)
+
+
+def _train(cfg: DictConfig) -> float:
+    from train.pipeline import flat_params, run_training
+
+    conf = OmegaConf.to_object(cfg)
+    assert isinstance(conf, TrainConf)
+    policy = instantiate(cfg.policy)
+    tracker = make_tracker(conf.logger, Path(conf.runs_dir), HydraConfig.get().job.name)
+    ok = False
+    try:
+        tracker.log_params(flat_params(OmegaConf.to_container(cfg, resolve=True)))  # type: ignore[arg-type]
+        result = run_training(conf, policy, tracker)
+        ok = True
+    finally:
+        tracker.finish(ok)
+    summary = {"out_dir": str(result.out_dir), "timings_s": result.timings_s,
+               **{k: v for k, v in result.metrics.items() if not isinstance(v, dict)}}
+    print(json.dumps(summary, indent=2, default=str))
+    return float(result.metrics.get("val_auc_quality", 0.0))
+
+
+@hydra.main(config_path=CONF_DIR, config_name="train", version_base="1.3")
+def hydra_main(cfg: DictConfig) -> float:
+    try:
+        return _train(cfg)
+    except (ValueError, TypeError, KeyError, FileNotFoundError) as e:
+        print(f"lmroute train: error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main(argv: list[str]) -> int:
+    """Entry for ``lmroute train``; argv are Hydra overrides (and -m / --help ...)."""
+    saved = sys.argv
+    sys.argv = ["lmroute train", *argv]
+    try:
+        hydra_main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        return 2 if code not in (0, 2) else code
+    finally:
+        sys.argv = saved
+    return 0

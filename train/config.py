@@ -1,0 +1,133 @@
+"""Typed schemas of the ``lmroute train`` config groups (registered in Hydra's ConfigStore).
+
+Groups: data, featurizer, policy, reward, trainer, export, logger (+ experiment presets
+in conf/experiment). Required fields are ``???``. Library code receives these
+dataclasses (via ``OmegaConf.to_object``), never a DictConfig.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class DataConf:
+    """Where the logs come from and how validation is carved out.
+
+    source: "routerbench" (CSV dir, converted by ``data.convert``), "logs" (canonical
+    parquet/jsonl/csv files), or "synthetic" (``data.synthetic``, ``synthetic_tuples``).
+    feedback: "full" (one row per request x model) or "bandit" (one row per request).
+    """
+
+    source: str = MISSING
+    paths: list[str] = field(default_factory=list)
+    feedback: str = "full"
+    val_fraction: float = 0.2
+    split_seed: int = 0
+    max_requests: int = 0  # 0 = all
+    synthetic_tuples: int = 0
+    profiles: str = ""  # serving-profile YAML; "" = data.profiles default
+
+
+@dataclass
+class FeaturizerConf:
+    """kind: "static" (distilled table) or "transformer" (MiniLM, for comparison)."""
+
+    kind: str = MISSING
+    dim: int = 256
+    max_tokens: int = 512
+    sif_a: float = 1e-3  # 0 = unweighted mean
+    batch_size: int = 512
+
+
+@dataclass
+class PolicyConf:
+    """Base of the policy group: ``_target_`` names the Policy class."""
+
+    _target_: str = MISSING
+
+
+@dataclass
+class SupervisedConf(PolicyConf):
+    _target_: str = "router_model.policies.supervised.SupervisedPolicy"
+    hidden: int = 256
+    depth: int = 2
+    dropout: float = 0.1
+    epochs: int = 30
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    n_ensemble: int = 3
+    regression_weight: float = 0.5
+    seed: int = 0
+
+
+@dataclass
+class OffPolicyConf(SupervisedConf):
+    _target_: str = "router_model.policies.offpolicy.OffPolicyPolicy"
+    estimator: str = "dr"  # "ips" | "dr"
+    clip: float = 20.0  # importance-weight cap
+
+
+@dataclass
+class RewardConf:
+    """Validation sweep and the shipping target."""
+
+    w_costs: list[float] = field(default_factory=lambda: [0.0, 1.0, 2.0, 5.0, 10.0])
+    reference_model: str = ""  # "" = best single model on the training split
+    target_fraction: float = 0.95
+
+
+@dataclass
+class TrainerConf:
+    seed: int = 0
+    threads: int = 2
+
+
+@dataclass
+class ExportConf:
+    out_dir: str = MISSING
+    exporter: str = "dynamo"  # "dynamo" | "legacy"
+    int8: bool = True
+    calibration_size: int = 256
+    parity_samples: int = 64
+
+
+@dataclass
+class LoggerConf:
+    """kind: "mlflow" or "none". tracking_uri "" = sqlite:///<runs>/mlflow.db."""
+
+    kind: str = MISSING
+    tracking_uri: str = ""
+    experiment: str = "lmroute-train"
+    registered_model: str = "lmroute-router"
+
+
+@dataclass
+class TrainConf:
+    data: DataConf = MISSING
+    featurizer: FeaturizerConf = MISSING
+    policy: Any = MISSING
+    reward: RewardConf = field(default_factory=RewardConf)
+    trainer: TrainerConf = field(default_factory=TrainerConf)
+    export: ExportConf = MISSING
+    logger: LoggerConf = MISSING
+    runs_dir: str = "runs"
+
+
+def register_configs() -> None:
+    """Register the schemas so YAML files in conf/ are validated against them."""
+    cs = ConfigStore.instance()
+    cs.store(name="train_schema", node=TrainConf)
+    for group, name, node in (
+        ("data", "data_schema", DataConf), ("featurizer", "featurizer_schema", FeaturizerConf),
+        ("policy", "supervised_schema", SupervisedConf),
+        ("policy", "offpolicy_schema", OffPolicyConf),
+        ("reward", "reward_schema", RewardConf), ("trainer", "trainer_schema", TrainerConf),
+        ("export", "export_schema", ExportConf), ("logger", "logger_schema", LoggerConf),
+    ):
+        cs.store(group=group, name=name, node=node)

@@ -1,0 +1,142 @@
+"""Train and export one router: logs -> features -> policy -> ONNX artifact (+ int8).
+
+``run_training`` takes the typed config (dataclasses from ``train.config``), an
+already-built policy and a tracker; it never sees a DictConfig.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tokenizers import Tokenizer
+from torch import nn
+
+from data.matrix import FullInfo
+from router_model.featurizer import build_featurizer, featurize
+from router_model.policies.base import Policy
+from router_model.tokenization import TRUNCATION, load_tokenizer, save_tokenizer
+from train.config import TrainConf
+from train.evaluate import ValidationReport, validation_report
+from train.exporting import export_artifact
+from train.sources import LoadedLogs, frame_sha256, load_frame, split_indices, subset, to_view
+from train.tracking import Tracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    out_dir: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, float]
+    timings_s: dict[str, float] = field(default_factory=dict)
+    featurizer: nn.Module | None = None  # the torch featurizer that was exported
+
+
+def load_logs(conf: TrainConf) -> LoadedLogs:
+    d = conf.data
+    df = load_frame(d.source, list(d.paths), d.synthetic_tuples, conf.trainer.seed, d.profiles)
+    view = to_view(df, d.feedback)
+    if d.max_requests and len(view) > d.max_requests:
+        view = subset(view, np.arange(d.max_requests))
+    log.info("loaded %d requests x %d models (%s)", len(view), len(view.models), d.source)
+    return LoadedLogs(df, view, frame_sha256(df))
+
+
+def reference_model(conf: TrainConf, train_log: Any) -> str:
+    """The configured reference model, else the best single model on the training split."""
+    if conf.reward.reference_model:
+        return conf.reward.reference_model
+    if isinstance(train_log, FullInfo):
+        return train_log.models[int(np.nanmean(train_log.quality, axis=0).argmax())]
+    return train_log.models[0]
+
+
+def validate(conf: TrainConf, policy: Policy, X: np.ndarray, val_log: Any,
+             ref: str) -> ValidationReport | None:
+    """Cost-quality curve on the validation split (full-information logs only)."""
+    if not isinstance(val_log, FullInfo):
+        log.info("validation curve needs full-information logs; skipped for bandit logs")
+        return None
+    return validation_report(policy, X, val_log, list(conf.reward.w_costs), ref,
+                             conf.reward.target_fraction, val_log.tasks)
+
+
+def _epoch_logger(tracker: Tracker, epochs: int) -> Any:
+    counter = {"n": 0}
+
+    def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
+        tracker.log_metrics(metrics, step=counter["n"])
+        counter["n"] += 1
+
+    return on_epoch
+
+
+def _featurize(conf: TrainConf, tok: Tokenizer, train_texts: list[str],
+               texts: list[str]) -> tuple[nn.Module, dict[str, object], np.ndarray]:
+    f = conf.featurizer
+    module, info = build_featurizer(f.kind, tok, train_texts, f.dim, f.sif_a)
+    return module, info, featurize(module, tok, texts, f.batch_size)
+
+
+def run_training(conf: TrainConf, policy: Policy, tracker: Tracker) -> TrainResult:
+    """The whole job; returns the artifact directory, manifest and metrics."""
+    import torch
+
+    torch.set_num_threads(max(conf.trainer.threads, 1))
+    torch.manual_seed(conf.trainer.seed)
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    logs = load_logs(conf)
+    tr, va = split_indices(logs.view.tasks, conf.data.val_fraction, conf.data.split_seed)
+    train_log, val_log = subset(logs.view, tr), subset(logs.view, va)
+    times["load_s"] = time.perf_counter() - t0
+    tok = load_tokenizer(conf.featurizer.max_tokens)
+    t0 = time.perf_counter()
+    module, feat_info, X = _featurize(conf, tok, list(train_log.queries),
+                                      list(logs.view.queries))
+    times["featurize_s"] = time.perf_counter() - t0
+    if hasattr(policy, "on_epoch"):
+        policy.on_epoch = _epoch_logger(tracker, 0)
+    t0 = time.perf_counter()
+    policy.fit(X[tr], train_log)
+    times["fit_s"] = time.perf_counter() - t0
+    ref = reference_model(conf, train_log)
+    report = validate(conf, policy, X[va], val_log, ref)
+    metrics = report.flat_metrics() if report else {}
+    metrics.update({"n_train": float(len(tr)), "n_val": float(len(va))})
+    tracker.log_metrics(metrics)
+    out_dir = Path(conf.export.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tok_info = {"sha256": save_tokenizer(tok, out_dir / "tokenizer.json"),
+                "max_tokens": conf.featurizer.max_tokens, "truncation": TRUNCATION}
+    t0 = time.perf_counter()
+    manifest = export_artifact(conf, module, policy, tok, out_dir, feat_info, tok_info,
+                               logs, metrics, X[va], list(val_log.queries), report)
+    times["export_s"] = time.perf_counter() - t0
+    tracker.log_metrics({**{k: v for k, v in manifest.metrics.items()
+                            if isinstance(v, int | float)}, **times})
+    tracker.log_artifact_dir(out_dir)
+    return TrainResult(out_dir, manifest.to_dict(), manifest.metrics, times, module)
+
+
+def flat_params(conf: TrainConf) -> dict[str, object]:
+    """Dotted config keys -> values, for the tracker."""
+    out: dict[str, object] = {}
+
+    def walk(prefix: str, obj: Any) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(f"{prefix}.{k}" if prefix else k, v)
+        else:
+            out[prefix] = obj
+
+    walk("", asdict(conf) if not isinstance(conf, dict) else conf)
+    return out
