@@ -44,10 +44,12 @@ class FakeControl:
 
     models: dict[str, ModelBehaviour] = field(default_factory=lambda: defaultdict(ModelBehaviour))
     calls: list[dict[str, Any]] = field(default_factory=list)
+    auth: list[str | None] = field(default_factory=list)  # Authorization header per call
 
     def reset(self) -> None:
         self.models.clear()
         self.calls.clear()
+        self.auth.clear()
 
     def count(self, model: str) -> int:
         return sum(1 for c in self.calls if c["model"] == model)
@@ -74,6 +76,7 @@ def fake_backend_app(control: FakeControl) -> FastAPI:
         body = await request.json()
         model = body["model"]
         control.calls.append(body)
+        control.auth.append(request.headers.get("authorization"))
         b = control.models[model]
         if b.hang_s:
             await asyncio.sleep(b.hang_s)

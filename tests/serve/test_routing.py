@@ -167,3 +167,17 @@ def test_no_router_loaded_uses_fallback_backend(gateway) -> None:
     r = chat(gateway(router=None))
     assert r.status_code == 200 and r.headers["x-lmroute-backend"] == "edge"
     assert "no router loaded" in r.headers["x-lmroute-reason"]
+
+
+def test_backend_with_unset_key_env_is_unavailable(gateway, control: FakeControl,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LMROUTE_TEST_UNSET", raising=False)
+    monkeypatch.setenv("LMROUTE_TEST_KEY", "sk-test-123")
+    url = gateway(backend_overrides={"b-strong": {"api_key_env": "LMROUTE_TEST_UNSET"},
+                                     "b-mid": {"api_key_env": "LMROUTE_TEST_KEY"}})
+    ready = HTTP.get(f"{url}/health/ready").json()["backends"]["b-strong"]
+    assert not ready["available"] and "LMROUTE_TEST_UNSET" in ready["reason"]
+    r = chat(url)  # m-strong is masked out: the router picks among the others
+    assert r.status_code == 200 and r.headers["x-lmroute-model"] == "m-mid"
+    assert control.auth[-1] == "Bearer sk-test-123"  # the key goes to its backend only
+    assert chat(url, model="m-strong").status_code == 503
