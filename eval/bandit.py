@@ -29,6 +29,22 @@ def logged_reward(blog: BanditLog, s: EvalSettings) -> np.ndarray:
             - w.w_energy * blog.energy_j)
 
 
+def prepare_rounds(
+    blog: BanditLog, X: np.ndarray, s: EvalSettings, n_folds: int = 2
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Graded rounds: action, propensity, reward, cross-fitted reward_hat (n_ok, M), and
+    the indices (n_ok,) of those rounds in the log (ungraded rounds are dropped)."""
+    r = logged_reward(blog, s)
+    ok = np.isfinite(r)
+    if not ok.all():
+        log.warning("dropping %d of %d rounds with ungraded outcomes", (~ok).sum(), len(r))
+    idx = np.flatnonzero(ok)
+    r_hat = fit_predict_rewards(X[idx], blog.action[idx], r[idx], len(blog.models),
+                                n_folds=n_folds, seed=s.seed)
+    return {"action": blog.action[idx], "propensity": blog.propensity[idx], "reward": r[idx],
+            "reward_hat": r_hat}, idx
+
+
 def evaluate_bandit(
     blog: BanditLog,
     X: np.ndarray,
@@ -42,18 +58,10 @@ def evaluate_bandit(
     Args:
         blog: n logged rounds (models in the candidates' order). X: (n, d) features.
     """
-    r = logged_reward(blog, s)
-    ok = np.isfinite(r)
-    if not ok.all():
-        log.warning("dropping %d of %d rounds with ungraded outcomes", (~ok).sum(), len(r))
-    idx = np.flatnonzero(ok)
+    base, idx = prepare_rounds(blog, X, s, n_folds)
     probs = {name: c.probs(s.weights)[idx] for name, c in candidates.items()}
-    r_hat = fit_predict_rewards(X[idx], blog.action[idx], r[idx], len(blog.models),
-                                n_folds=n_folds, seed=s.seed)
-    base = {"action": blog.action[idx], "propensity": blog.propensity[idx], "reward": r[idx],
-            "reward_hat": r_hat}
     out = _ope_block(base, probs, blog.models, s, tiny_propensity)
-    out.update(log_kind="bandit", n_dropped=int((~ok).sum()), models=list(blog.models),
+    out.update(log_kind="bandit", n_dropped=len(blog) - len(idx), models=list(blog.models),
                logging_policy=blog.logging_policy)
     tasks = blog.tasks[idx].astype(str)
     out["slices"] = {}

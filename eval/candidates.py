@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from router_model.policies.base import Policy
+from router_model.policies.base import Policy, Predictions, argmax_utility
 from router_model.reward import RewardWeights
 
 
@@ -36,9 +36,14 @@ class PolicyCandidate:
     def __init__(self, policy: Policy, X: np.ndarray, tasks: np.ndarray | None = None) -> None:
         self.policy, self.X, self.tasks = policy, X, tasks
         self.models = list(policy.models_)
+        self._pred: Predictions | None = None
 
     def choose(self, w: RewardWeights) -> np.ndarray:
-        return self.policy.select(self.X, w, tasks=self.tasks)
+        if type(self.policy).select is not Policy.select:  # custom rule (random, cheapest...)
+            return self.policy.select(self.X, w, tasks=self.tasks)
+        if self._pred is None:  # argmax of predicted utility: predict once, reuse per w
+            self._pred = self.policy.predict(self.X, self.tasks)
+        return argmax_utility(self._pred, w)
 
     def probs(self, w: RewardWeights) -> np.ndarray:
         return self.policy.action_probs(self.X, w, tasks=self.tasks)

@@ -1,0 +1,86 @@
+"""``lmroute eval [hydra overrides]``: thin Hydra entry point (config: ``conf/eval.yaml``,
+schema ``eval.config.EvalConfig``). Exit codes: 0 ok (gate passed or no gate), 1 gate
+failed, 2 bad input."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+from eval import plots, report
+from eval.config import EvalConfig, LoggerConf
+from eval.pipeline import EvalInputError, run
+from eval.summary import summary_text
+from eval.tracking import default_tracking_uri, log_run
+
+log = logging.getLogger("lmroute.eval")
+ConfigStore.instance().store(name="eval_schema", node=EvalConfig)
+# the logger group is shared with `lmroute train`; same fields, so storing it twice is harmless
+ConfigStore.instance().store(group="logger", name="logger_schema", node=LoggerConf)
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def _to_config(cfg: DictConfig) -> EvalConfig:
+    try:
+        conf = OmegaConf.to_object(cfg)
+    except MissingMandatoryValue as exc:
+        key = exc.full_key or "?"
+        raise EvalInputError(f"{key}: required, pass {key}=...") from exc
+    except OmegaConfBaseException as exc:
+        raise EvalInputError(f"config: {exc}".splitlines()[0]) from exc
+    assert isinstance(conf, EvalConfig)
+    if conf.logger.kind not in ("mlflow", "none"):
+        raise EvalInputError(f"logger.kind: expected mlflow or none, got {conf.logger.kind!r}")
+    return conf
+
+
+def execute(cfg: DictConfig) -> int:
+    """Run the evaluation, write the report, log to MLflow; returns the exit code."""
+    try:
+        conf = _to_config(cfg)
+        outcome = run(conf)
+    except (EvalInputError, ValueError) as exc:
+        print(f"lmroute eval: {exc}", file=sys.stderr)
+        return 2
+    m, out_dir = outcome.metrics, outcome.out_dir
+    figures = plots.write_all(m, out_dir)
+    md, page = report.write(m, figures, out_dir)
+    if conf.logger.kind == "mlflow":
+        uri = conf.logger.tracking_uri or default_tracking_uri(conf.router, conf.out_dir)
+        params = {"router": conf.router, "test_log": conf.test_log, "train_log": conf.train_log,
+                  **{f"weights.{k}": v for k, v in vars(conf.weights).items()}}
+        log_run(m, [out_dir / "metrics.json", md, page, *figures], uri,
+                conf.logger.experiment, params)
+    print(summary_text(m))
+    print(f"report: {page.resolve()}")
+    if outcome.gate is not None:
+        print(f"gate: {outcome.gate.reason}")
+        return 0 if outcome.gate.passed else 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry (``lmroute eval ...``): Hydra parses ``argv`` as overrides."""
+    sys.argv = ["lmroute eval", *(sys.argv[1:] if argv is None else argv)]
+    code = [0]
+
+    @hydra.main(config_path=CONF_DIR, config_name="eval", version_base="1.3")
+    def _app(cfg: DictConfig) -> None:
+        code[0] = execute(cfg)
+
+    try:
+        _app()
+    except SystemExit as exc:  # Hydra reports composition errors itself, then exits
+        if exc.code not in (0, None):
+            return 2
+    return code[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
