@@ -117,3 +117,17 @@ def test_llmrouter_rows(llmrouter: ConvertResult, shared_data: Path) -> None:
               + row["completion_tokens"] * price["output_price"]) / 1e6
     assert row["cost_usd"] == pytest.approx(expect)
     assert validate_frame(df).ok
+
+
+def test_simulate_on_routerbench_respects_empty_cells(routerbench: ConvertResult) -> None:
+    from data.matrix import FullInfo
+    from data.simulate import LoggingPolicy, action_probs
+
+    full = FullInfo.from_frame(routerbench.frame)
+    missing = np.isnan(full.quality)
+    assert missing.sum() == 92
+    for policy in (LoggingPolicy("uniform"), LoggingPolicy("softmax", temperature=0.05),
+                   LoggingPolicy("epsilon_greedy", epsilon=0.2, around="gpt-3.5-turbo-1106")):
+        p = action_probs(full, policy)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
+        assert (p[missing] == 0).all()
