@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="router artifact dir (default: runs/demo/router if present)",
     )
     p.add_argument(
+        "--no-router",
+        action="store_true",
+        help=f"no router artifact: requests name {BACKEND_MODEL!r}, bypassing routing",
+    )
+    p.add_argument(
         "--model",
         default=None,
         help="model sent through lmroute (default lmroute/auto with a router, "
@@ -152,8 +157,8 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BenchC
                      f"{args.warmup}")  # fmt: skip
     if args.backend_delay_ms < 0:
         parser.error(f"--backend-delay-ms: expected >= 0, got {args.backend_delay_ms}")
-    router = args.router
-    if router is None and Path("runs/demo/router/manifest.json").exists():
+    router = None if args.no_router else args.router
+    if router is None and not args.no_router and Path("runs/demo/router/manifest.json").exists():
         router = Path("runs/demo/router")
     if router is not None and not (router / "manifest.json").exists():
         parser.error(f"--router: no manifest.json in {router}")

@@ -57,6 +57,7 @@ def gateway_overrides(
         f"{key}.model={backend_model}",
         f"{key}.serves={_hydra_list(served)}",
         f"router={router.resolve() if router is not None else 'null'}",
+        f"fallback_backend={BACKEND_KEY}",
         "host=127.0.0.1",
         f"port={port}",
         f"log.dir={work / 'gateway_logs'}",

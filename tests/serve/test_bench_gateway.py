@@ -1,0 +1,117 @@
+"""``lmroute bench gateway`` (serve/bench.py): report math, arguments, config, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from serve.bench import level_report, main
+from serve.bench_gateway import gateway_overrides
+from serve.bench_load import LoadResult
+
+ROOT = Path(__file__).resolve().parents[2]
+LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
+
+
+def _result(p50: float, p99: float, conc: int = 50) -> LoadResult:
+    return LoadResult(conc, 100, 100, 0, p50, p50, p99, p50, p99, 1000.0, 0.1, [])
+
+
+def test_level_report_added_latency_and_ratio() -> None:
+    out = level_report(
+        50,
+        {"direct": _result(10.0, 20.0), "lmroute": _result(11.5, 24.0),
+         "litellm": _result(40.0, 90.0)},
+    )  # fmt: skip
+    lm, ll = out["systems"]["lmroute"], out["systems"]["litellm"]
+    assert (lm["added_p50_ms"], lm["added_p99_ms"]) == (1.5, 4.0)
+    assert (ll["added_p50_ms"], ll["added_p99_ms"]) == (30.0, 70.0)
+    assert out["ratio_added_p50_lmroute_over_litellm"] == pytest.approx(0.05)
+    assert "added_p50_ms" not in out["systems"]["direct"]
+
+
+def test_level_report_ratio_undefined_when_litellm_adds_nothing() -> None:
+    out = level_report(1, {"direct": _result(5, 9), "lmroute": _result(6, 9),
+                           "litellm": _result(4, 9)})  # fmt: skip
+    assert out["ratio_added_p50_lmroute_over_litellm"] is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--concurrency", "0,5"], "--concurrency"),
+        (["--concurrency", "a"], "--concurrency"),
+        (["--systems", "lmroute"], "--systems"),
+        (["--systems", "direct,nginx"], "--systems"),
+        (["--requests", "0"], "--requests"),
+        (["--router", "/nonexistent/router"], "manifest.json"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_clear_message(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_bench_backend_config_composes_into_valid_settings(tmp_path: Path) -> None:
+    from serve.cli import build_settings, register_schemas
+
+    register_schemas()
+    overrides = gateway_overrides("http://127.0.0.1:9999/v1", "bench-model", None, 1234, tmp_path)
+    overrides = [o for o in overrides if not o.startswith("hydra.")]
+    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
+        cfg = compose(config_name="serve", overrides=overrides)
+    settings = build_settings(cfg)
+    assert list(settings.backends) == ["bench"]
+    b = settings.backends["bench"]
+    assert (b.base_url, b.model, b.serves) == ("http://127.0.0.1:9999/v1", "bench-model",
+                                               ["bench-model"])  # fmt: skip
+    assert settings.port == 1234 and settings.router is None
+    assert settings.log.dir == str(tmp_path / "gateway_logs")
+
+
+@pytest.mark.integration
+def test_bench_direct_and_lmroute_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench.json"
+    argv = ["--systems", "direct,lmroute", "--concurrency", "1,4", "--requests", "60",
+            "--warmup", "10", "--out", str(out), "--workdir", str(tmp_path / "work"),
+            "--no-router"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(out.read_text())
+    assert report == json.loads(capsys.readouterr().out)
+    assert [lvl["concurrency"] for lvl in report["levels"]] == [1, 4]
+    for lvl in report["levels"]:
+        for name in ("direct", "lmroute"):
+            s = lvl["systems"][name]
+            assert (s["n_ok"], s["n_errors"]) == (60, 0), s["error_samples"]
+        lm = lvl["systems"]["lmroute"]
+        assert lm["added_p50_ms"] == pytest.approx(
+            lm["p50_ms"] - lvl["systems"]["direct"]["p50_ms"]
+        )
+    assert report["meta"]["lmroute"]["routed"] is False
+    assert report["summary"]["total_errors"] == 0
+    rows = list((tmp_path / "work" / "gateway_logs").rglob("*.parquet"))
+    assert rows, "the gateway wrote no decision log during the benchmark"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not LITELLM.exists(), reason=f"{LITELLM} absent (make bench-gateway installs it)"
+)
+def test_bench_with_litellm_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    argv = ["--concurrency", "2", "--requests", "40", "--warmup", "5", "--no-install",
+            "--litellm-venv", str(LITELLM.parents[1]), "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    lvl = json.loads(out.read_text())["levels"][0]
+    assert lvl["systems"]["litellm"]["n_ok"] == 40
+    assert "ratio_added_p50_lmroute_over_litellm" in lvl
