@@ -56,12 +56,20 @@ def run(n_rows: int, fmt: str, workdir: Path) -> dict[str, float | int | str]:
     t2 = time.perf_counter()
     report = validate_frame(read_frame(out))
     t3 = time.perf_counter()
-    return {"n_rows": report.n_rows, "format": fmt, "generate_s": round(t1 - t0, 2),
-            "convert_s": round(t2 - t1, 2), "validate_s": round(t3 - t2, 2),
-            "total_s": round(t3 - t1, 2), "peak_rss_mb": round(_peak_rss_mb(), 1),
-            "raw_mb": round(raw.stat().st_size / 2**20, 1),
-            "parquet_mb": round(out.stat().st_size / 2**20, 1), "problems": len(report.problems),
-            "cpus": os.cpu_count() or 0, "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "n_rows": report.n_rows,
+        "format": fmt,
+        "generate_s": round(t1 - t0, 2),
+        "convert_s": round(t2 - t1, 2),
+        "validate_s": round(t3 - t2, 2),
+        "total_s": round(t3 - t1, 2),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "raw_mb": round(raw.stat().st_size / 2**20, 1),
+        "parquet_mb": round(out.stat().st_size / 2**20, 1),
+        "problems": len(report.problems),
+        "cpus": os.cpu_count() or 0,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

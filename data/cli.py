@@ -23,8 +23,15 @@ from data.simulate import POLICIES
 
 log = logging.getLogger("data.cli")
 ERR = Console(stderr=True, soft_wrap=True)
-BAD_INPUT = (ValueError, KeyError, FileNotFoundError, pa.ArrowException, json.JSONDecodeError,
-             SyntaxError, UnicodeDecodeError)
+BAD_INPUT = (
+    ValueError,
+    KeyError,
+    FileNotFoundError,
+    pa.ArrowException,
+    json.JSONDecodeError,
+    SyntaxError,
+    UnicodeDecodeError,
+)
 
 
 def _convert(sub: argparse._SubParsersAction) -> None:
@@ -33,10 +40,17 @@ def _convert(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--out", required=True, type=Path, help="output .parquet")
     p.add_argument("--profiles", type=Path, default=None, help="serving profiles YAML")
-    p.add_argument("--keep-contaminated", action="store_true",
-                   help="routellm: keep the prompts RouteLLM excludes as contaminated")
-    p.add_argument("--completion-tokens", type=int, default=None,
-                   help="llmrouter: assumed completion tokens per answer (default 256)")
+    p.add_argument(
+        "--keep-contaminated",
+        action="store_true",
+        help="routellm: keep the prompts RouteLLM excludes as contaminated",
+    )
+    p.add_argument(
+        "--completion-tokens",
+        type=int,
+        default=None,
+        help="llmrouter: assumed completion tokens per answer (default 256)",
+    )
     p.set_defaults(func=commands.convert)
 
 
@@ -67,8 +81,12 @@ def _simulate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epsilon", type=float, default=0.1)
     p.add_argument("--around", default="best_prior", help="MODEL, cheapest or best_prior")
     p.add_argument("--temperature", type=float, default=0.1)
-    p.add_argument("--cost-weight", type=float, default=0.1,
-                   help="prior score = mean quality - w * mean cost / max mean cost")
+    p.add_argument(
+        "--cost-weight",
+        type=float,
+        default=0.1,
+        help="prior score = mean quality - w * mean cost / max mean cost",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=commands.simulate)
 
@@ -106,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:  # argparse already printed usage / the error
         return int(exc.code or 0)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(message)s", handlers=[RichHandler(console=ERR, show_path=False)],
-                        force=True)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=ERR, show_path=False)],
+        force=True,
+    )
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -65,8 +65,14 @@ def validate(args: argparse.Namespace) -> int:
     report = validate_frame(df)
     if args.quarantine is not None:
         bad = report.rejected
-        reasons = report.reasons[bad] if not report.unusable else np.full(
-            int(bad.sum()), "; ".join(f"{p.column}:{p.rule}" for p in report.errors if not p.count))
+        reasons = (
+            report.reasons[bad]
+            if not report.unusable
+            else np.full(
+                int(bad.sum()),
+                "; ".join(f"{p.column}:{p.rule}" for p in report.errors if not p.count),
+            )
+        )
         _write_any(df[bad].assign(reason=reasons), args.quarantine)
         ERR.print(f"quarantined {int(bad.sum())} row(s) -> {args.quarantine}")
     if args.out is not None and not report.unusable:
@@ -91,8 +97,7 @@ def split(args: argparse.Namespace) -> int:
     """Split by request into train/val/test parquet files."""
     from data.splits import split_requests, write_splits
 
-    result = split_requests(_read_inputs(args.inputs), args.val, args.test, args.seed,
-                            args.by_time)
+    result = split_requests(_read_inputs(args.inputs), args.val, args.test, args.seed, args.by_time)
     write_splits(result, args.out_dir)
     for name, c in result.counts().items():
         OUT.print(f"{name}: {c['rows']} rows, {c['requests']} requests", markup=False)
@@ -103,8 +108,9 @@ def simulate(args: argparse.Namespace) -> int:
     """Simulate a bandit log from a full-information log."""
     from data.simulate import LoggingPolicy, simulate_frame
 
-    policy = LoggingPolicy(args.policy, args.epsilon, args.around, args.temperature,
-                           args.cost_weight)
+    policy = LoggingPolicy(
+        args.policy, args.epsilon, args.around, args.temperature, args.cost_weight
+    )
     out, _ = simulate_frame(_read_inputs(args.inputs), policy, args.seed)
     io.write_parquet(out, args.out)
     counts = out["model"].value_counts()
@@ -119,8 +125,10 @@ def synth(args: argparse.Namespace) -> int:
 
     data = make_synthetic(args.n, args.models, args.seed)
     io.write_parquet(data.frame, args.out)
-    OUT.print(f"{len(data.frame)} rows ({args.n} requests x {len(data.models)} models) "
-              f"-> {args.out}", markup=False)
+    OUT.print(
+        f"{len(data.frame)} rows ({args.n} requests x {len(data.models)} models) -> {args.out}",
+        markup=False,
+    )
     return 0
 
 
@@ -142,9 +150,12 @@ def profiles(args: argparse.Namespace) -> int:
     shared = args.shared or find_shared_data("profiles")
     table = derive_profiles(Path(shared))
     for model, p in table.items():
-        OUT.print(f"{model:38s} {p.size_class:16s} ttft={p.ttft_ms:6.0f}ms "
-                  f"tpot={p.tpot_ms:5.1f}ms {p.j_per_token:.3f}J/tok "
-                  f"${p.price_in_per_mtok:g}/${p.price_out_per_mtok:g} per Mtok", markup=False)
+        OUT.print(
+            f"{model:38s} {p.size_class:16s} ttft={p.ttft_ms:6.0f}ms "
+            f"tpot={p.tpot_ms:5.1f}ms {p.j_per_token:.3f}J/tok "
+            f"${p.price_in_per_mtok:g}/${p.price_out_per_mtok:g} per Mtok",
+            markup=False,
+        )
     if args.write:
         dump_profiles(table, args.write, HEADER)
         OUT.print(f"wrote {len(table)} profiles -> {args.write}", markup=False)

@@ -117,8 +117,9 @@ def write_jsonl(data: pd.DataFrame | pa.Table, path: PathLike) -> Path:
     df = data.to_pandas() if isinstance(data, pa.Table) else data
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_json(path, orient="records", lines=True, date_format="iso", date_unit="us",
-               double_precision=15)
+    df.to_json(
+        path, orient="records", lines=True, date_format="iso", date_unit="us", double_precision=15
+    )
     return path
 
 

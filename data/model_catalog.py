@@ -57,17 +57,37 @@ STATIC_SPECS: Final[tuple[ModelSpec, ...]] = (
     ModelSpec("claude-v1", None, 8.0, 24.0, _ANTHROPIC, LLAMA_405B, hosted_tier="frontier"),
     ModelSpec("claude-instant-v1", None, 0.8, 2.4, _ANTHROPIC, LLAMA_70B, hosted_tier="mid"),
     ModelSpec("meta/llama-2-70b-chat", 70, 0.9, 0.9, _TOGETHER, LLAMA_70B),
-    ModelSpec("mistralai/mixtral-8x7b-chat", 47, 0.6, 0.6, _TOGETHER,
-              "mistralai/Mixtral-8x7B-Instruct-v0.1"),
+    ModelSpec(
+        "mistralai/mixtral-8x7b-chat",
+        47,
+        0.6,
+        0.6,
+        _TOGETHER,
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+    ),
     ModelSpec("zero-one-ai/Yi-34B-Chat", 34, 0.8, 0.8, _TOGETHER),
-    ModelSpec("meta/code-llama-instruct-34b-chat", 34, 0.776, 0.776, _TOGETHER,
-              "codellama/CodeLlama-34b-hf", "code"),
+    ModelSpec(
+        "meta/code-llama-instruct-34b-chat",
+        34,
+        0.776,
+        0.776,
+        _TOGETHER,
+        "codellama/CodeLlama-34b-hf",
+        "code",
+    ),
     ModelSpec("WizardLM/WizardLM-13B-V1.2", 13, 0.3, 0.3, _TOGETHER),
-    ModelSpec("mistralai/mistral-7b-chat", 7, 0.2, 0.2, _TOGETHER,
-              "mistralai/Mistral-7B-Instruct-v0.3"),
+    ModelSpec(
+        "mistralai/mistral-7b-chat", 7, 0.2, 0.2, _TOGETHER, "mistralai/Mistral-7B-Instruct-v0.3"
+    ),
     # --- RouteLLM (2; gpt-4-1106-preview above) ---
-    ModelSpec("mistralai/Mixtral-8x7B-Instruct-v0.1", 47, 0.6, 0.6, _MIXTRAL_ROUTELLM,
-              "mistralai/Mixtral-8x7B-Instruct-v0.1"),
+    ModelSpec(
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        47,
+        0.6,
+        0.6,
+        _MIXTRAL_ROUTELLM,
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+    ),
     # --- the local edge model: llama.cpp on 2 CPU cores (not a GPU profile) ---
     ModelSpec(EDGE_MODEL, 0.27, 0.0, 0.0, "local model: no per-token price"),
 )

@@ -72,8 +72,13 @@ def energy_refs(ml_energy_csv: Path) -> dict[tuple[str, str], EnergyRef]:
     out = {}
     for (task, model), g in df.groupby(["task", "model"]):
         out[(str(task), str(model))] = EnergyRef(
-            str(model), str(task), float(str(g["params"].iloc[0]).rstrip("B")),
-            float(g["jpt"].median()), float(g["avg_tpot_s"].median() * 1000), len(g))
+            str(model),
+            str(task),
+            float(str(g["params"].iloc[0]).rstrip("B")),
+            float(g["jpt"].median()),
+            float(g["avg_tpot_s"].median() * 1000),
+            len(g),
+        )
     return out
 
 
@@ -87,9 +92,15 @@ def latency_refs(llmperf_csv: Path) -> dict[str, LatencyRef]:
     ok = df[df["error_code"].isna() & (df["ttft_s"] > 0) & (df["inter_token_latency_s"] > 0)]
     sizes = ok.groupby("provider")["model"].nunique()
     ok = ok[ok["provider"].isin(sizes[sizes == len(LLMPERF_ANCHORS)].index)]
-    return {str(m): LatencyRef(str(m), float(g["ttft_s"].median() * 1000),
-                               float(g["inter_token_latency_s"].median() * 1000), len(g))
-            for m, g in ok.groupby("model")}
+    return {
+        str(m): LatencyRef(
+            str(m),
+            float(g["ttft_s"].median() * 1000),
+            float(g["inter_token_latency_s"].median() * 1000),
+            len(g),
+        )
+        for m, g in ok.groupby("model")
+    }
 
 
 def _nearest(params_b: float, options: dict[float, str]) -> str:
@@ -106,17 +117,20 @@ def _energy_for(spec: ModelSpec, refs: dict[tuple[str, str], EnergyRef]) -> Ener
     return refs[("chat", _nearest(spec.params_b, chat))]
 
 
-def _profile(spec: ModelSpec, e_refs: dict[tuple[str, str], EnergyRef],
-             l_refs: dict[str, LatencyRef]) -> ServingProfile:
+def _profile(
+    spec: ModelSpec, e_refs: dict[tuple[str, str], EnergyRef], l_refs: dict[str, LatencyRef]
+) -> ServingProfile:
     e = _energy_for(spec, e_refs)
     lat = l_refs[_nearest(spec.params_b or 70.0, LLMPERF_ANCHORS)]
     tpot = lat.itl_ms
     if spec.hosted_tier == "frontier":
         tpot *= e.tpot_ms / e_refs[("chat", LLAMA_70B)].tpot_ms
-    source = (f"energy: ML.ENERGY H100 {e.task}, {e.model}, median of {e.n_configs} configs "
-              f"(avg_tpot {e.tpot_ms:.1f} ms at batch>=64); latency: llmperf {lat.model}, "
-              f"median of {lat.n_requests} successful requests on providers serving all sizes; "
-              f"prices: {spec.price_source}")
+    source = (
+        f"energy: ML.ENERGY H100 {e.task}, {e.model}, median of {e.n_configs} configs "
+        f"(avg_tpot {e.tpot_ms:.1f} ms at batch>=64); latency: llmperf {lat.model}, "
+        f"median of {lat.n_requests} successful requests on providers serving all sizes; "
+        f"prices: {spec.price_source}"
+    )
     if spec.hosted_tier:
         assumption, size = HOSTED_ASSUMPTION[spec.hosted_tier], f"hosted-{spec.hosted_tier}"
         if spec.hosted_tier == "frontier":
@@ -124,28 +138,45 @@ def _profile(spec: ModelSpec, e_refs: dict[tuple[str, str], EnergyRef],
     else:
         size = f"{spec.params_b:g}B"
         match = "same family" if spec.energy_ref else "nearest measured size"
-        assumption = (f"{size} model; energy from {e.model} ({e.params_b:g}B, {match}); "
-                      f"latency of a hosted {lat.model} endpoint (nearest Llama-2 size)")
-    return ServingProfile(lat.ttft_ms, tpot, e.j_per_token, spec.price_in, spec.price_out,
-                          source, assumption, size)
+        assumption = (
+            f"{size} model; energy from {e.model} ({e.params_b:g}B, {match}); "
+            f"latency of a hosted {lat.model} endpoint (nearest Llama-2 size)"
+        )
+    return ServingProfile(
+        lat.ttft_ms, tpot, e.j_per_token, spec.price_in, spec.price_out, source, assumption, size
+    )
 
 
 def _edge_profile() -> ServingProfile:
     return ServingProfile(
-        EDGE_TTFT_MS, EDGE_TPOT_MS, EDGE_CPU_WATTS * EDGE_TPOT_MS / 1000, 0.0, 0.0,
+        EDGE_TTFT_MS,
+        EDGE_TPOT_MS,
+        EDGE_CPU_WATTS * EDGE_TPOT_MS / 1000,
+        0.0,
+        0.0,
         "team measurement: llama.cpp Q4_K_M on 2 CPU cores, ~50 tok/s",
         f"ASSUMPTION: TTFT {EDGE_TTFT_MS:g} ms (prefill ~700 tok/s); energy = "
         f"{EDGE_CPU_WATTS:g} W x tpot (no power meter on this machine); price 0 (local)",
-        "0.27B-edge")
+        "0.27B-edge",
+    )
 
 
 def dcrouter_specs(candidates_json: Path) -> list[ModelSpec]:
     """ModelSpecs for the 9 DC-Router models, prices from ``llm_candidates.json``."""
     cands = json.loads(Path(candidates_json).read_text(encoding="utf-8"))
     src = "LLMRouter llm_candidates.json (NVIDIA NIM list prices)"
-    return [ModelSpec(name, params, float(cands[name]["input_price"]),
-                      float(cands[name]["output_price"]), src, ref, task)
-            for name, (params, ref, task) in DCROUTER_MODELS.items()]
+    return [
+        ModelSpec(
+            name,
+            params,
+            float(cands[name]["input_price"]),
+            float(cands[name]["output_price"]),
+            src,
+            ref,
+            task,
+        )
+        for name, (params, ref, task) in DCROUTER_MODELS.items()
+    ]
 
 
 def derive_profiles(shared: Path) -> Profiles:

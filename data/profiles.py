@@ -53,8 +53,10 @@ class ServingProfile:
 
     def cost_usd(self, prompt_tokens: np.ndarray, completion_tokens: np.ndarray) -> np.ndarray:
         """(n,) price of the calls from token counts."""
-        return (np.asarray(prompt_tokens, dtype=float) * self.price_in_per_mtok
-                + np.asarray(completion_tokens, dtype=float) * self.price_out_per_mtok) / 1e6
+        return (
+            np.asarray(prompt_tokens, dtype=float) * self.price_in_per_mtok
+            + np.asarray(completion_tokens, dtype=float) * self.price_out_per_mtok
+        ) / 1e6
 
 
 class Profiles(dict[str, ServingProfile]):
@@ -77,14 +79,21 @@ def load_profiles(path: str | Path = DEFAULT_PROFILES) -> Profiles:
     return out
 
 
-def dump_profiles(profiles: Mapping[str, ServingProfile], path: str | Path,
-                  header: str = "") -> Path:
+def dump_profiles(
+    profiles: Mapping[str, ServingProfile], path: str | Path, header: str = ""
+) -> Path:
     """Write ``profiles`` as YAML (``models: {name: fields}``) with a comment header."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"models": {m: {k: float(f"{v:.6g}") if isinstance(v, float) else v
-                           for k, v in dataclasses.asdict(p).items()}
-                       for m, p in profiles.items()}}
+    body = {
+        "models": {
+            m: {
+                k: float(f"{v:.6g}") if isinstance(v, float) else v
+                for k, v in dataclasses.asdict(p).items()
+            }
+            for m, p in profiles.items()
+        }
+    }
     text = yaml.safe_dump(body, sort_keys=False, width=100, allow_unicode=True)
     comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
     path.write_text(comment + text, encoding="utf-8")
@@ -97,9 +106,11 @@ def apply_profiles(df: pd.DataFrame, profiles: Mapping[str, ServingProfile]) -> 
     Marks ``latency_source = energy_source = "profile"``. Vectorised per model.
     """
     table = pd.DataFrame(
-        {"ttft": [profiles[m].ttft_ms for m in df["model"].unique()],
-         "tpot": [profiles[m].tpot_ms for m in df["model"].unique()],
-         "jpt": [profiles[m].j_per_token for m in df["model"].unique()]},
+        {
+            "ttft": [profiles[m].ttft_ms for m in df["model"].unique()],
+            "tpot": [profiles[m].tpot_ms for m in df["model"].unique()],
+            "jpt": [profiles[m].j_per_token for m in df["model"].unique()],
+        },
         index=df["model"].unique(),
     )
     per_row = table.reindex(df["model"].to_numpy())

@@ -61,8 +61,14 @@ class LoggingPolicy:
             return json.dumps({"kind": self.kind, "epsilon": self.epsilon, "around": self.around})
         if self.kind == "softmax":
             src = "per_request" if self.scores is not None else "prior"
-            return json.dumps({"kind": self.kind, "temperature": self.temperature,
-                               "scores": src, "cost_weight": self.cost_weight})
+            return json.dumps(
+                {
+                    "kind": self.kind,
+                    "temperature": self.temperature,
+                    "scores": src,
+                    "cost_weight": self.cost_weight,
+                }
+            )
         return json.dumps({"kind": self.kind})
 
 
@@ -82,8 +88,10 @@ def _target(full: FullInfo, policy: LoggingPolicy, avail: np.ndarray) -> np.ndar
         mean_cost = np.nan_to_num(np.nanmean(full.cost_usd, axis=0), nan=np.inf)
         return np.argmin(np.where(avail, mean_cost[None, :], np.inf), axis=1)
     if policy.around not in full.models:
-        raise ValueError(f"--around: expected cheapest, best_prior or a model in {full.models}, "
-                         f"got {policy.around!r}")
+        raise ValueError(
+            f"--around: expected cheapest, best_prior or a model in {full.models}, "
+            f"got {policy.around!r}"
+        )
     k = full.models.index(policy.around)
     return np.where(avail[:, k], k, fallback)
 
@@ -101,8 +109,11 @@ def action_probs(full: FullInfo, policy: LoggingPolicy) -> np.ndarray:
         rows = np.arange(len(full))
         p[rows, _target(full, policy, avail)] += 1.0 - policy.epsilon
         return p
-    scores = policy.scores if policy.scores is not None else \
-        np.broadcast_to(prior_scores(full, policy.cost_weight), avail.shape)
+    scores = (
+        policy.scores
+        if policy.scores is not None
+        else np.broadcast_to(prior_scores(full, policy.cost_weight), avail.shape)
+    )
     if scores.shape != avail.shape:
         raise ValueError(f"scores: expected shape {avail.shape}, got {scores.shape}")
     z = np.where(avail, scores / policy.temperature, -np.inf)
@@ -117,20 +128,29 @@ def sample_actions(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((cdf <= u[:, None]).sum(axis=1), probs.shape[1] - 1).astype(np.int64)
 
 
-def simulate_bandit(full: FullInfo, policy: LoggingPolicy,
-                    rng: np.random.Generator) -> BanditLog:
+def simulate_bandit(full: FullInfo, policy: LoggingPolicy, rng: np.random.Generator) -> BanditLog:
     """One logged action per request with its exact propensity and outcomes."""
     probs = action_probs(full, policy)
     action = sample_actions(probs, rng)
     rows = np.arange(len(full))
     return BanditLog(
-        full.request_ids, full.queries, full.tasks, list(full.models), action,
-        probs[rows, action], full.quality[rows, action], full.cost_usd[rows, action],
-        full.latency_ms[rows, action], full.energy_j[rows, action], policy.name)
+        full.request_ids,
+        full.queries,
+        full.tasks,
+        list(full.models),
+        action,
+        probs[rows, action],
+        full.quality[rows, action],
+        full.cost_usd[rows, action],
+        full.latency_ms[rows, action],
+        full.energy_j[rows, action],
+        policy.name,
+    )
 
 
-def simulate_frame(df: pd.DataFrame, policy: LoggingPolicy,
-                   seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+def simulate_frame(
+    df: pd.DataFrame, policy: LoggingPolicy, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Canonical bandit frame (one row per request, the chosen model's original row with
     propensity, logging_policy, source="simulated") and the (n, M) action probabilities."""
     dup = int(df.duplicated(list(KEY)).sum())
@@ -138,10 +158,15 @@ def simulate_frame(df: pd.DataFrame, policy: LoggingPolicy,
         raise ValueError(f"request_id,model: {dup} duplicate row(s); run `lmroute data validate`")
     full = FullInfo.from_frame(df)
     log_ = simulate_bandit(full, policy, np.random.default_rng(seed))
-    chosen = pd.DataFrame({"request_id": log_.request_ids,
-                           "model": np.asarray(full.models, dtype=object)[log_.action],
-                           "propensity": log_.propensity})
-    out = chosen.merge(df.drop(columns=["propensity"]), on=list(KEY), how="left",
-                       validate="one_to_one")
+    chosen = pd.DataFrame(
+        {
+            "request_id": log_.request_ids,
+            "model": np.asarray(full.models, dtype=object)[log_.action],
+            "propensity": log_.propensity,
+        }
+    )
+    out = chosen.merge(
+        df.drop(columns=["propensity"]), on=list(KEY), how="left", validate="one_to_one"
+    )
     out = out.assign(logging_policy=policy.name, source="simulated")[list(df.columns)]
     return out, action_probs(full, policy)

@@ -41,16 +41,20 @@ class SplitResult:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Rows and requests per split."""
-        return {name: {"rows": len(f), "requests": int(f["request_id"].nunique())}
-                for name, f in zip(SPLITS, (self.train, self.val, self.test), strict=True)}
+        return {
+            name: {"rows": len(f), "requests": int(f["request_id"].nunique())}
+            for name, f in zip(SPLITS, (self.train, self.val, self.test), strict=True)
+        }
 
 
 def _requests(df: pd.DataFrame) -> pd.DataFrame:
     task = df["task"].fillna("").astype(str) if "task" in df else pd.Series("", index=df.index)
-    per = pd.DataFrame({"request_id": df["request_id"].astype(str), "task": task,
-                        "timestamp": df["timestamp"]})
-    per = per.groupby("request_id", sort=True).agg(task=("task", "first"),
-                                                   timestamp=("timestamp", "min"))
+    per = pd.DataFrame(
+        {"request_id": df["request_id"].astype(str), "task": task, "timestamp": df["timestamp"]}
+    )
+    per = per.groupby("request_id", sort=True).agg(
+        task=("task", "first"), timestamp=("timestamp", "min")
+    )
     return per.reset_index()
 
 
@@ -71,14 +75,14 @@ def _assign_time(per: pd.DataFrame, val: float, test: float) -> np.ndarray:
     return np.where(pos >= 1 - test, "test", np.where(pos >= 1 - test - val, "val", "train"))
 
 
-def split_requests(df: pd.DataFrame, val: float = 0.15, test: float = 0.15, seed: int = 0,
-                   by_time: bool = False) -> SplitResult:
+def split_requests(
+    df: pd.DataFrame, val: float = 0.15, test: float = 0.15, seed: int = 0, by_time: bool = False
+) -> SplitResult:
     """Split a canonical long frame by request (see module docstring)."""
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise ValueError(f"--val/--test: expected fractions with val + test < 1, got {val}, {test}")
     per = _requests(df)
-    per["split"] = _assign_time(per, val, test) if by_time else \
-        _assign_random(per, val, test, seed)
+    per["split"] = _assign_time(per, val, test) if by_time else _assign_random(per, val, test, seed)
     where = pd.Index(per["request_id"]).get_indexer(df["request_id"].astype(str))
     label = per["split"].to_numpy()[where]
     train, val_df, test_df = (df[label == s].reset_index(drop=True) for s in SPLITS)
@@ -90,8 +94,10 @@ def write_splits(result: SplitResult, out_dir: str | Path) -> dict[str, Path]:
     """Write train/val/test.parquet and split.json (params and counts) into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: write_parquet(frame, out / f"{name}.parquet")
-             for name, frame in zip(SPLITS, (result.train, result.val, result.test), strict=True)}
+    paths = {
+        name: write_parquet(frame, out / f"{name}.parquet")
+        for name, frame in zip(SPLITS, (result.train, result.val, result.test), strict=True)
+    }
     meta = {"params": result.params, "counts": result.counts()}
     (out / "split.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return paths

@@ -36,7 +36,8 @@ class DatasetSummary:
 def summarize(df: pd.DataFrame, name: str = "") -> DatasetSummary:
     """Summarize a canonical long frame (vectorised groupby)."""
     per_model = df.groupby("model", sort=True).agg(
-        n=("request_id", "size"), **{c: (c, "mean") for c in OUTCOMES})
+        n=("request_id", "size"), **{c: (c, "mean") for c in OUTCOMES}
+    )
     per_model = per_model.sort_values("quality", ascending=False)
     sources = {str(k): int(v) for k, v in df["source"].value_counts().items()}
     return DatasetSummary(name, len(df), int(df["request_id"].nunique()), per_model, sources)
@@ -45,15 +46,27 @@ def summarize(df: pd.DataFrame, name: str = "") -> DatasetSummary:
 def render(summary: DatasetSummary) -> Table:
     """A rich table: one line per model with its mean outcomes."""
     sources = ", ".join(f"{k}={v:,}" for k, v in summary.sources.items())
-    title = (f"{summary.name}: {summary.rows:,} rows, {summary.requests:,} requests, "
-             f"{summary.models} models ({sources})")
+    title = (
+        f"{summary.name}: {summary.rows:,} rows, {summary.requests:,} requests, "
+        f"{summary.models} models ({sources})"
+    )
     table = Table(title=title, title_justify="left")
-    for col, justify in (("model", "left"), ("rows", "right"), ("quality", "right"),
-                         ("cost $/1k req", "right"), ("latency ms", "right"),
-                         ("energy J", "right")):
+    for col, justify in (
+        ("model", "left"),
+        ("rows", "right"),
+        ("quality", "right"),
+        ("cost $/1k req", "right"),
+        ("latency ms", "right"),
+        ("energy J", "right"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for model, r in summary.per_model.iterrows():
-        table.add_row(str(model), f"{int(r['n']):,}", f"{r['quality']:.3f}",
-                      f"{1000 * r['cost_usd']:.4f}", f"{r['latency_ms']:,.0f}",
-                      f"{r['energy_j']:.2f}")
+        table.add_row(
+            str(model),
+            f"{int(r['n']):,}",
+            f"{r['quality']:.3f}",
+            f"{1000 * r['cost_usd']:.4f}",
+            f"{r['latency_ms']:,.0f}",
+            f"{r['energy_j']:.2f}",
+        )
     return table

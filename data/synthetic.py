@@ -18,21 +18,121 @@ import pandas as pd
 from data.schema import SCHEMA
 
 TOPICS: dict[str, tuple[str, ...]] = {
-    "math": ("integral", "equation", "prime", "matrix", "derivative", "polynomial", "sum",
-             "fraction", "geometry", "triangle", "probability", "vector", "limit", "root"),
-    "code": ("python", "function", "compile", "loop", "array", "recursion", "bug", "class",
-             "pointer", "thread", "regex", "database", "query", "api"),
-    "history": ("empire", "treaty", "revolution", "dynasty", "war", "king", "colony",
-                "century", "senate", "republic", "pharaoh", "medieval", "parliament", "army"),
-    "biology": ("cell", "protein", "gene", "enzyme", "species", "membrane", "neuron",
-                "bacteria", "evolution", "organism", "tissue", "mitosis", "virus", "dna"),
-    "law": ("contract", "court", "statute", "plaintiff", "liability", "tort", "appeal",
-            "jurisdiction", "verdict", "evidence", "clause", "negligence", "defendant", "jury"),
-    "cooking": ("recipe", "oven", "flour", "simmer", "garlic", "sauce", "bake", "knead",
-                "spice", "broth", "saute", "dough", "marinade", "butter"),
+    "math": (
+        "integral",
+        "equation",
+        "prime",
+        "matrix",
+        "derivative",
+        "polynomial",
+        "sum",
+        "fraction",
+        "geometry",
+        "triangle",
+        "probability",
+        "vector",
+        "limit",
+        "root",
+    ),
+    "code": (
+        "python",
+        "function",
+        "compile",
+        "loop",
+        "array",
+        "recursion",
+        "bug",
+        "class",
+        "pointer",
+        "thread",
+        "regex",
+        "database",
+        "query",
+        "api",
+    ),
+    "history": (
+        "empire",
+        "treaty",
+        "revolution",
+        "dynasty",
+        "war",
+        "king",
+        "colony",
+        "century",
+        "senate",
+        "republic",
+        "pharaoh",
+        "medieval",
+        "parliament",
+        "army",
+    ),
+    "biology": (
+        "cell",
+        "protein",
+        "gene",
+        "enzyme",
+        "species",
+        "membrane",
+        "neuron",
+        "bacteria",
+        "evolution",
+        "organism",
+        "tissue",
+        "mitosis",
+        "virus",
+        "dna",
+    ),
+    "law": (
+        "contract",
+        "court",
+        "statute",
+        "plaintiff",
+        "liability",
+        "tort",
+        "appeal",
+        "jurisdiction",
+        "verdict",
+        "evidence",
+        "clause",
+        "negligence",
+        "defendant",
+        "jury",
+    ),
+    "cooking": (
+        "recipe",
+        "oven",
+        "flour",
+        "simmer",
+        "garlic",
+        "sauce",
+        "bake",
+        "knead",
+        "spice",
+        "broth",
+        "saute",
+        "dough",
+        "marinade",
+        "butter",
+    ),
 }
-FILLER = ("what", "is", "the", "how", "does", "a", "explain", "why", "which", "of", "in",
-          "please", "and", "to", "for", "about")
+FILLER = (
+    "what",
+    "is",
+    "the",
+    "how",
+    "does",
+    "a",
+    "explain",
+    "why",
+    "which",
+    "of",
+    "in",
+    "please",
+    "and",
+    "to",
+    "for",
+    "about",
+)
 START = pd.Timestamp("2025-01-01", tz="UTC")
 
 
@@ -74,8 +174,9 @@ def _queries(rng: np.random.Generator, topics: np.ndarray, names: list[str]) -> 
     return [" ".join(row) for row in vocab[words]]
 
 
-def make_synthetic(n_requests: int, models: int | list[str] = 4, seed: int = 0,
-                   n_topics: int = 4) -> SyntheticData:
+def make_synthetic(
+    n_requests: int, models: int | list[str] = 4, seed: int = 0, n_topics: int = 4
+) -> SyntheticData:
     """Generate ``n_requests`` x M full-information rows with known truth (see module)."""
     rng = np.random.default_rng(seed)
     names = list(models) if isinstance(models, list) else [f"synth-{k}" for k in range(models)]
@@ -91,13 +192,15 @@ def make_synthetic(n_requests: int, models: int | list[str] = 4, seed: int = 0,
     cost = price[None, :] * (prompt_tokens[:, None] + completion) * noise
     tpot = np.linspace(10.0, 40.0, m)
     seconds = np.sort(rng.uniform(0, 30 * 86400, size=n_requests))
-    per_request = pd.DataFrame({
-        "request_id": pd.array([f"synth/{seed}/{i}" for i in range(n_requests)], dtype="str"),
-        "timestamp": (START + pd.to_timedelta(seconds, unit="s")).floor("us"),
-        "query": pd.array(queries, dtype="str"),
-        "task": pd.array(topic_names, dtype="str").take(topics),
-        "prompt_tokens": prompt_tokens,
-    })
+    per_request = pd.DataFrame(
+        {
+            "request_id": pd.array([f"synth/{seed}/{i}" for i in range(n_requests)], dtype="str"),
+            "timestamp": (START + pd.to_timedelta(seconds, unit="s")).floor("us"),
+            "query": pd.array(queries, dtype="str"),
+            "task": pd.array(topic_names, dtype="str").take(topics),
+            "prompt_tokens": prompt_tokens,
+        }
+    )
     frame = per_request.take(np.repeat(np.arange(n_requests), m)).reset_index(drop=True)
     frame = frame.assign(
         model=pd.array(names, dtype="str").take(np.tile(np.arange(m), n_requests)),
@@ -105,6 +208,12 @@ def make_synthetic(n_requests: int, models: int | list[str] = 4, seed: int = 0,
         cost_usd=cost.ravel(),
         latency_ms=(200.0 + tpot[None, :] * completion).ravel(),
         energy_j=(np.linspace(0.1, 1.0, m)[None, :] * completion).ravel(),
-        completion_tokens=completion.ravel(), propensity=np.nan, logging_policy=None,
-        source="synthetic", latency_source="profile", energy_source="profile", meta=None)
+        completion_tokens=completion.ravel(),
+        propensity=np.nan,
+        logging_policy=None,
+        source="synthetic",
+        latency_source="profile",
+        energy_source="profile",
+        meta=None,
+    )
     return SyntheticData(frame[list(SCHEMA.names)], truth, topics, names, topic_names, skill)

@@ -45,7 +45,7 @@ def count_tokens(texts: Sequence[str], batch: int = 4096) -> np.ndarray:
     tok = _tokenizer()
     counts = np.empty(len(uniques), dtype=np.int64)
     for start in range(0, len(uniques), batch):
-        chunk = [str(t) for t in uniques[start:start + batch]]
+        chunk = [str(t) for t in uniques[start : start + batch]]
         enc = tok.encode_batch(chunk, add_special_tokens=False)
-        counts[start:start + len(chunk)] = [len(e.ids) for e in enc]
+        counts[start : start + len(chunk)] = [len(e.ids) for e in enc]
     return counts[codes] if len(texts) else np.empty(0, dtype=np.int64)

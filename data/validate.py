@@ -103,13 +103,24 @@ def _column_problems(df: pd.DataFrame) -> list[Problem]:
             continue
         guess = difflib.get_close_matches(col.name, extra, n=1, cutoff=0.6)
         hint = f" (found {guess[0]!r}: misspelled?)" if guess else ""
-        out.append(Problem(col.name, "missing_column",
-                           (), 0, f"a column {col.name!r} ({col.allowed}){hint}"))
+        out.append(
+            Problem(
+                col.name, "missing_column", (), 0, f"a column {col.name!r} ({col.allowed}){hint}"
+            )
+        )
     for name in extra:
         guess = difflib.get_close_matches(str(name), SCHEMA.names, n=1, cutoff=0.6)
         hint = f"; did you mean {guess[0]!r}?" if guess else ""
-        out.append(Problem(str(name), "unknown_column", (), 0,
-                           f"only schema columns (this one is ignored){hint}", "warning"))
+        out.append(
+            Problem(
+                str(name),
+                "unknown_column",
+                (),
+                0,
+                f"only schema columns (this one is ignored){hint}",
+                "warning",
+            )
+        )
     return out
 
 
@@ -146,8 +157,11 @@ def validate_frame(df: pd.DataFrame) -> ValidationReport:
     hits = [h for h in _row_hits(df) if h.mask.any()]
     for h in hits:
         idx = np.flatnonzero(h.mask)
-        problems.append(Problem(h.column, h.rule, tuple(int(i) for i in idx[:MAX_EXAMPLES]),
-                                len(idx), h.expected))
+        problems.append(
+            Problem(
+                h.column, h.rule, tuple(int(i) for i in idx[:MAX_EXAMPLES]), len(idx), h.expected
+            )
+        )
     problems.sort(key=lambda p: p.severity != "error")
     unusable = any(p.rule == "missing_column" for p in problems)
     return ValidationReport(len(df), problems, _reasons(len(df), hits), unusable)
@@ -167,5 +181,7 @@ def summary_line(path: str | Path, df: pd.DataFrame, report: ValidationReport) -
     n_req = df["request_id"].nunique() if "request_id" in df else 0
     n_mod = df["model"].nunique() if "model" in df else 0
     warn = len(report.problems) - len(report.errors)
-    return (f"OK {path}: {report.n_rows} rows, {n_req} requests, {n_mod} models, "
-            f"0 errors, {warn} warning(s)")
+    return (
+        f"OK {path}: {report.n_rows} rows, {n_req} requests, {n_mod} models, "
+        f"0 errors, {warn} warning(s)"
+    )

@@ -20,7 +20,8 @@ FLOAT_COLUMNS = ("quality", "cost_usd", "latency_ms", "energy_j", "propensity")
 TEXT_COLUMNS = ("request_id", "query", "model")
 OPTIONAL_TEXT = ("task", "logging_policy")
 ENUMS: dict[str, tuple[str, ...]] = {
-    "source": SOURCES, "latency_source": MEASUREMENT_SOURCES,
+    "source": SOURCES,
+    "latency_source": MEASUREMENT_SOURCES,
     "energy_source": MEASUREMENT_SOURCES,
 }
 BANDIT_SOURCES = ("gateway", "simulated")
@@ -94,8 +95,14 @@ def text_rules(name: str, s: pd.Series, nullable: bool) -> list[RuleHit]:
         hits.append(RuleHit(name, "missing", "a value (got null)", null))
     if name in TEXT_COLUMNS:
         stripped = s.where(is_text & ~null).astype("string").str.strip()
-        hits.append(RuleHit(name, "empty", "a non-empty string", (stripped == "").to_numpy(
-            dtype=bool, na_value=False)))
+        hits.append(
+            RuleHit(
+                name,
+                "empty",
+                "a non-empty string",
+                (stripped == "").to_numpy(dtype=bool, na_value=False),
+            )
+        )
     if name in ENUMS:
         allowed = ENUMS[name]
         bad = ~s.isin(allowed).to_numpy(dtype=bool) & ~null
@@ -113,8 +120,10 @@ def timestamp_rules(s: pd.Series) -> list[RuleHit]:
     else:
         parsed = pd.to_datetime(s.astype("string"), utc=True, format="ISO8601", errors="coerce")
         bad = parsed.isna().to_numpy(dtype=bool) & ~null
-    return [RuleHit("timestamp", "missing", "a UTC timestamp (got null)", null),
-            RuleHit("timestamp", "unparsable", "an ISO 8601 timestamp", bad)]
+    return [
+        RuleHit("timestamp", "missing", "a UTC timestamp (got null)", null),
+        RuleHit("timestamp", "unparsable", "an ISO 8601 timestamp", bad),
+    ]
 
 
 def meta_rules(s: pd.Series) -> list[RuleHit]:
@@ -122,7 +131,8 @@ def meta_rules(s: pd.Series) -> list[RuleHit]:
     null = s.isna().to_numpy(dtype=bool)
     text = s.where(~null).astype("string").str.strip()
     shaped = (text.str.startswith("{") & text.str.endswith("}")).to_numpy(
-        dtype=bool, na_value=False)
+        dtype=bool, na_value=False
+    )
     candidates = pd.unique(text[shaped].to_numpy())
     ok: set[str] = set()
     for value in candidates:
@@ -140,11 +150,18 @@ def cross_rules(df: pd.DataFrame) -> list[RuleHit]:
     hits = []
     if {"request_id", "model"} <= set(df.columns):
         dup = df.duplicated(["request_id", "model"], keep="first").to_numpy(dtype=bool)
-        hits.append(RuleHit("request_id,model", "duplicate",
-                            "unique (request_id, model); first occurrence kept", dup))
+        hits.append(
+            RuleHit(
+                "request_id,model",
+                "duplicate",
+                "unique (request_id, model); first occurrence kept",
+                dup,
+            )
+        )
     if {"source", "propensity"} <= set(df.columns):
         values, _ = numeric(df["propensity"])
         need = df["source"].isin(BANDIT_SOURCES).to_numpy(dtype=bool) & np.isnan(values)
-        hits.append(RuleHit("propensity", "missing", "a propensity for gateway/simulated rows",
-                            need))
+        hits.append(
+            RuleHit("propensity", "missing", "a propensity for gateway/simulated rows", need)
+        )
     return hits

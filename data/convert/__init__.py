@@ -14,8 +14,9 @@ from data.profiles import Profiles
 FORMATS: tuple[str, ...] = ("routerbench", "routellm", "llmrouter", "jsonl", "csv", "parquet")
 
 
-def convert(fmt: str, inputs: Sequence[str | Path], profiles: Profiles | None = None,
-            **options: Any) -> ConvertResult:
+def convert(
+    fmt: str, inputs: Sequence[str | Path], profiles: Profiles | None = None, **options: Any
+) -> ConvertResult:
     """Convert ``inputs`` (files or directories) of format ``fmt``.
 
     Args:

@@ -30,20 +30,23 @@ def finish_table(table: pa.Table, path: Path) -> pd.DataFrame:
     try:
         return to_table(table.drop_columns(extra)).to_pandas()
     except (SchemaError, ValueError) as exc:
-        raise SchemaError(f"{path}: {exc}; run `lmroute data validate {path}` "
-                          "for a per-row report") from exc
+        raise SchemaError(
+            f"{path}: {exc}; run `lmroute data validate {path}` for a per-row report"
+        ) from exc
 
 
-def convert_canonical(paths: list[Path], suffixes: tuple[str, ...],
-                      reader: Callable[[Path], pa.Table]) -> ConvertResult:
+def convert_canonical(
+    paths: list[Path], suffixes: tuple[str, ...], reader: Callable[[Path], pa.Table]
+) -> ConvertResult:
     """Read each file with ``reader``, cast to ``SCHEMA`` and concatenate."""
     frames, counts = [], {}
     for path in files_matching(paths, suffixes):
         try:
             table = reader(path)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise SchemaError(f"{path}: {exc}; run `lmroute data validate {path}` "
-                              "for a per-row report") from exc
+            raise SchemaError(
+                f"{path}: {exc}; run `lmroute data validate {path}` for a per-row report"
+            ) from exc
         frame = finish_table(table, path)
         frames.append(frame)
         counts[file_label(path)] = len(frame)

@@ -64,14 +64,23 @@ def finish_benchmark(df: pd.DataFrame, profiles: Profiles, timestamp: str) -> pd
     """
     if "cost_usd" not in df:
         price = pd.DataFrame(
-            {m: (profiles[m].price_in_per_mtok, profiles[m].price_out_per_mtok)
-             for m in df["model"].unique()}, index=["in", "out"]).T.reindex(df["model"])
-        cost = (df["prompt_tokens"].to_numpy() * price["in"].to_numpy()
-                + df["completion_tokens"].to_numpy() * price["out"].to_numpy()) / 1e6
+            {
+                m: (profiles[m].price_in_per_mtok, profiles[m].price_out_per_mtok)
+                for m in df["model"].unique()
+            },
+            index=["in", "out"],
+        ).T.reindex(df["model"])
+        cost = (
+            df["prompt_tokens"].to_numpy() * price["in"].to_numpy()
+            + df["completion_tokens"].to_numpy() * price["out"].to_numpy()
+        ) / 1e6
         df = df.assign(cost_usd=cost)
     df = apply_profiles(df, profiles).assign(
-        timestamp=pd.Timestamp(timestamp, tz="UTC"), propensity=np.nan,
-        logging_policy=None, source="benchmark")
+        timestamp=pd.Timestamp(timestamp, tz="UTC"),
+        propensity=np.nan,
+        logging_policy=None,
+        source="benchmark",
+    )
     df["propensity"] = df["propensity"].astype(float)
     return df[list(SCHEMA.names)].reset_index(drop=True)
 

@@ -14,10 +14,12 @@ from data.profiles import Profiles
 
 def read(path: Path) -> pa.Table:
     """One CSV file (header row required) as an Arrow table with the schema's types."""
-    opts = pacsv.ConvertOptions(column_types=read_types(), strings_can_be_null=True,
-                                null_values=[""])
-    return pacsv.read_csv(path, convert_options=opts,
-                          read_options=pacsv.ReadOptions(block_size=1 << 24))
+    opts = pacsv.ConvertOptions(
+        column_types=read_types(), strings_can_be_null=True, null_values=[""]
+    )
+    return pacsv.read_csv(
+        path, convert_options=opts, read_options=pacsv.ReadOptions(block_size=1 << 24)
+    )
 
 
 def convert(paths: list[Path], profiles: Profiles | None = None) -> ConvertResult:

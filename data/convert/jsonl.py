@@ -21,8 +21,9 @@ def read(path: Path) -> pa.Table:
     """One JSONL file as an Arrow table (known columns typed, others inferred)."""
     schema = pa.schema([pa.field(n, t) for n, t in read_types().items()])
     opts = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
-    table = pajson.read_json(path, parse_options=opts,
-                             read_options=pajson.ReadOptions(block_size=1 << 24))
+    table = pajson.read_json(
+        path, parse_options=opts, read_options=pajson.ReadOptions(block_size=1 << 24)
+    )
     absent = [n for n in schema.names if table[n].null_count == len(table)]
     return table.drop_columns([n for n in absent if n not in _present_keys(path)])
 

@@ -47,7 +47,8 @@ def _load_items(path: Path) -> list[dict]:
     for i, it in enumerate(items):
         if not isinstance(it, dict) or not {"question", "scores"} <= it.keys():
             raise LLMRouterFormatError(
-                f"{path}: item {i}: expected keys 'question' and 'scores' (and 'cluster_id')")
+                f"{path}: item {i}: expected keys 'question' and 'scores' (and 'cluster_id')"
+            )
     return items
 
 
@@ -56,21 +57,26 @@ def convert_file(path: Path, completion_tokens: int) -> tuple[pd.DataFrame, int]
     items = _load_items(path)
     wide = pd.DataFrame([it["scores"] for it in items])
     questions = [str(it["question"]) for it in items]
-    base = pd.DataFrame({
-        "request_id": f"llmrouter/{path.stem}/" + pd.Series(np.arange(len(items))).astype(str),
-        "query": questions,
-        "task": [str(it.get("cluster_id", "")) for it in items],
-        "prompt_tokens": count_tokens(questions),
-        "meta": json_meta("llmrouter", path.name, np.arange(len(items)))})
-    long = base.join(wide).melt(id_vars=list(base.columns), var_name="model",
-                                value_name="quality")
+    base = pd.DataFrame(
+        {
+            "request_id": f"llmrouter/{path.stem}/" + pd.Series(np.arange(len(items))).astype(str),
+            "query": questions,
+            "task": [str(it.get("cluster_id", "")) for it in items],
+            "prompt_tokens": count_tokens(questions),
+            "meta": json_meta("llmrouter", path.name, np.arange(len(items))),
+        }
+    )
+    long = base.join(wide).melt(id_vars=list(base.columns), var_name="model", value_name="quality")
     missing = int(long["quality"].isna().sum())
     long = long[long["quality"].notna()].assign(completion_tokens=completion_tokens)
     return long.astype({"quality": float}), missing
 
 
-def convert(paths: list[Path], profiles: Profiles | None = None,
-            completion_tokens: int = DEFAULT_COMPLETION_TOKENS) -> ConvertResult:
+def convert(
+    paths: list[Path],
+    profiles: Profiles | None = None,
+    completion_tokens: int = DEFAULT_COMPLETION_TOKENS,
+) -> ConvertResult:
     """Convert DC-Router JSON files (or their folder; llm_candidates.json is skipped)."""
     profiles = profiles_or_default(profiles)
     files = [f for f in files_matching(paths, (".json",)) if f.name != CANDIDATES_FILE]
@@ -82,6 +88,11 @@ def convert(paths: list[Path], profiles: Profiles | None = None,
         missing += n_missing
     out = finish_benchmark(pd.concat(frames, ignore_index=True), profiles, RELEASE_DATE)
     return ConvertResult(
-        out, counts, {"(item, model) without a score": missing},
-        [f"completion_tokens ASSUMED = {completion_tokens} per answer (no response text)",
-         "cost_usd = tokens x llm_candidates.json prices; tokens: all-MiniLM-L6-v2"])
+        out,
+        counts,
+        {"(item, model) without a score": missing},
+        [
+            f"completion_tokens ASSUMED = {completion_tokens} per answer (no response text)",
+            "cost_usd = tokens x llm_candidates.json prices; tokens: all-MiniLM-L6-v2",
+        ],
+    )

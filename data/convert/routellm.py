@@ -57,8 +57,10 @@ def _bench(path: Path) -> str:
 def contaminated_prompts(bench: str, csv_path: Path, extra: list[Path]) -> set[str] | None:
     """``eval_prompt`` strings of ``<bench>_contaminated_prompts.jsonl``; None if absent."""
     name = f"{bench}_contaminated_prompts.jsonl"
-    for cand in [p for p in extra if p.name == name] + [csv_path.parent / name,
-                                                         csv_path.parent.parent / name]:
+    for cand in [p for p in extra if p.name == name] + [
+        csv_path.parent / name,
+        csv_path.parent.parent / name,
+    ]:
         if cand.is_file():
             return set(pd.read_json(cand, lines=True)["eval_prompt"].astype(str))
     return None
@@ -71,21 +73,29 @@ def _models(df: pd.DataFrame, path: Path) -> list[str]:
     return models
 
 
-def convert_file(path: Path, contaminated: set[str] | None,
-                 keep_contaminated: bool) -> tuple[pd.DataFrame, int]:
+def convert_file(
+    path: Path, contaminated: set[str] | None, keep_contaminated: bool
+) -> tuple[pd.DataFrame, int]:
     """Long frame (before profiles) of one file, and the number of prompts excluded."""
     df = pd.read_csv(path)
     models, bench = _models(df, path), _bench(path)
     task = path.stem if bench == "mmlu" else "gsm8k"
-    drop = (df["prompt"].isin(contaminated) if contaminated and not keep_contaminated
-            else pd.Series(False, index=df.index)).to_numpy()
+    drop = (
+        df["prompt"].isin(contaminated)
+        if contaminated and not keep_contaminated
+        else pd.Series(False, index=df.index)
+    ).to_numpy()
     rows = np.flatnonzero(~drop)
     kept = df.iloc[rows]
-    base = pd.DataFrame({
-        "request_id": f"routellm/{task}/" + pd.Series(rows).astype(str),
-        "query": kept["prompt"].astype(str).to_numpy(), "task": task,
-        "prompt_tokens": count_tokens(kept["prompt"].astype(str).tolist()),
-        "meta": json_meta("routellm", path.name, rows)})
+    base = pd.DataFrame(
+        {
+            "request_id": f"routellm/{task}/" + pd.Series(rows).astype(str),
+            "query": kept["prompt"].astype(str).to_numpy(),
+            "task": task,
+            "prompt_tokens": count_tokens(kept["prompt"].astype(str).tolist()),
+            "meta": json_meta("routellm", path.name, rows),
+        }
+    )
     parts = []
     for m in models:
         if f"{m}{RESPONSE_SUFFIX}" in df.columns:
@@ -94,13 +104,17 @@ def convert_file(path: Path, contaminated: set[str] | None,
         else:
             completion = np.full(len(kept), MMLU_COMPLETION_TOKENS, dtype=np.int64)
         quality = kept[m].map({True: 1.0, False: 0.0, "True": 1.0, "False": 0.0})
-        parts.append(base.assign(model=m, quality=quality.to_numpy(dtype=float),
-                                 completion_tokens=completion))
+        parts.append(
+            base.assign(
+                model=m, quality=quality.to_numpy(dtype=float), completion_tokens=completion
+            )
+        )
     return pd.concat(parts, ignore_index=True), int(drop.sum())
 
 
-def convert(paths: list[Path], profiles: Profiles | None = None,
-            keep_contaminated: bool = False) -> ConvertResult:
+def convert(
+    paths: list[Path], profiles: Profiles | None = None, keep_contaminated: bool = False
+) -> ConvertResult:
     """Convert RouteLLM mmlu_*.csv / gsm8k_responses.csv files (or their folder)."""
     profiles = profiles_or_default(profiles)
     files = files_matching(paths, (".csv", ".jsonl"))
@@ -116,8 +130,11 @@ def convert(paths: list[Path], profiles: Profiles | None = None,
         counts[file_label(path)] = len(frame)
         excluded += n_drop
     out = finish_benchmark(pd.concat(frames, ignore_index=True), profiles, RELEASE_DATE)
-    skipped = {} if keep_contaminated else \
-        {"contaminated prompts excluded (RouteLLM list)": excluded}
-    notes += ["cost_usd = tokens x published prices (conf/profiles); tokens: all-MiniLM-L6-v2",
-              f"MMLU completion_tokens ASSUMED = {MMLU_COMPLETION_TOKENS} (no response text)"]
+    skipped = (
+        {} if keep_contaminated else {"contaminated prompts excluded (RouteLLM list)": excluded}
+    )
+    notes += [
+        "cost_usd = tokens x published prices (conf/profiles); tokens: all-MiniLM-L6-v2",
+        f"MMLU completion_tokens ASSUMED = {MMLU_COMPLETION_TOKENS} (no response text)",
+    ]
     return ConvertResult(out, counts, skipped, notes)

@@ -65,7 +65,8 @@ def _read(path: Path) -> pd.DataFrame:
     missing = [c for c in ("sample_id", "prompt", "eval_name") if c not in df.columns]
     if missing or not model_columns(df):
         raise RouterBenchFormatError(
-            f"{path}: not a RouterBench file (missing {missing or 'any <model>|total_cost'})")
+            f"{path}: not a RouterBench file (missing {missing or 'any <model>|total_cost'})"
+        )
     first = df.columns[0]
     df["row"] = df[first] if first.startswith("Unnamed") else range(len(df))
     return df
@@ -75,20 +76,28 @@ def convert_file(path: Path) -> tuple[pd.DataFrame, int]:
     """Long frame (before profiles) of one file and the number of empty cells skipped."""
     df = _read(path)
     queries = [_literal_text(p) for p in df["prompt"]]
-    base = pd.DataFrame({
-        "request_id": _request_ids(df), "query": queries, "task": df["eval_name"].astype(str),
-        "prompt_tokens": count_tokens(queries),
-        "meta": json_meta("routerbench", path.name, df["row"].to_numpy()),
-    })
+    base = pd.DataFrame(
+        {
+            "request_id": _request_ids(df),
+            "query": queries,
+            "task": df["eval_name"].astype(str),
+            "prompt_tokens": count_tokens(queries),
+            "meta": json_meta("routerbench", path.name, df["row"].to_numpy()),
+        }
+    )
     parts, skipped = [], 0
     for m in model_columns(df):
         graded = df[m].notna().to_numpy()
         skipped += int((~graded).sum())
         responses = [_literal_text(r) for r in df.loc[graded, f"{m}|model_response"]]
-        parts.append(base[graded].assign(
-            model=m, quality=df.loc[graded, m].astype(float).to_numpy(),
-            cost_usd=df.loc[graded, f"{m}|total_cost"].astype(float).to_numpy(),
-            completion_tokens=count_tokens(responses)))
+        parts.append(
+            base[graded].assign(
+                model=m,
+                quality=df.loc[graded, m].astype(float).to_numpy(),
+                cost_usd=df.loc[graded, f"{m}|total_cost"].astype(float).to_numpy(),
+                completion_tokens=count_tokens(responses),
+            )
+        )
     return pd.concat(parts, ignore_index=True), skipped
 
 
@@ -104,6 +113,11 @@ def convert(paths: list[Path], profiles: Profiles | None = None) -> ConvertResul
         log.info("%s: %d rows, %d empty correctness cells skipped", path.name, len(frame), n_skip)
     out = finish_benchmark(pd.concat(frames, ignore_index=True), profiles, RELEASE_DATE)
     return ConvertResult(
-        out, counts, {"empty correctness cell: (request, model) not graded": skipped},
-        ["cost_usd is RouterBench's own total_cost; latency/energy modeled from profiles",
-         "token counts: all-MiniLM-L6-v2 WordPiece (approximates each model's tokenizer)"])
+        out,
+        counts,
+        {"empty correctness cell: (request, model) not graded": skipped},
+        [
+            "cost_usd is RouterBench's own total_cost; latency/energy modeled from profiles",
+            "token counts: all-MiniLM-L6-v2 WordPiece (approximates each model's tokenizer)",
+        ],
+    )

@@ -26,26 +26,38 @@ def _routellm_dir(tmp_path: Path) -> Path:
     (d / "mmlu").mkdir(parents=True)
     (d / "mmlu" / "mmlu_toy.csv").write_text(ROUTELLM_CSV)
     (d / "mmlu_contaminated_prompts.jsonl").write_text(
-        json.dumps({"eval_prompt": "Leaked question", "train_prompt": "x"}) + "\n")
+        json.dumps({"eval_prompt": "Leaked question", "train_prompt": "x"}) + "\n"
+    )
     return d
 
 
-def test_convert_routellm_excludes_contaminated(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_routellm_excludes_contaminated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src, out = _routellm_dir(tmp_path), tmp_path / "o.parquet"
     assert main(["convert", "--format", "routellm", "--out", str(out), str(src)]) == 0
     df = read_frame(out)
     assert len(df) == 4 and set(df["task"]) == {"mmlu_toy"}
     assert "skipped 1 (contaminated prompts excluded" in capsys.readouterr().out
-    assert main(["convert", "--format", "routellm", "--keep-contaminated", "--out", str(out),
-                 str(src)]) == 0
+    assert (
+        main(
+            ["convert", "--format", "routellm", "--keep-contaminated", "--out", str(out), str(src)]
+        )
+        == 0
+    )
     assert len(read_frame(out)) == 6
 
 
 def test_convert_canonical_formats(synth: SyntheticData, tmp_path: Path) -> None:
     synth.frame.to_csv(tmp_path / "a.csv", index=False)
-    synth.frame.to_json(tmp_path / "a.jsonl", orient="records", lines=True, date_format="iso",
-                        date_unit="us", double_precision=15)
+    synth.frame.to_json(
+        tmp_path / "a.jsonl",
+        orient="records",
+        lines=True,
+        date_format="iso",
+        date_unit="us",
+        double_precision=15,
+    )
     for fmt in ("csv", "jsonl"):
         out = tmp_path / f"{fmt}.parquet"
         src = str(tmp_path / f"a.{fmt}")
@@ -53,18 +65,33 @@ def test_convert_canonical_formats(synth: SyntheticData, tmp_path: Path) -> None
         back = read_frame(out)
         pd.testing.assert_series_equal(back["cost_usd"], synth.frame["cost_usd"])
         assert back["timestamp"].tolist() == synth.frame["timestamp"].tolist()
-    assert main(["convert", "--format", "parquet", "--out", str(tmp_path / "m.parquet"),
-                 str(tmp_path / "csv.parquet"), str(tmp_path / "jsonl.parquet")]) == 2  # dup keys
+    assert (
+        main(
+            [
+                "convert",
+                "--format",
+                "parquet",
+                "--out",
+                str(tmp_path / "m.parquet"),
+                str(tmp_path / "csv.parquet"),
+                str(tmp_path / "jsonl.parquet"),
+            ]
+        )
+        == 2
+    )  # dup keys
 
 
-def test_bad_inputs_exit_2_without_traceback(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_inputs_exit_2_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
-    cases = [["convert", "--format", "routerbench", "--out", "o.parquet", str(tmp_path / "x.csv")],
-             ["convert", "--format", "llmrouter", "--out", "o.parquet", str(tmp_path / "nope")],
-             ["convert", "--format", "csv", "--out", "o.parquet", str(tmp_path / "x.csv")],
-             ["convert", "--format", "nope", "--out", "o.parquet", "x"],
-             ["summary", str(tmp_path / "missing.parquet")]]
+    cases = [
+        ["convert", "--format", "routerbench", "--out", "o.parquet", str(tmp_path / "x.csv")],
+        ["convert", "--format", "llmrouter", "--out", "o.parquet", str(tmp_path / "nope")],
+        ["convert", "--format", "csv", "--out", "o.parquet", str(tmp_path / "x.csv")],
+        ["convert", "--format", "nope", "--out", "o.parquet", "x"],
+        ["summary", str(tmp_path / "missing.parquet")],
+    ]
     for argv in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err

@@ -41,8 +41,9 @@ def test_routerbench_rows_per_file(routerbench: ConvertResult, shared_data: Path
     assert len(routerbench.frame) == sum(routerbench.rows_per_file.values()) == 24383
 
 
-def test_routerbench_values(routerbench: ConvertResult, shared_data: Path,
-                            profiles: Profiles) -> None:
+def test_routerbench_values(
+    routerbench: ConvertResult, shared_data: Path, profiles: Profiles
+) -> None:
     df = routerbench.frame
     assert df["request_id"].nunique() == 1039 + 887 + 299
     assert not df.duplicated(["request_id", "model"]).any()
@@ -71,8 +72,10 @@ def test_routerbench_duplicate_sample_ids_stay_distinct(routerbench: ConvertResu
 
 def _routellm_expected(shared: Path) -> dict[str, int]:
     out = {}
-    for bench, files in (("mmlu", sorted((shared / "routellm" / "mmlu").glob("*.csv"))),
-                         ("gsm8k", [shared / "routellm" / "gsm8k" / "gsm8k_responses.csv"])):
+    for bench, files in (
+        ("mmlu", sorted((shared / "routellm" / "mmlu").glob("*.csv"))),
+        ("gsm8k", [shared / "routellm" / "gsm8k" / "gsm8k_responses.csv"]),
+    ):
         lines = (shared / "routellm" / f"{bench}_contaminated_prompts.jsonl").read_text()
         bad = {json.loads(line)["eval_prompt"] for line in lines.splitlines() if line.strip()}
         for f in files:
@@ -93,8 +96,10 @@ def test_routellm_cost_from_prices(routellm: ConvertResult, profiles: Profiles) 
     df = routellm.frame
     p = profiles["gpt-4-1106-preview"]
     gpt4 = df[df["model"] == "gpt-4-1106-preview"]
-    expect = (gpt4["prompt_tokens"] * p.price_in_per_mtok
-              + gpt4["completion_tokens"] * p.price_out_per_mtok) / 1e6
+    expect = (
+        gpt4["prompt_tokens"] * p.price_in_per_mtok
+        + gpt4["completion_tokens"] * p.price_out_per_mtok
+    ) / 1e6
     np.testing.assert_allclose(gpt4["cost_usd"], expect)
     mmlu = df[df["task"].str.startswith("mmlu_")]
     assert (mmlu["completion_tokens"] == 1).all()
@@ -113,8 +118,10 @@ def test_llmrouter_rows(llmrouter: ConvertResult, shared_data: Path) -> None:
     cands = json.loads((shared_data / "llmrouter" / "llm_candidates.json").read_text())
     row = df[df["model"] == "gemma-2-9b-it"].iloc[0]
     price = cands["gemma-2-9b-it"]
-    expect = (row["prompt_tokens"] * price["input_price"]
-              + row["completion_tokens"] * price["output_price"]) / 1e6
+    expect = (
+        row["prompt_tokens"] * price["input_price"]
+        + row["completion_tokens"] * price["output_price"]
+    ) / 1e6
     assert row["cost_usd"] == pytest.approx(expect)
     assert validate_frame(df).ok
 
@@ -126,8 +133,11 @@ def test_simulate_on_routerbench_respects_empty_cells(routerbench: ConvertResult
     full = FullInfo.from_frame(routerbench.frame)
     missing = np.isnan(full.quality)
     assert missing.sum() == 92
-    for policy in (LoggingPolicy("uniform"), LoggingPolicy("softmax", temperature=0.05),
-                   LoggingPolicy("epsilon_greedy", epsilon=0.2, around="gpt-3.5-turbo-1106")):
+    for policy in (
+        LoggingPolicy("uniform"),
+        LoggingPolicy("softmax", temperature=0.05),
+        LoggingPolicy("epsilon_greedy", epsilon=0.2, around="gpt-3.5-turbo-1106"),
+    ):
         p = action_probs(full, policy)
         np.testing.assert_allclose(p.sum(axis=1), 1.0)
         assert (p[missing] == 0).all()

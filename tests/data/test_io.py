@@ -38,8 +38,9 @@ def test_missing_required_column(good_frame: pd.DataFrame) -> None:
         to_table(bad)
 
 
-def test_many_files_as_memory_mapped_dataset(good_frame: pd.DataFrame, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_files_as_memory_mapped_dataset(
+    good_frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
     write_parquet(good_frame.iloc[:25], tmp_path / "logs" / "a.parquet")
     write_parquet(good_frame.iloc[25:], tmp_path / "logs" / "b.parquet")

@@ -38,23 +38,26 @@ def test_every_shared_model_has_a_profile(shared_data: Path, profiles: Profiles)
         assert profiles[hosted].assumption.startswith("ASSUMPTION")
 
 
-def test_committed_table_is_reproducible(shared_data: Path, tmp_path: Path,
-                                         profiles: Profiles) -> None:
+def test_committed_table_is_reproducible(
+    shared_data: Path, tmp_path: Path, profiles: Profiles
+) -> None:
     derived = derive_profiles(shared_data)
     again = load_profiles(dump_profiles(derived, tmp_path / "p.yaml"))
     assert again == profiles, "conf/profiles/default.yaml is stale: run lmroute data profiles"
 
 
 def test_energy_follows_the_measurements(profiles: Profiles) -> None:
-    assert profiles["llama3-chatqa-1.5-70b"].j_per_token > profiles["llama-3.1-8b-instruct"]\
-        .j_per_token
+    assert (
+        profiles["llama3-chatqa-1.5-70b"].j_per_token
+        > profiles["llama-3.1-8b-instruct"].j_per_token
+    )
     assert profiles["gpt-4-1106-preview"].j_per_token > profiles["gpt-3.5-turbo-1106"].j_per_token
 
 
-@pytest.mark.parametrize("model", ["gpt-4-1106-preview", "claude-instant-v1",
-                                   "mistralai/mixtral-8x7b-chat"])
-def test_prices_match_routerbench_costs(model: str, shared_data: Path,
-                                        profiles: Profiles) -> None:
+@pytest.mark.parametrize(
+    "model", ["gpt-4-1106-preview", "claude-instant-v1", "mistralai/mixtral-8x7b-chat"]
+)
+def test_prices_match_routerbench_costs(model: str, shared_data: Path, profiles: Profiles) -> None:
     raw = pd.read_csv(shared_data / "routerbench" / "winograde_train.csv").head(300)
     prompt = count_tokens(["\n".join(ast.literal_eval(p)) for p in raw["prompt"]])
     answer = count_tokens(["\n".join(ast.literal_eval(r)) for r in raw[f"{model}|model_response"]])

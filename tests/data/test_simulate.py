@@ -20,10 +20,12 @@ def full() -> FullInfo:
     return FullInfo.from_frame(make_synthetic(50_000, models=4, seed=1).frame)
 
 
-POLICIES = [LoggingPolicy("uniform"),
-            LoggingPolicy("epsilon_greedy", epsilon=0.3, around="cheapest"),
-            LoggingPolicy("epsilon_greedy", epsilon=0.1, around="synth-2"),
-            LoggingPolicy("softmax", temperature=0.05)]
+POLICIES = [
+    LoggingPolicy("uniform"),
+    LoggingPolicy("epsilon_greedy", epsilon=0.3, around="cheapest"),
+    LoggingPolicy("epsilon_greedy", epsilon=0.1, around="synth-2"),
+    LoggingPolicy("softmax", temperature=0.05),
+]
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
@@ -89,15 +91,33 @@ def test_bad_policy_arguments() -> None:
         LoggingPolicy("epsilon_greedy", epsilon=1.5)
 
 
-def test_cli_simulate(synth: SyntheticData, tmp_path: Path,
-                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_simulate(
+    synth: SyntheticData, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src, out = tmp_path / "full.parquet", tmp_path / "bandit.parquet"
     synth.frame.to_parquet(src)
-    assert main(["simulate", str(src), "--out", str(out), "--policy", "softmax",
-                 "--temperature", "0.2"]) == 0
+    assert (
+        main(
+            ["simulate", str(src), "--out", str(out), "--policy", "softmax", "--temperature", "0.2"]
+        )
+        == 0
+    )
     assert len(read_frame(out)) == 300
-    assert main(["simulate", str(src), "--out", str(out), "--policy", "epsilon_greedy",
-                 "--around", "no-such-model"]) == 2
+    assert (
+        main(
+            [
+                "simulate",
+                str(src),
+                "--out",
+                str(out),
+                "--policy",
+                "epsilon_greedy",
+                "--around",
+                "no-such-model",
+            ]
+        )
+        == 2
+    )
     assert "--around" in capsys.readouterr().err
 
 

@@ -59,5 +59,7 @@ def test_cli_split(synth: SyntheticData, tmp_path: Path) -> None:
     parts = [read_frame(tmp_path / "s" / f"{n}.parquet") for n in ("train", "val", "test")]
     assert sum(len(p) for p in parts) == len(synth.frame)
     assert (tmp_path / "s" / "split.json").is_file()
-    assert main(["split", str(src), "--out-dir", str(tmp_path / "x"), "--val", "0.9",
-                 "--test", "0.5"]) == 2
+    assert (
+        main(["split", str(src), "--out-dir", str(tmp_path / "x"), "--val", "0.9", "--test", "0.5"])
+        == 2
+    )
