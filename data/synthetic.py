@@ -134,6 +134,7 @@ FILLER = (
     "about",
 )
 START = pd.Timestamp("2025-01-01", tz="UTC")
+QUERY_WORDS = 12
 
 
 @dataclass
@@ -165,13 +166,29 @@ def _skills(rng: np.random.Generator, m: int, t: int) -> np.ndarray:
 
 def _queries(rng: np.random.Generator, topics: np.ndarray, names: list[str]) -> list[str]:
     n = len(topics)
-    length = 12
+    length = QUERY_WORDS
     vocab = np.array([w for t in names for w in TOPICS[t]] + list(FILLER), dtype=object)
     per = len(TOPICS[names[0]])
     topical = topics[:, None] * per + rng.integers(0, per, size=(n, length))
     filler = len(vocab) - len(FILLER) + rng.integers(0, len(FILLER), size=(n, length))
     words = np.where(rng.random((n, length)) < 0.7, topical, filler)
     return [" ".join(row) for row in vocab[words]]
+
+
+def _per_request(
+    seed: int, seconds: np.ndarray, queries: list[str], tasks: np.ndarray
+) -> pd.DataFrame:
+    """(n,) request-level columns: id, timestamp, query, task, prompt_tokens (words)."""
+    n = len(queries)
+    return pd.DataFrame(
+        {
+            "request_id": pd.array([f"synth/{seed}/{i}" for i in range(n)], dtype="str"),
+            "timestamp": (START + pd.to_timedelta(seconds, unit="s")).floor("us"),
+            "query": pd.array(queries, dtype="str"),
+            "task": pd.array(tasks, dtype="str"),
+            "prompt_tokens": np.array([q.count(" ") + 1 for q in queries], dtype=np.int64),
+        }
+    )
 
 
 def make_synthetic(
@@ -185,22 +202,14 @@ def make_synthetic(
     topics = rng.integers(0, n_topics, size=n_requests)
     truth = skill[:, topics].T  # (n, M)
     queries = _queries(rng, topics, topic_names)
-    prompt_tokens = np.full(n_requests, 12, dtype=np.int64)
+    prompt_tokens = np.full(n_requests, QUERY_WORDS, dtype=np.int64)
     completion = rng.poisson(60 + 40 * topics[:, None], size=(n_requests, m)).astype(np.int64)
     price = np.geomspace(0.2, 10.0, m) / 1e6  # USD per token, cheap -> expensive
     noise = rng.lognormal(0.0, 0.1, size=(n_requests, m))
     cost = price[None, :] * (prompt_tokens[:, None] + completion) * noise
     tpot = np.linspace(10.0, 40.0, m)
     seconds = np.sort(rng.uniform(0, 30 * 86400, size=n_requests))
-    per_request = pd.DataFrame(
-        {
-            "request_id": pd.array([f"synth/{seed}/{i}" for i in range(n_requests)], dtype="str"),
-            "timestamp": (START + pd.to_timedelta(seconds, unit="s")).floor("us"),
-            "query": pd.array(queries, dtype="str"),
-            "task": pd.array(topic_names, dtype="str").take(topics),
-            "prompt_tokens": prompt_tokens,
-        }
-    )
+    per_request = _per_request(seed, seconds, queries, np.array(topic_names)[topics])
     frame = per_request.take(np.repeat(np.arange(n_requests), m)).reset_index(drop=True)
     frame = frame.assign(
         model=pd.array(names, dtype="str").take(np.tile(np.arange(m), n_requests)),
