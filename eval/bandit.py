@@ -8,6 +8,7 @@ configured weights. The reward model for DM/DR is cross-fitted on the log itself
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,7 @@ def prepare_rounds(
 def evaluate_bandit(
     blog: BanditLog,
     X: np.ndarray,
-    candidates: dict[str, Candidate],
+    candidates: Mapping[str, Candidate],
     s: EvalSettings,
     tiny_propensity: float = 0.01,
     n_folds: int = 2,

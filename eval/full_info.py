@@ -9,6 +9,7 @@ data, APGR and CPT.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -53,7 +54,7 @@ class Decisions:
 
 
 def decide(
-    candidates: dict[str, Candidate], curve_names: list[str], s: EvalSettings, n: int
+    candidates: Mapping[str, Candidate], curve_names: list[str], s: EvalSettings, n: int
 ) -> Decisions:
     """Run every candidate at the configured weights and the curve ones along the grid."""
     at = {name: c.choose(s.weights) for name, c in candidates.items()}

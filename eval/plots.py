@@ -40,7 +40,7 @@ def cost_quality(m: dict[str, Any], path: Path, title: str = "") -> Path:
         ax.scatter(s["cost_usd"], s["quality"], marker="s", color="black", s=25, zorder=3)
         ax.annotate(_short(name), (s["cost_usd"], s["quality"]), fontsize=7,
                     xytext=(4, -9), textcoords="offset points")
-    zero = np.array(m["zero_router"]["hull"])
+    zero = _dense(np.array(m["zero_router"]["hull"]))
     ax.plot(zero[:, 0], zero[:, 1], "k--", lw=1, label=_aiq_label("zero router", m["zero_router"]))
     pols = _policies(m)
     for name in ("oracle", "task_prior", "knn", "router"):
@@ -69,11 +69,20 @@ def _aiq_label(name: str, p: dict[str, Any]) -> str:
 
 def _curve(ax: Any, name: str, p: dict[str, Any]) -> None:
     pts = np.array([[c["cost_usd"], c["quality"]] for c in p["curve"]])
-    hull = np.array(p["hull"])
+    hull = _dense(np.array(p["hull"]))
     color = COLORS.get(name)
     lw = 2.2 if name == "router" else 1.3
     ax.plot(hull[:, 0], hull[:, 1], color=color, lw=lw, label=_aiq_label(f"{name} hull", p))
     ax.scatter(pts[:, 0], pts[:, 1], color=color, s=12, alpha=0.6)
+
+
+def _dense(hull: np.ndarray, k: int = 25) -> np.ndarray:
+    """Hull vertices (h, 2) with k points per segment, linear in cost, so the mixtures the
+    hull stands for draw as their true curves on a log cost axis."""
+    if len(hull) < 2:
+        return hull
+    segs = [np.linspace(hull[i], hull[i + 1], k, endpoint=False) for i in range(len(hull) - 1)]
+    return np.vstack([*segs, hull[-1:]])
 
 
 def per_task(m: dict[str, Any], path: Path) -> Path:
@@ -125,7 +134,7 @@ def utility(m: dict[str, Any], path: Path) -> Path:
 
 def ope(m: dict[str, Any], path: Path) -> Path:
     """OPE estimates with intervals: one row per (policy, estimator)."""
-    pols = {"router": m["router"], **m["baselines"]}
+    pols = dict(reversed(list({"router": m["router"], **m["baselines"]}.items())))
     est = ("dm", "ips", "snips", "dr")
     fig, ax = plt.subplots(figsize=(8, 0.9 * len(pols) + 1.5))
     for i, p in enumerate(pols.values()):

@@ -64,10 +64,10 @@ def _full_blocks(m: dict[str, Any]) -> list[Block]:
     out = [_policy_table(m), Block("p", (
         f"Zero router (hull of the single models) AIQ: {_f(m['zero_router']['aiq'])}. "
         f"Reference (best single model): {ref['model']} (quality {ref['quality']:.3f}, "
-        f"{_usd(ref['cost_usd'])} per request). The router reaches 95% of its quality "
-        f"({at['target_quality']:.3f}) at "
-        + ("n/a (never)" if at["fraction"] is None else
-           f"{100 * at['fraction']:.1f}% of its cost on the hull "
+        f"{_usd(ref['cost_usd'])} per request). 95% of its quality "
+        f"({at['target_quality']:.3f}): "
+        + ("never reached by the router" if at["fraction"] is None else
+           f"the router reaches it at {100 * at['fraction']:.1f}% of its cost on the hull "
            f"(raw sweep point: {_pct(at['raw_curve_fraction'])})")
         + "." + (f" Decision latency p50 {lat['p50']:.0f} us, p99 {lat['p99']:.0f} us "
                  f"(n={lat['n']:.0f}, one request at a time)." if lat else "")))]
