@@ -87,16 +87,26 @@ def write_parquet(data: pd.DataFrame | pa.Table, path: PathLike) -> Path:
     return path
 
 
+def _read_one(path: Path) -> pa.Table:
+    if path.suffix in (".jsonl", ".json", ".csv"):  # canonical logs in text form
+        from data.convert import convert
+
+        fmt = "csv" if path.suffix == ".csv" else "jsonl"
+        return to_table(convert(fmt, [path]).frame)
+    return pq.read_table(path)
+
+
 def read_table(paths: PathLike | Sequence[PathLike]) -> pa.Table:
-    """One or many Parquet files (or directories of them) as one Arrow table."""
+    """One or many logs as one Arrow table: Parquet files (or directories of them), or
+    canonical JSONL / CSV files named explicitly (cast to the schema)."""
     files = expand_paths([paths] if isinstance(paths, str | Path) else paths, (".parquet",))
     if not files:
         raise FileNotFoundError(f"no parquet files in {paths}")
-    return pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+    return pa.concat_tables([_read_one(f) for f in files], promote_options="permissive")
 
 
 def read_frame(paths: PathLike | Sequence[PathLike]) -> pd.DataFrame:
-    """One or many Parquet logs as a pandas DataFrame (loads into RAM)."""
+    """One or many logs (see ``read_table``) as a pandas DataFrame (loads into RAM)."""
     return read_table(paths).to_pandas()
 
 

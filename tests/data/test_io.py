@@ -57,3 +57,11 @@ def test_jsonl_roundtrip(good_frame: pd.DataFrame, tmp_path: Path) -> None:
     table = to_table(back)
     assert table.column("cost_usd").to_pylist() == pytest.approx(good_frame["cost_usd"].tolist())
     assert table.column("timestamp").to_pylist() == good_frame["timestamp"].tolist()
+
+
+def test_read_frame_mixes_parquet_and_jsonl(good_frame: pd.DataFrame, tmp_path: Path) -> None:
+    write_parquet(good_frame.iloc[:25], tmp_path / "a.parquet")
+    write_jsonl(good_frame.iloc[25:], tmp_path / "b.jsonl")
+    both = read_frame([tmp_path / "a.parquet", tmp_path / "b.jsonl"])
+    assert len(both) == 40
+    assert both["timestamp"].tolist() == good_frame["timestamp"].tolist()
