@@ -183,6 +183,7 @@ def _run_full(cfg: EvalConfig, router: Any, df: pd.DataFrame,
     curve_names = [ROUTER, *[n for n in CURVE_BASELINES if n in cands]]
     metrics = evaluate(full, decide(cands, curve_names, s, len(full)), s)
     metrics["n_dropped"] = n_drop
+    metrics["router"]["curve_linear_agreement"] = cand.linear_agreement
     n_lat = min(cfg.latency_samples, len(full))
     if n_lat:
         metrics["router"]["decision_us"] = decision_latency_us(

@@ -29,8 +29,12 @@ def embed(texts: Sequence[str]) -> np.ndarray:
 
 
 class FakeRouter:
-    def __init__(self, train: FullInfo, policy: str = "knn", **kw: object) -> None:
+    """``outputs=True`` also returns the per-model predictions, like the ONNX graph."""
+
+    def __init__(self, train: FullInfo, policy: str = "knn", outputs: bool = False,
+                 **kw: object) -> None:
         self.models = list(train.models)
+        self.outputs = outputs
         self.policy = make_policy(policy, **kw).fit(embed(list(train.queries)), train)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -40,7 +44,10 @@ class FakeRouter:
                allowed: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         w = weights or RewardWeights()
         X = embed(texts)
-        return {"choice": self.policy.select(X, w), "features": X}
+        out = {"choice": self.policy.select(X, w), "features": X}
+        if self.outputs:
+            out |= vars(self.policy.predict(X))
+        return out
 
     def route(self, text: str, weights: RewardWeights | None = None) -> Decision:
         t0 = time.perf_counter()
