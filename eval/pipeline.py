@@ -139,6 +139,7 @@ def run(cfg: EvalConfig) -> EvalOutcome:
                "weights": _finite(vars(cfg.weights)), "router_path": str(cfg.router), **metrics}
     if gate_res is not None:
         metrics["gate"] = gate_res.to_dict()
+    metrics = _clean(metrics)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False,
                                                      default=_json_default))
     return EvalOutcome(metrics, gate_res, out_dir)
@@ -147,6 +148,20 @@ def run(cfg: EvalConfig) -> EvalOutcome:
 def _finite(d: dict[str, float]) -> dict[str, float | None]:
     """JSON has no infinity: unlimited constraints become null."""
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in d.items()}
+
+
+def _clean(o: Any) -> Any:
+    """JSON-ready copy: NaN / inf (an undefined estimate, e.g. SNIPS with no support) ->
+    null, numpy scalars -> Python."""
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_clean(v) for v in o]
+    if isinstance(o, np.generic):
+        o = o.item()
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    return o
 
 
 def _json_default(o: object) -> object:
