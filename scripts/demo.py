@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 
 from data.locate import SharedDataMissing, find_shared_data
 
@@ -32,7 +33,7 @@ console = Console()
 def lmroute(*args: str) -> None:
     """Run one ``lmroute`` command, echoing it; stop the demo if it fails."""
     cmd = [str(BIN / "lmroute"), *args]
-    console.rule(f"[bold]lmroute {' '.join(shlex.quote(a) for a in args)}", align="left")
+    console.rule("[bold]lmroute " + escape(" ".join(shlex.quote(a) for a in args)), align="left")
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT)
     if proc.returncode != 0:
@@ -47,26 +48,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_ready(proc: subprocess.Popen[bytes], url: str) -> None:
+    """Wait for /health/ready; fail with the gateway's own account if it stays unready."""
+    deadline, answered = time.monotonic() + 300, None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"lmroute serve exited with {proc.returncode}")
+        try:
+            r = httpx.get(f"{url}/health/ready", timeout=2)
+            if r.status_code == 200:
+                return
+            answered = answered or time.monotonic()
+            if time.monotonic() - answered > 60:
+                raise RuntimeError(f"gateway up but not ready after 60 s: {r.text}")
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise RuntimeError("gateway did not answer /health/ready within 300 s")
+
+
 def serve_one_request(router_dir: Path) -> None:
     """Start ``lmroute serve`` (router + local Gemma edge model), send one request, stop."""
     port = free_port()
     args = ["serve", f"router={router_dir}", f"port={port}", f"log.dir={OUT / 'serve_logs'}"]
-    console.rule(f"[bold]lmroute {' '.join(args)}", align="left")
+    console.rule("[bold]lmroute " + escape(" ".join(args)), align="left")
     proc = subprocess.Popen([str(BIN / "lmroute"), *args], cwd=ROOT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"lmroute serve exited with {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        else:
-            raise RuntimeError("gateway not ready after 300 s")
+        wait_ready(proc, url)
         body = {"model": "lmroute/auto", "max_tokens": 32,
                 "messages": [{"role": "user", "content": "The capital of France is"}]}
         r = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=120)
