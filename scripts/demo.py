@@ -86,7 +86,7 @@ def serve_one_request(router_dir: Path) -> None:
         answer = r.json()
         console.print_json(json.dumps(answer)[:2000])
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
