@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from serve.bench_gateway import GatewayTarget, start_gateway
+from serve.bench_gateway import GatewayTarget, router_models, start_gateway, train_bench_router
 from serve.bench_litellm import MASTER_KEY, ensure_litellm, litellm_process, write_config
 from serve.bench_load import LoadResult, LoadSpec, run_load
 from serve.bench_procs import ManagedProcess, ProcessError, free_port
@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 SYSTEMS = ("direct", "lmroute", "litellm")
 BACKEND_MODEL = "bench-model"
+DEFAULT_ROUTERS = (Path("runs/demo/router"), Path("runs/bench/router"))
+BENCH_ROUTER = Path("runs/bench/router")
 PROMPT = "Summarise the plot of Hamlet in one sentence."
 
 
@@ -125,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--router",
         type=Path,
         default=None,
-        help="router artifact dir (default: runs/demo/router if present)",
+        help="router artifact dir (default: runs/demo/router, else runs/bench/router, "
+        "trained on synthetic data by `lmroute train` on first use)",
     )
     p.add_argument(
         "--no-router",
@@ -158,9 +161,10 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BenchC
     if args.backend_delay_ms < 0:
         parser.error(f"--backend-delay-ms: expected >= 0, got {args.backend_delay_ms}")
     router = None if args.no_router else args.router
-    if router is None and not args.no_router and Path("runs/demo/router/manifest.json").exists():
-        router = Path("runs/demo/router")
-    if router is not None and not (router / "manifest.json").exists():
+    if router is None and not args.no_router:
+        found = [p for p in DEFAULT_ROUTERS if (p / "manifest.json").exists()]
+        router = found[0] if found else BENCH_ROUTER  # trained on first use
+    if router not in (None, BENCH_ROUTER) and not (router / "manifest.json").exists():
         parser.error(f"--router: no manifest.json in {router}")
     return BenchConfig(
         concurrency=args.concurrency, requests=args.requests, warmup=args.warmup,
@@ -199,12 +203,15 @@ def _start_litellm(
 def _start_lmroute(
     cfg: BenchConfig, backend: str, work: Path, stack: contextlib.ExitStack, meta: dict[str, Any]
 ) -> Target:
+    if cfg.router is not None and not (cfg.router / "manifest.json").exists():
+        meta["router_train_s"] = round(train_bench_router(cfg.router, work / "train.log"), 1)
     gw: GatewayTarget = start_gateway(
         backend_url=backend, backend_model=BACKEND_MODEL, router=cfg.router, model=cfg.model,
         work=work, stack=stack, timeout_s=cfg.start_timeout_s,
     )  # fmt: skip
     meta["lmroute"] = {"startup_s": round(gw.startup_s, 1), "model": gw.model,
                        "routed": gw.routed, "router": str(cfg.router) if cfg.router else None,
+                   "router_models": router_models(cfg.router) if cfg.router else None,
                        "overrides": gw.overrides}  # fmt: skip
     return Target(gw.url, gw.model, {})
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from serve.bench_procs import ManagedProcess, free_port
+from serve.bench_procs import ManagedProcess, free_port, log_tail
+
+logger = logging.getLogger(__name__)
 
 ROUTED_MODEL = "lmroute/auto"
 BACKEND_KEY = "bench"
@@ -39,6 +44,26 @@ def router_models(router: Path) -> list[str]:
     if not isinstance(models, list) or not models:
         raise RuntimeError(f"{router}/manifest.json: expected a non-empty 'models' list")
     return [str(m) for m in models]
+
+
+def train_bench_router(out: Path, log_path: Path, timeout_s: float = 1200.0) -> float:
+    """Train a small router on synthetic data with ``lmroute train`` (the real trainer and
+    exporter, ``experiment=synthetic_small``) into ``out``; returns the seconds it took."""
+    runs = out.resolve().parent / "train_runs"
+    argv = [sys.executable, "-m", "lmroute_cli", "train", "experiment=synthetic_small",
+            f"export.out_dir={out.resolve()}", f"runs_dir={runs}"]  # fmt: skip
+    logger.warning("no router artifact: training a small one on synthetic data into %s", out)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with log_path.open("wb") as log:
+        rc = subprocess.run(
+            argv, stdout=log, stderr=subprocess.STDOUT, timeout=timeout_s
+        ).returncode
+    if rc != 0 or not (out / "manifest.json").exists():
+        raise RuntimeError(
+            f"lmroute train failed (exit {rc}); log {log_path}:\n{log_tail(log_path)}"
+        )
+    return time.perf_counter() - t0
 
 
 def _hydra_list(items: list[str]) -> str:
