@@ -26,8 +26,12 @@ log = logging.getLogger(__name__)
 def logged_reward(blog: BanditLog, s: EvalSettings) -> np.ndarray:
     """(n,) realised utility of the logged choice."""
     w = s.weights
-    return (blog.quality - w.w_cost * blog.cost_usd - w.w_latency * blog.latency_ms
-            - w.w_energy * blog.energy_j)
+    return (
+        blog.quality
+        - w.w_cost * blog.cost_usd
+        - w.w_latency * blog.latency_ms
+        - w.w_energy * blog.energy_j
+    )
 
 
 def prepare_rounds(
@@ -40,10 +44,15 @@ def prepare_rounds(
     if not ok.all():
         log.warning("dropping %d of %d rounds with ungraded outcomes", (~ok).sum(), len(r))
     idx = np.flatnonzero(ok)
-    r_hat = fit_predict_rewards(X[idx], blog.action[idx], r[idx], len(blog.models),
-                                n_folds=n_folds, seed=s.seed)
-    return {"action": blog.action[idx], "propensity": blog.propensity[idx], "reward": r[idx],
-            "reward_hat": r_hat}, idx
+    r_hat = fit_predict_rewards(
+        X[idx], blog.action[idx], r[idx], len(blog.models), n_folds=n_folds, seed=s.seed
+    )
+    return {
+        "action": blog.action[idx],
+        "propensity": blog.propensity[idx],
+        "reward": r[idx],
+        "reward_hat": r_hat,
+    }, idx
 
 
 def evaluate_bandit(
@@ -62,8 +71,12 @@ def evaluate_bandit(
     base, idx = prepare_rounds(blog, X, s, n_folds)
     probs = {name: c.probs(s.weights)[idx] for name, c in candidates.items()}
     out = _ope_block(base, probs, blog.models, s, tiny_propensity)
-    out.update(log_kind="bandit", n_dropped=len(blog) - len(idx), models=list(blog.models),
-               logging_policy=blog.logging_policy)
+    out.update(
+        log_kind="bandit",
+        n_dropped=len(blog) - len(idx),
+        models=list(blog.models),
+        logging_policy=blog.logging_policy,
+    )
     tasks = blog.tasks[idx].astype(str)
     out["slices"] = {}
     for task in sorted(set(tasks) - {""}):
@@ -71,23 +84,34 @@ def evaluate_bandit(
         if len(rows) < s.min_slice:
             continue
         sub = {k: v[rows] for k, v in base.items()}
-        out["slices"][task] = _ope_block(sub, {k: v[rows] for k, v in probs.items()},
-                                         blog.models, s, tiny_propensity)
+        out["slices"][task] = _ope_block(
+            sub, {k: v[rows] for k, v in probs.items()}, blog.models, s, tiny_propensity
+        )
     return out
 
 
 def _ope_block(
-    base: dict[str, np.ndarray], probs: dict[str, np.ndarray], models: list[str],
-    s: EvalSettings, tiny_propensity: float,
+    base: dict[str, np.ndarray],
+    probs: dict[str, np.ndarray],
+    models: list[str],
+    s: EvalSettings,
+    tiny_propensity: float,
 ) -> dict[str, Any]:
     """``router.ope``, top-level ``ope`` (the router's) and ``baselines.<name>.ope``."""
     boot = Bootstrap(len(base["action"]), s.n_boot, s.seed, s.alpha)
     res = {}
     for name, p in probs.items():
-        d = BanditData(base["action"], base["propensity"], base["reward"], p,
-                       base["reward_hat"], list(models))
-        res[name] = {"ope": estimate(d, boot, tiny_propensity).to_dict(),
-                     "share": dict(zip(models, p.mean(axis=0).tolist(), strict=True))}
+        d = BanditData(
+            base["action"], base["propensity"], base["reward"], p, base["reward_hat"], list(models)
+        )
+        res[name] = {
+            "ope": estimate(d, boot, tiny_propensity).to_dict(),
+            "share": dict(zip(models, p.mean(axis=0).tolist(), strict=True)),
+        }
     router = res.pop(ROUTER)
-    return {"n_requests": len(base["action"]), "router": router, "ope": router["ope"],
-            "baselines": res}
+    return {
+        "n_requests": len(base["action"]),
+        "router": router,
+        "ope": router["ope"],
+        "baselines": res,
+    }

@@ -47,8 +47,9 @@ class Bootstrap:
         for s in range(0, self.n_boot, step):
             b = min(step, self.n_boot - s)
             idx = rng.integers(0, self.n, size=(b, self.n)) + self.n * np.arange(b)[:, None]
-            out.append(np.bincount(idx.ravel(), minlength=b * self.n)
-                       .reshape(b, self.n).astype(np.float64))
+            out.append(
+                np.bincount(idx.ravel(), minlength=b * self.n).reshape(b, self.n).astype(np.float64)
+            )
         return out
 
     def _check(self, values: np.ndarray) -> np.ndarray:

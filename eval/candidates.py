@@ -76,8 +76,10 @@ class RouterCandidate:
         self.linear_agreement: float | None = None
 
     def _run(self, w: RewardWeights) -> dict[str, np.ndarray]:
-        parts = [self.router.scores(self.texts[s:s + self.batch_size], w)
-                 for s in range(0, len(self.texts), self.batch_size)]
+        parts = [
+            self.router.scores(self.texts[s : s + self.batch_size], w)
+            for s in range(0, len(self.texts), self.batch_size)
+        ]
         return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
 
     def _graph_choice(self, w: RewardWeights) -> np.ndarray:
@@ -95,11 +97,18 @@ class RouterCandidate:
             probes = (w, replace(w, w_cost=max(10 * w.w_cost, 100.0)))
             graph = [self._graph_choice(p) for p in probes]  # also reads the predictions
             pred = self._pred
-            self.linear_agreement = 0.0 if pred is None else min(
-                float(np.mean(g == argmax_utility(pred, p))) for g, p in zip(graph, probes,
-                                                                             strict=True))
-            log.info("router: linear-utility choices agree with the graph on %.2f%% of requests",
-                     100 * self.linear_agreement)
+            self.linear_agreement = (
+                0.0
+                if pred is None
+                else min(
+                    float(np.mean(g == argmax_utility(pred, p)))
+                    for g, p in zip(graph, probes, strict=True)
+                )
+            )
+            log.info(
+                "router: linear-utility choices agree with the graph on %.2f%% of requests",
+                100 * self.linear_agreement,
+            )
         return self.linear_agreement >= self.LINEAR_AGREEMENT
 
     def choose(self, w: RewardWeights) -> np.ndarray:
@@ -118,8 +127,12 @@ class RouterCandidate:
 
     def embed(self) -> np.ndarray:
         """(n, d) float32 query embeddings of the evaluation texts (the ONNX ``features``)."""
-        return np.concatenate([np.asarray(self.router.embed(self.texts[s:s + self.batch_size]))
-                               for s in range(0, len(self.texts), self.batch_size)])
+        return np.concatenate(
+            [
+                np.asarray(self.router.embed(self.texts[s : s + self.batch_size]))
+                for s in range(0, len(self.texts), self.batch_size)
+            ]
+        )
 
 
 def decision_latency_us(router: Any, texts: list[str], w: RewardWeights) -> dict[str, float]:
@@ -133,6 +146,10 @@ def decision_latency_us(router: Any, texts: list[str], w: RewardWeights) -> dict
         wall.append((time.perf_counter() - t0) * 1e6)
         own.append(float(d.micros))
     a, b = np.array(own), np.array(wall)
-    return {"p50": float(np.median(a)), "p99": float(np.quantile(a, 0.99)),
-            "wall_p50": float(np.median(b)), "wall_p99": float(np.quantile(b, 0.99)),
-            "n": float(len(a))}
+    return {
+        "p50": float(np.median(a)),
+        "p99": float(np.quantile(a, 0.99)),
+        "wall_p50": float(np.median(b)),
+        "wall_p99": float(np.quantile(b, 0.99)),
+        "n": float(len(a)),
+    }

@@ -53,10 +53,15 @@ def execute(cfg: DictConfig) -> int:
     md, page = report.write(m, figures, out_dir)
     if conf.logger.kind == "mlflow":
         uri = conf.logger.tracking_uri or default_tracking_uri(conf.router, conf.out_dir)
-        params = {"router": conf.router, "test_log": conf.test_log, "train_log": conf.train_log,
-                  **{f"weights.{k}": v for k, v in vars(conf.weights).items()}}
-        log_run(m, [out_dir / "metrics.json", md, page, *figures], uri,
-                conf.logger.experiment, params)
+        params = {
+            "router": conf.router,
+            "test_log": conf.test_log,
+            "train_log": conf.train_log,
+            **{f"weights.{k}": v for k, v in vars(conf.weights).items()},
+        }
+        log_run(
+            m, [out_dir / "metrics.json", md, page, *figures], uri, conf.logger.experiment, params
+        )
     print(summary_text(m))
     print(f"report: {page.resolve()}")
     if outcome.gate is not None:

@@ -24,8 +24,9 @@ class WeightsConf:
     max_cost_usd: float = math.inf
 
     def to_weights(self) -> RewardWeights:
-        return RewardWeights(self.w_cost, self.w_latency, self.w_energy,
-                             self.max_latency_ms, self.max_cost_usd)
+        return RewardWeights(
+            self.w_cost, self.w_latency, self.w_energy, self.max_latency_ms, self.max_cost_usd
+        )
 
 
 @dataclass
@@ -55,7 +56,8 @@ class BaselinesConf:
     knn_k: int = 10
     seed: int = 0
     names: list[str] = field(
-        default_factory=lambda: ["random", "cheapest", "knn", "task_prior", "oracle"])
+        default_factory=lambda: ["random", "cheapest", "knn", "task_prior", "oracle"]
+    )
 
 
 @dataclass

@@ -49,8 +49,10 @@ class Decisions:
     curves: dict[str, np.ndarray]
 
     def subset(self, idx: np.ndarray) -> Decisions:
-        return Decisions({k: v[idx] for k, v in self.at_weights.items()},
-                         {k: v[:, idx] for k, v in self.curves.items()})
+        return Decisions(
+            {k: v[idx] for k, v in self.at_weights.items()},
+            {k: v[:, idx] for k, v in self.curves.items()},
+        )
 
 
 def decide(
@@ -60,8 +62,9 @@ def decide(
     at = {name: c.choose(s.weights) for name, c in candidates.items()}
     curves = {}
     for name in tqdm(curve_names, desc="cost-quality curves", leave=False):
-        grid = [candidates[name].choose(replace(s.weights, w_cost=float(wc)))
-                for wc in s.w_cost_grid]
+        grid = [
+            candidates[name].choose(replace(s.weights, w_cost=float(wc))) for wc in s.w_cost_grid
+        ]
         curves[name] = np.stack(grid)
     M = len(next(iter(candidates.values())).models)
     for m in range(M):
@@ -105,13 +108,16 @@ def _block(full: FullInfo, dec: Decisions, s: EvalSettings) -> dict[str, Any]:
         "n_requests": len(full),
         "router": pol.pop(ROUTER),
         "baselines": pol,
-        "zero_router": {"aiq": cv.aiq(zero, c_lo, c_hi) if c_hi > c_lo else None,
-                        "hull": zero.tolist(),
-                        "cost_at_95pct_best": _at_quality(zero, target, ref, None)},
+        "zero_router": {
+            "aiq": cv.aiq(zero, c_lo, c_hi) if c_hi > c_lo else None,
+            "hull": zero.tolist(),
+            "cost_at_95pct_best": _at_quality(zero, target, ref, None),
+        },
         "reference": {k: ref[k] for k in ("model", "quality", "cost_usd")},
-        "single_models": {m: {"quality": float(q), "cost_usd": float(c)} for m, q, c in
-                          zip(full.models, ref["single_quality"], ref["single_cost"],
-                              strict=True)},
+        "single_models": {
+            m: {"quality": float(q), "cost_usd": float(c)}
+            for m, q, c in zip(full.models, ref["single_quality"], ref["single_cost"], strict=True)
+        },
     }
     if len(full.models) == 2:
         block["two_model"] = _two_model(full, dec, s)
@@ -122,12 +128,22 @@ def _reference(full: FullInfo) -> dict[str, Any]:
     """Best single model by mean quality (ties: the cheaper one)."""
     q, c = full.quality.mean(axis=0), full.cost_usd.mean(axis=0)
     best = int(np.lexsort((c, -q))[0])
-    return {"model": full.models[best], "quality": float(q[best]), "cost_usd": float(c[best]),
-            "single_quality": q.tolist(), "single_cost": c.tolist()}
+    return {
+        "model": full.models[best],
+        "quality": float(q[best]),
+        "cost_usd": float(c[best]),
+        "single_quality": q.tolist(),
+        "single_cost": c.tolist(),
+    }
 
 
 def _curve_block(
-    full: FullInfo, ch: np.ndarray, s: EvalSettings, c_lo: float, c_hi: float, target: float,
+    full: FullInfo,
+    ch: np.ndarray,
+    s: EvalSettings,
+    c_lo: float,
+    c_hi: float,
+    target: float,
     ref: dict[str, Any],
 ) -> dict[str, Any]:
     """Curve points, hull, AIQ and cost at the target quality for one policy."""
@@ -136,11 +152,14 @@ def _curve_block(
     raw = cost[qual >= target]
     return {
         "aiq": cv.aiq(hull, c_lo, c_hi) if c_hi > c_lo else None,
-        "curve": [{"w_cost": float(w), "cost_usd": float(c), "quality": float(q)}
-                  for w, c, q in zip(s.w_cost_grid, cost, qual, strict=True)],
+        "curve": [
+            {"w_cost": float(w), "cost_usd": float(c), "quality": float(q)}
+            for w, c, q in zip(s.w_cost_grid, cost, qual, strict=True)
+        ],
         "hull": hull.tolist(),
-        "cost_at_95pct_best": _at_quality(hull, target, ref, float(raw.min()) if len(raw)
-                                          else None),
+        "cost_at_95pct_best": _at_quality(
+            hull, target, ref, float(raw.min()) if len(raw) else None
+        ),
     }
 
 
@@ -150,10 +169,15 @@ def _at_quality(
     """Cost (absolute and as a fraction of the reference model's) to reach ``target``."""
     at = cv.cost_at_quality(hull, target)
     frac = None if at.cost is None else at.cost / ref["cost_usd"]
-    return {"fraction": frac, "cost_usd": at.cost, "target_quality": target,
-            "reference_model": ref["model"], "reference_quality": ref["quality"],
-            "reference_cost_usd": ref["cost_usd"],
-            "raw_curve_fraction": None if raw_cost is None else raw_cost / ref["cost_usd"]}
+    return {
+        "fraction": frac,
+        "cost_usd": at.cost,
+        "target_quality": target,
+        "reference_model": ref["model"],
+        "reference_quality": ref["quality"],
+        "reference_cost_usd": ref["cost_usd"],
+        "raw_curve_fraction": None if raw_cost is None else raw_cost / ref["cost_usd"],
+    }
 
 
 def _two_model(full: FullInfo, dec: Decisions, s: EvalSettings) -> dict[str, Any]:
@@ -169,8 +193,13 @@ def _two_model(full: FullInfo, dec: Decisions, s: EvalSettings) -> dict[str, Any
         frac = (ch == strong).mean(axis=1)
         qual = curve_means(full, ch)[1]
         args = (frac, qual, float(q[weak]), float(q[strong]))
-        out[name] = {"apgr": cv.apgr(*args), "cpt_50": cv.cpt(*args, pgr=0.5),
-                     "cpt_80": cv.cpt(*args, pgr=0.8),
-                     "curve": [{"strong_frac": float(f), "quality": float(v)}
-                               for f, v in zip(frac, qual, strict=True)]}
+        out[name] = {
+            "apgr": cv.apgr(*args),
+            "cpt_50": cv.cpt(*args, pgr=0.5),
+            "cpt_80": cv.cpt(*args, pgr=0.8),
+            "curve": [
+                {"strong_frac": float(f), "quality": float(v)}
+                for f, v in zip(frac, qual, strict=True)
+            ],
+        }
     return out

@@ -45,8 +45,11 @@ def gate(
     passed = lcb > margin
     verdict = "PASS" if passed else "FAIL"
     cmp = ">" if passed else "<="
-    reason = (f"{verdict}: utility lower bound of candidate - baseline = {lcb:+.4f} "
-              f"({100 * (1 - boot.alpha):.0f}% one-sided, mean {mean:+.4f}, n={len(diff)}) "
-              f"{cmp} margin {margin:+.4f}")
-    return GateResult(bool(passed), reason, mean, lcb, margin, boot.alpha,
-                      float(cand.mean()), float(base.mean()))
+    reason = (
+        f"{verdict}: utility lower bound of candidate - baseline = {lcb:+.4f} "
+        f"({100 * (1 - boot.alpha):.0f}% one-sided, mean {mean:+.4f}, n={len(diff)}) "
+        f"{cmp} margin {margin:+.4f}"
+    )
+    return GateResult(
+        bool(passed), reason, mean, lcb, margin, boot.alpha, float(cand.mean()), float(base.mean())
+    )

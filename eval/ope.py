@@ -97,8 +97,13 @@ class OPEResult:
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {k: v.to_dict() for k, v in self.estimates.items()}
-        out.update(n=self.n, ess=self.ess, min_propensity=self.min_propensity,
-                   logged_value=self.logged_value, warnings=list(self.warnings))
+        out.update(
+            n=self.n,
+            ess=self.ess,
+            min_propensity=self.min_propensity,
+            logged_value=self.logged_value,
+            warnings=list(self.warnings),
+        )
         return out
 
 
@@ -110,8 +115,14 @@ def estimate(d: BanditData, boot: Bootstrap, tiny_propensity: float = 0.01) -> O
     sn = float(np.sum(rv["ips"]) / np.sum(w)) if np.sum(w) > 0 else float("nan")
     est["snips"] = boot.interval(sn, boot.ratio_means(rv["ips"], w))
     ess = effective_sample_size(w)
-    res = OPEResult({k: est[k] for k in ESTIMATORS}, len(w), ess,
-                    float(np.min(d.propensity)), float(np.mean(d.reward)), [])
+    res = OPEResult(
+        {k: est[k] for k in ESTIMATORS},
+        len(w),
+        ess,
+        float(np.min(d.propensity)),
+        float(np.mean(d.reward)),
+        [],
+    )
     res.warnings = support_warnings(d, tiny_propensity) + _ess_warning(ess, len(w))
     return res
 
@@ -121,21 +132,27 @@ def support_warnings(d: BanditData, tiny_propensity: float) -> list[str]:
     out = []
     tiny = d.propensity < tiny_propensity
     if tiny.any():
-        out.append(f"{int(tiny.sum())} of {len(tiny)} logged propensities are below "
-                   f"{tiny_propensity:g} (min {d.propensity.min():.2g}): IPS/DR variance is "
-                   "high")
+        out.append(
+            f"{int(tiny.sum())} of {len(tiny)} logged propensities are below "
+            f"{tiny_propensity:g} (min {d.propensity.min():.2g}): IPS/DR variance is "
+            "high"
+        )
     taken = np.bincount(d.action, minlength=d.target_probs.shape[1]) > 0
     mass = d.target_probs.mean(axis=0)
     missing = [(d.models[a], mass[a]) for a in np.flatnonzero(~taken) if mass[a] > 0]
     if missing:
         names = ", ".join(f"{m} ({100 * s:.1f}% of candidate traffic)" for m, s in missing)
-        out.append(f"the logging policy never took {names}: IPS/SNIPS/DR miss those rewards "
-                   "(biased low without support), DM extrapolates")
+        out.append(
+            f"the logging policy never took {names}: IPS/SNIPS/DR miss those rewards "
+            "(biased low without support), DM extrapolates"
+        )
     return out
 
 
 def _ess_warning(ess: float, n: int) -> list[str]:
     if ess < 0.1 * n:
-        return [f"effective sample size {ess:.0f} is under 10% of the {n} logged rounds: "
-                "the candidate differs strongly from the logging policy"]
+        return [
+            f"effective sample size {ess:.0f} is under 10% of the {n} logged rounds: "
+            "the candidate differs strongly from the logging policy"
+        ]
     return []

@@ -61,8 +61,10 @@ def log_kind(df: pd.DataFrame, what: str) -> str:
         return "full_info"
     if p.all():
         return "bandit"
-    raise EvalInputError(f"{what}: propensity is set on {int(p.sum())} of {len(p)} rows; "
-                         "expected all (bandit log) or none (full-information log)")
+    raise EvalInputError(
+        f"{what}: propensity is set on {int(p.sum())} of {len(p)} rows; "
+        "expected all (bandit log) or none (full-information log)"
+    )
 
 
 def load_router(path: str, what: str) -> Any:
@@ -85,8 +87,9 @@ def _check_models(df: pd.DataFrame, models: list[str], what: str) -> None:
         raise EvalInputError(f"{what}: the router's models {missing} have no rows in the log")
 
 
-def w_cost_grid(full: FullInfo, n_points: int, w_min: float | None,
-                w_max: float | None) -> tuple[float, ...]:
+def w_cost_grid(
+    full: FullInfo, n_points: int, w_min: float | None, w_max: float | None
+) -> tuple[float, ...]:
     """0 plus ``n_points - 1`` log-spaced cost weights (automatic range from mean costs)."""
     cost = full.cost_usd.mean(axis=0)
     pos = cost[cost > 0]
@@ -99,12 +102,14 @@ def w_cost_grid(full: FullInfo, n_points: int, w_min: float | None,
 
 def settings(cfg: EvalConfig, grid: tuple[float, ...]) -> EvalSettings:
     b = cfg.bootstrap
-    return EvalSettings(cfg.weights.to_weights(), grid, b.n_boot, b.seed, b.alpha,
-                        cfg.quality_frac, cfg.min_slice)
+    return EvalSettings(
+        cfg.weights.to_weights(), grid, b.n_boot, b.seed, b.alpha, cfg.quality_frac, cfg.min_slice
+    )
 
 
-def _train_baselines(cfg: EvalConfig, models: list[str], router: Any, X: np.ndarray,
-                     tasks: np.ndarray) -> dict[str, Candidate]:
+def _train_baselines(
+    cfg: EvalConfig, models: list[str], router: Any, X: np.ndarray, tasks: np.ndarray
+) -> dict[str, Candidate]:
     """random, cheapest, knn, task_prior fitted on the training log (router embeddings)."""
     want = [n for n in cfg.baselines.names if n != "oracle"]
     if cfg.train_log is None:
@@ -116,10 +121,14 @@ def _train_baselines(cfg: EvalConfig, models: list[str], router: Any, X: np.ndar
     train, n_drop = drop_incomplete(FullInfo.from_frame(df, models=models))
     log.info("train log: %d requests (%d incomplete dropped); embedding", len(train), n_drop)
     X_train = RouterCandidate(router, list(train.queries)).embed()
-    kw: dict[str, dict[str, Any]] = {"knn": {"k": cfg.baselines.knn_k},
-                                     "random": {"seed": cfg.baselines.seed}}
-    return {name: PolicyCandidate(make_policy(name, **kw.get(name, {})).fit(X_train, train),
-                                  X, tasks) for name in want}
+    kw: dict[str, dict[str, Any]] = {
+        "knn": {"k": cfg.baselines.knn_k},
+        "random": {"seed": cfg.baselines.seed},
+    }
+    return {
+        name: PolicyCandidate(make_policy(name, **kw.get(name, {})).fit(X_train, train), X, tasks)
+        for name in want
+    }
 
 
 def run(cfg: EvalConfig) -> EvalOutcome:
@@ -135,13 +144,20 @@ def run(cfg: EvalConfig) -> EvalOutcome:
         metrics, gate_res = _run_bandit(cfg, router, df, models)
     else:
         metrics, gate_res = _run_full(cfg, router, df, models)
-    metrics = {"format_version": FORMAT_VERSION, "log_kind": kind, "models": models,
-               "weights": _finite(vars(cfg.weights)), "router_path": str(cfg.router), **metrics}
+    metrics = {
+        "format_version": FORMAT_VERSION,
+        "log_kind": kind,
+        "models": models,
+        "weights": _finite(vars(cfg.weights)),
+        "router_path": str(cfg.router),
+        **metrics,
+    }
     if gate_res is not None:
         metrics["gate"] = gate_res.to_dict()
     metrics = _clean(metrics)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False,
-                                                     default=_json_default))
+    (out_dir / "metrics.json").write_text(
+        json.dumps(metrics, indent=2, allow_nan=False, default=_json_default)
+    )
     return EvalOutcome(metrics, gate_res, out_dir)
 
 
@@ -174,8 +190,9 @@ def _head(n: int, cfg: EvalConfig) -> np.ndarray:
     return np.arange(n if cfg.max_requests is None else min(n, cfg.max_requests))
 
 
-def _run_full(cfg: EvalConfig, router: Any, df: pd.DataFrame,
-              models: list[str]) -> tuple[dict[str, Any], GateResult | None]:
+def _run_full(
+    cfg: EvalConfig, router: Any, df: pd.DataFrame, models: list[str]
+) -> tuple[dict[str, Any], GateResult | None]:
     full, n_drop = drop_incomplete(FullInfo.from_frame(df, models=models))
     if n_drop:
         log.warning("dropped %d of %d requests with a missing outcome", n_drop, n_drop + len(full))
@@ -188,11 +205,13 @@ def _run_full(cfg: EvalConfig, router: Any, df: pd.DataFrame,
         cands["oracle"] = PolicyCandidate(make_policy("oracle").fit(X, full), X, full.tasks)
     base = None
     if cfg.baseline_router:
-        base = RouterCandidate(load_router(cfg.baseline_router, "baseline_router"),
-                               list(full.queries))
+        base = RouterCandidate(
+            load_router(cfg.baseline_router, "baseline_router"), list(full.queries)
+        )
         if base.models != models:
-            raise EvalInputError(f"baseline_router: models {base.models} differ from the "
-                                 f"candidate's {models}")
+            raise EvalInputError(
+                f"baseline_router: models {base.models} differ from the candidate's {models}"
+            )
         cands["baseline_router"] = base
     s = settings(cfg, w_cost_grid(full, cfg.curve.n_points, cfg.curve.w_min, cfg.curve.w_max))
     curve_names = [ROUTER, *[n for n in CURVE_BASELINES if n in cands]]
@@ -202,17 +221,20 @@ def _run_full(cfg: EvalConfig, router: Any, df: pd.DataFrame,
     n_lat = min(cfg.latency_samples, len(full))
     if n_lat:
         metrics["router"]["decision_us"] = decision_latency_us(
-            router, list(full.queries[:n_lat]), s.weights)
+            router, list(full.queries[:n_lat]), s.weights
+        )
     gate_res = None
     if base is not None:
         u = [realised(full, c.choose(s.weights), s.weights).utility for c in (cand, base)]
-        gate_res = gate(u[0], u[1], Bootstrap(len(full), s.n_boot, s.seed, s.alpha),
-                        cfg.gate_margin)
+        gate_res = gate(
+            u[0], u[1], Bootstrap(len(full), s.n_boot, s.seed, s.alpha), cfg.gate_margin
+        )
     return metrics, gate_res
 
 
-def _run_bandit(cfg: EvalConfig, router: Any, df: pd.DataFrame,
-                models: list[str]) -> tuple[dict[str, Any], GateResult | None]:
+def _run_bandit(
+    cfg: EvalConfig, router: Any, df: pd.DataFrame, models: list[str]
+) -> tuple[dict[str, Any], GateResult | None]:
     blog = BanditLog.from_frame(df, models=models)
     cand = RouterCandidate(router, list(blog.queries))
     X = cand.embed()
@@ -224,10 +246,14 @@ def _run_bandit(cfg: EvalConfig, router: Any, df: pd.DataFrame,
     metrics.pop("models", None)
     if not cfg.baseline_router:
         return metrics, None
-    base = RouterCandidate(load_router(cfg.baseline_router, "baseline_router"),
-                           list(blog.queries))
+    base = RouterCandidate(load_router(cfg.baseline_router, "baseline_router"), list(blog.queries))
     rounds, idx = prepare_rounds(blog, X, s, cfg.ope.n_folds)
-    dr = [round_values(BanditData(**rounds, target_probs=c.probs(s.weights)[idx],
-                                  models=models))["dr"] for c in (cand, base)]
-    return metrics, gate(dr[0], dr[1], Bootstrap(len(idx), s.n_boot, s.seed, s.alpha),
-                         cfg.gate_margin)
+    dr = [
+        round_values(BanditData(**rounds, target_probs=c.probs(s.weights)[idx], models=models))[
+            "dr"
+        ]
+        for c in (cand, base)
+    ]
+    return metrics, gate(
+        dr[0], dr[1], Bootstrap(len(idx), s.n_boot, s.seed, s.alpha), cfg.gate_margin
+    )

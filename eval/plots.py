@@ -18,8 +18,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-COLORS = {"router": "#d62728", "knn": "#1f77b4", "task_prior": "#2ca02c", "oracle": "#9467bd",
-          "random": "#7f7f7f", "cheapest": "#8c564b", "baseline_router": "#ff7f0e"}
+COLORS = {
+    "router": "#d62728",
+    "knn": "#1f77b4",
+    "task_prior": "#2ca02c",
+    "oracle": "#9467bd",
+    "random": "#7f7f7f",
+    "cheapest": "#8c564b",
+    "baseline_router": "#ff7f0e",
+}
 MAIN = ("router", "knn", "task_prior", "random", "cheapest", "oracle")
 
 
@@ -32,28 +39,55 @@ def _policies(m: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {"router": m["router"], **m["baselines"]}
 
 
+def _singles(ax: Any, m: dict[str, Any]) -> None:
+    """Single models as labelled black squares."""
+    for name, s in m["single_models"].items():
+        ax.scatter(s["cost_usd"], s["quality"], marker="s", color="black", s=25, zorder=3)
+        ax.annotate(
+            _short(name),
+            (s["cost_usd"], s["quality"]),
+            fontsize=7,
+            xytext=(4, -9),
+            textcoords="offset points",
+        )
+
+
+def _points(ax: Any, pols: dict[str, dict[str, Any]]) -> None:
+    """Single-operating-point policies as triangles."""
+    for name in ("random", "cheapest", "baseline_router"):
+        if name in pols:
+            p = pols[name]
+            ax.scatter(
+                p["cost_usd"]["mean"],
+                p["quality"]["mean"],
+                marker="^",
+                s=70,
+                color=COLORS[name],
+                label=name,
+                zorder=4,
+                edgecolor="black",
+            )
+
+
 def cost_quality(m: dict[str, Any], path: Path, title: str = "") -> Path:
     """Cost-quality plane (log cost axis)."""
     fig, ax = plt.subplots(figsize=(10, 6.5))
-    singles = m["single_models"]
-    for name, s in singles.items():
-        ax.scatter(s["cost_usd"], s["quality"], marker="s", color="black", s=25, zorder=3)
-        ax.annotate(_short(name), (s["cost_usd"], s["quality"]), fontsize=7,
-                    xytext=(4, -9), textcoords="offset points")
+    _singles(ax, m)
     zero = _dense(np.array(m["zero_router"]["hull"]))
     ax.plot(zero[:, 0], zero[:, 1], "k--", lw=1, label=_aiq_label("zero router", m["zero_router"]))
     pols = _policies(m)
     for name in ("oracle", "task_prior", "knn", "router"):
         if name in pols and "hull" in pols[name]:
             _curve(ax, name, pols[name])
-    for name in ("random", "cheapest", "baseline_router"):
-        if name in pols:
-            p = pols[name]
-            ax.scatter(p["cost_usd"]["mean"], p["quality"]["mean"], marker="^", s=70,
-                       color=COLORS[name], label=name, zorder=4, edgecolor="black")
+    _points(ax, pols)
     tgt = m["router"]["cost_at_95pct_best"]
-    ax.axhline(tgt["target_quality"], color="grey", lw=0.8, ls=":",
-               label=f"95% of {_short(tgt['reference_model'])}")
+    ax.axhline(
+        tgt["target_quality"],
+        color="grey",
+        lw=0.8,
+        ls=":",
+        label=f"95% of {_short(tgt['reference_model'])}",
+    )
     ax.set_xscale("log")
     ax.set_xlabel("mean cost per request (USD, log scale)")
     ax.set_ylabel("mean quality")
@@ -101,10 +135,21 @@ def per_task(m: dict[str, Any], path: Path) -> Path:
         label = _short(name)
         for ax, key in zip(axes, ("quality", "cost_usd"), strict=True):
             mean = np.array([v[key]["mean"] for v in vals])
-            err = np.array([[v[key]["mean"] - v[key]["ci_low"], v[key]["ci_high"] - v[key]["mean"]]
-                            for v in vals]).T
-            ax.bar(x + j * width - 0.4 + width / 2, mean, width, yerr=err, color=color,
-                   label=label, capsize=2)
+            err = np.array(
+                [
+                    [v[key]["mean"] - v[key]["ci_low"], v[key]["ci_high"] - v[key]["mean"]]
+                    for v in vals
+                ]
+            ).T
+            ax.bar(
+                x + j * width - 0.4 + width / 2,
+                mean,
+                width,
+                yerr=err,
+                color=color,
+                label=label,
+                capsize=2,
+            )
     axes[0].set_ylabel("mean quality (95% CI)")
     axes[1].set_ylabel("mean cost per request (USD, log)")
     axes[1].set_yscale("log")
@@ -123,8 +168,14 @@ def utility(m: dict[str, Any], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(items) + 1.5))
     for i, (name, p) in enumerate(items):
         u = p["utility"]
-        ax.errorbar(u["mean"], i, xerr=[[u["mean"] - u["ci_low"]], [u["ci_high"] - u["mean"]]],
-                    fmt="o", color=COLORS.get(name, "#555555"), capsize=3)
+        ax.errorbar(
+            u["mean"],
+            i,
+            xerr=[[u["mean"] - u["ci_low"]], [u["ci_high"] - u["mean"]]],
+            fmt="o",
+            color=COLORS.get(name, "#555555"),
+            capsize=3,
+        )
     ax.set_yticks(range(len(items)), [_short(n) for n, _ in items], fontsize=8)
     ax.set_xlabel("mean utility (95% bootstrap CI)")
     ax.set_title("Utility under the configured weights")
@@ -141,8 +192,15 @@ def ope(m: dict[str, Any], path: Path) -> Path:
         for j, e in enumerate(est):
             v = p["ope"][e]
             err = [[v["mean"] - v["ci_low"]], [v["ci_high"] - v["mean"]]]
-            ax.errorbar(v["mean"], i + (j - 1.5) * 0.18, xerr=err, fmt="os^D"[j], color=f"C{j}",
-                        capsize=2, label=e.upper() if i == 0 else None)
+            ax.errorbar(
+                v["mean"],
+                i + (j - 1.5) * 0.18,
+                xerr=err,
+                fmt="os^D"[j],
+                color=f"C{j}",
+                capsize=2,
+                label=e.upper() if i == 0 else None,
+            )
     ax.axvline(m["ope"]["logged_value"], color="grey", ls=":", label="logging policy (on-policy)")
     ax.set_yticks(range(len(pols)), list(pols))
     ax.set_xlabel("estimated mean utility (95% CI)")

@@ -56,8 +56,13 @@ class Stat:
     p95: float
 
     def to_dict(self) -> dict[str, float]:
-        return {"mean": self.mean, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "p50": self.p50, "p95": self.p95}
+        return {
+            "mean": self.mean,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "p50": self.p50,
+            "p95": self.p95,
+        }
 
 
 @dataclass
@@ -88,11 +93,13 @@ def summarize(
         stats = {}
         for j, m in enumerate(METRICS):
             k = i * len(METRICS) + j
-            stats[m] = Stat(float(mean[k]), float(lo[k]), float(hi[k]), float(p50[k]),
-                            float(p95[k]))
+            stats[m] = Stat(
+                float(mean[k]), float(lo[k]), float(hi[k]), float(p50[k]), float(p95[k])
+            )
         counts = np.bincount(outcomes[p].choice, minlength=len(models)) / len(cols)
-        out[p] = PolicySummary(stats, {mdl: float(s) for mdl, s in zip(models, counts,
-                                                                       strict=True)})
+        out[p] = PolicySummary(
+            stats, {mdl: float(s) for mdl, s in zip(models, counts, strict=True)}
+        )
     return out
 
 

@@ -16,9 +16,11 @@ def _pct(x: float | None) -> str:
 def _line(name: str, p: dict[str, Any]) -> str:
     at = p.get("cost_at_95pct_best", {}).get("fraction")
     aiq = p.get("aiq")
-    return (f"  {name:<12} quality {p['quality']['mean']:.3f}  cost ${p['cost_usd']['mean']:.2e}"
-            f"  AIQ {'  n/a' if aiq is None else f'{aiq:.3f}'}"
-            f"  cost@95%best {_pct(at) if 'cost_at_95pct_best' in p else 'n/a'}")
+    return (
+        f"  {name:<12} quality {p['quality']['mean']:.3f}  cost ${p['cost_usd']['mean']:.2e}"
+        f"  AIQ {'  n/a' if aiq is None else f'{aiq:.3f}'}"
+        f"  cost@95%best {_pct(at) if 'cost_at_95pct_best' in p else 'n/a'}"
+    )
 
 
 def summary_text(metrics: dict[str, Any] | str | Path) -> str:
@@ -27,14 +29,19 @@ def summary_text(metrics: dict[str, Any] | str | Path) -> str:
     m = metrics if isinstance(metrics, dict) else json.loads(Path(metrics).read_text())
     if m.get("log_kind") == "bandit":
         o = m["ope"]
-        return (f"OPE on {m['n_requests']} logged requests: DR {o['dr']['mean']:.4f} "
-                f"[{o['dr']['ci_low']:.4f}, {o['dr']['ci_high']:.4f}], IPS {o['ips']['mean']:.4f}"
-                f", SNIPS {o['snips']['mean']:.4f}, DM {o['dm']['mean']:.4f}, ESS {o['ess']:.0f}"
-                f" (logging policy {o['logged_value']:.4f})")
+        return (
+            f"OPE on {m['n_requests']} logged requests: DR {o['dr']['mean']:.4f} "
+            f"[{o['dr']['ci_low']:.4f}, {o['dr']['ci_high']:.4f}], IPS {o['ips']['mean']:.4f}"
+            f", SNIPS {o['snips']['mean']:.4f}, DM {o['dm']['mean']:.4f}, ESS {o['ess']:.0f}"
+            f" (logging policy {o['logged_value']:.4f})"
+        )
     r, ref = m["router"], m["reference"]
-    lines = [f"Evaluation on {m['n_requests']} held-out requests; best single model "
-             f"{ref['model']} (quality {ref['quality']:.3f}, ${ref['cost_usd']:.2e}/request); "
-             f"zero-router AIQ {m['zero_router']['aiq']:.3f}", _line("router", r)]
+    lines = [
+        f"Evaluation on {m['n_requests']} held-out requests; best single model "
+        f"{ref['model']} (quality {ref['quality']:.3f}, ${ref['cost_usd']:.2e}/request); "
+        f"zero-router AIQ {m['zero_router']['aiq']:.3f}",
+        _line("router", r),
+    ]
     lines += [_line(n, m["baselines"][n]) for n in SHOWN if n in m["baselines"]]
     lat = r.get("decision_us")
     if lat:

@@ -32,8 +32,9 @@ def flatten(m: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:
             yield key, float(v)
 
 
-def log_run(m: dict[str, Any], files: list[Path], tracking_uri: str, experiment: str,
-            params: dict[str, Any]) -> str:
+def log_run(
+    m: dict[str, Any], files: list[Path], tracking_uri: str, experiment: str, params: dict[str, Any]
+) -> str:
     """One MLflow run with the metrics and the files; returns the run id."""
     import mlflow
 

@@ -24,11 +24,13 @@ import numpy as np, pandas as pd, matplotlib.pyplot as plt
 %matplotlib inline"""
 
 EXPLORE = [
-    new_markdown_cell("# 01 · Explore the converted logs\n\n"
-                      "Per-model quality / cost / latency / energy, per-task quality, and what "
-                      "an oracle router could gain. Parameters (environment variables): "
-                      "`LMROUTE_NB_LOG` (a canonical parquet log; default: convert the shared "
-                      "RouterBench CSVs), `LMROUTE_NB_N` (first N requests; 0 = all)."),
+    new_markdown_cell(
+        "# 01 · Explore the converted logs\n\n"
+        "Per-model quality / cost / latency / energy, per-task quality, and what "
+        "an oracle router could gain. Parameters (environment variables): "
+        "`LMROUTE_NB_LOG` (a canonical parquet log; default: convert the shared "
+        "RouterBench CSVs), `LMROUTE_NB_N` (first N requests; 0 = all)."
+    ),
     new_code_cell(SETUP),
     new_code_cell("""from data.convert import convert
 from data.io import read_frame
@@ -59,7 +61,9 @@ ax.set_title("Single models"); ax.grid(alpha=0.3)"""),
     new_markdown_cell("## Quality per task tag"),
     new_code_cell("""per_task = df.pivot_table(index="model", columns="task", values="quality", aggfunc="mean")
 per_task.round(3)"""),
-    new_code_cell("""per_task.plot.barh(figsize=(8, 6)); plt.xlabel("mean quality"); plt.tight_layout()"""),
+    new_code_cell(
+        """per_task.plot.barh(figsize=(8, 6)); plt.xlabel("mean quality"); plt.tight_layout()"""
+    ),
     new_markdown_cell("## Headroom: best single model vs per-request oracle"),
     new_code_cell("""full = FullInfo.from_frame(df)
 q = np.nan_to_num(full.quality)
@@ -73,14 +77,16 @@ plt.xlabel("prompt tokens"); plt.ylabel("requests"); plt.title("Prompt length (f
 ]
 
 EVALUATE = [
-    new_markdown_cell("# 02 · Evaluate a router\n\n"
-                      "Reads the metrics of an `lmroute eval` run and re-runs the evaluation "
-                      "functions on a slice. Parameters (environment variables): "
-                      "`LMROUTE_NB_ROUTER` (artifact dir, default `runs/demo/router`), "
-                      "`LMROUTE_NB_LOG` (held-out canonical log, default "
-                      "`runs/demo/splits/test.parquet`), `LMROUTE_NB_METRICS` (default "
-                      "`runs/demo/eval/metrics.json`; skipped when absent), `LMROUTE_NB_N` "
-                      "(slice size, default 200)."),
+    new_markdown_cell(
+        "# 02 · Evaluate a router\n\n"
+        "Reads the metrics of an `lmroute eval` run and re-runs the evaluation "
+        "functions on a slice. Parameters (environment variables): "
+        "`LMROUTE_NB_ROUTER` (artifact dir, default `runs/demo/router`), "
+        "`LMROUTE_NB_LOG` (held-out canonical log, default "
+        "`runs/demo/splits/test.parquet`), `LMROUTE_NB_METRICS` (default "
+        "`runs/demo/eval/metrics.json`; skipped when absent), `LMROUTE_NB_N` "
+        "(slice size, default 200)."
+    ),
     new_code_cell(SETUP),
     new_code_cell("""import json, tempfile
 from IPython.display import Image, display
@@ -123,16 +129,24 @@ res = evaluate(full, decide({"router": cand, "oracle": oracle, "random": rand}, 
 print(f"{len(full)} requests ({dropped} dropped): router AIQ {res['router']['aiq']:.3f}, "
       f"zero router {res['zero_router']['aiq']:.3f}, oracle {res['baselines']['oracle']['aiq']:.3f}")
 res["router"]["cost_at_95pct_best"]"""),
-    new_code_cell("""pd.DataFrame(res["router"]["curve"]).style.format({"w_cost": "{:.3g}", "cost_usd": "{:.2e}", "quality": "{:.3f}"})"""),
+    new_code_cell(
+        """pd.DataFrame(res["router"]["curve"]).style.format({"w_cost": "{:.3g}", "cost_usd": "{:.2e}", "quality": "{:.3f}"})"""
+    ),
     new_code_cell("""png = Path(tempfile.mkdtemp()) / "cost_quality.png"
 display(Image(filename=str(plots.cost_quality(res, png, title=f"Slice of {len(full)} requests"))))"""),
 ]
 
 
 def write(cells: list, name: str) -> Path:
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"}})
+    for i, cell in enumerate(cells):  # stable ids: regenerating gives identical files
+        cell["id"] = f"cell-{i:02d}"
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
     nbformat.validate(nb)
     path = HERE / name
     nbformat.write(nb, path)

@@ -190,8 +190,9 @@ class KNNPolicy(Policy):
         self.models_ = list(log.models)
         self.means_ = mean_outcomes(log)
         self.outcomes_ = np.stack([getattr(log, o) for o in OUTCOMES])  # (4, n, M)
-        self.nn_ = NearestNeighbors(n_neighbors=min(self.k, len(X)), metric="cosine",
-                                    algorithm="brute").fit(np.asarray(X, dtype=np.float32))
+        self.nn_ = NearestNeighbors(
+            n_neighbors=min(self.k, len(X)), metric="cosine", algorithm="brute"
+        ).fit(np.asarray(X, dtype=np.float32))
         return self
 
     def predict(self, X: np.ndarray, tasks: np.ndarray | None = None) -> Predictions:

@@ -31,8 +31,9 @@ def embed(texts: Sequence[str]) -> np.ndarray:
 class FakeRouter:
     """``outputs=True`` also returns the per-model predictions, like the ONNX graph."""
 
-    def __init__(self, train: FullInfo, policy: str = "knn", outputs: bool = False,
-                 **kw: object) -> None:
+    def __init__(
+        self, train: FullInfo, policy: str = "knn", outputs: bool = False, **kw: object
+    ) -> None:
         self.models = list(train.models)
         self.outputs = outputs
         self.policy = make_policy(policy, **kw).fit(embed(list(train.queries)), train)
@@ -40,8 +41,12 @@ class FakeRouter:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return embed(texts)
 
-    def scores(self, texts: Sequence[str], weights: RewardWeights | None = None,
-               allowed: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    def scores(
+        self,
+        texts: Sequence[str],
+        weights: RewardWeights | None = None,
+        allowed: Sequence[str] | None = None,
+    ) -> dict[str, np.ndarray]:
         w = weights or RewardWeights()
         X = embed(texts)
         out = {"choice": self.policy.select(X, w), "features": X}

@@ -53,4 +53,5 @@ def test_apgr_adds_trivial_end_points() -> None:
     # one operating point at 50% strong calls with PGR 1: (0, 0) (.5, 1) (1, 1)
     assert cv.apgr(np.array([0.5]), np.array([0.9]), 0.5, 0.9) == pytest.approx(0.75)
     assert cv.cpt(np.array([0.5]), np.array([0.6]), 0.5, 0.9, 0.5) == pytest.approx(
-        0.5 + 0.5 * (0.7 - 0.6) / (0.9 - 0.6))
+        0.5 + 0.5 * (0.7 - 0.6) / (0.9 - 0.6)
+    )

@@ -18,9 +18,15 @@ GRID = (0.0, *np.logspace(0, 4, 12).tolist())
 
 
 def _run(train: World, test: World, w: RewardWeights) -> dict[str, Any]:
-    fit = {name: make_policy(name, **kw).fit(train.X, train.full) for name, kw in
-           [("knn", {"k": 15}), ("random", {"seed": 0}), ("cheapest", {}),
-            ("task_prior", {})]}
+    fit = {
+        name: make_policy(name, **kw).fit(train.X, train.full)
+        for name, kw in [
+            ("knn", {"k": 15}),
+            ("random", {"seed": 0}),
+            ("cheapest", {}),
+            ("task_prior", {}),
+        ]
+    }
     cands = {"router": PolicyCandidate(fit["knn"], test.X, test.full.tasks)}
     cands |= {k: PolicyCandidate(v, test.X, test.full.tasks) for k, v in fit.items()}
     oracle = make_policy("oracle").fit(test.X, test.full)
@@ -39,12 +45,20 @@ def test_layout(metrics: dict[str, Any]) -> None:
     assert metrics["n_requests"] == 600
     for key in ("quality", "cost_usd", "latency_ms", "energy_j", "utility"):
         assert set(metrics["router"][key]) == {"mean", "ci_low", "ci_high", "p50", "p95"}
-    assert {"random", "cheapest", "knn", "task_prior", "oracle", "fixed:small",
-            "fixed:large"} <= set(metrics["baselines"])
+    assert {
+        "random",
+        "cheapest",
+        "knn",
+        "task_prior",
+        "oracle",
+        "fixed:small",
+        "fixed:large",
+    } <= set(metrics["baselines"])
     assert len(metrics["router"]["curve"]) == len(GRID)
     at = metrics["router"]["cost_at_95pct_best"]
     assert at["reference_model"] == "large" and at["target_quality"] == pytest.approx(
-        0.95 * metrics["reference"]["quality"])
+        0.95 * metrics["reference"]["quality"]
+    )
     assert set(metrics["slices"]) == {"easy", "hard"}
     assert sum(s["n_requests"] for s in metrics["slices"].values()) == 600
 
@@ -68,9 +82,16 @@ def test_figures_consistent(metrics: dict[str, Any], test_world: World) -> None:
 def test_two_model_block(train_world: World, test_world: World) -> None:
     def two(w: World) -> World:
         f = w.full
-        sub = type(f)(f.request_ids, f.queries, f.tasks, ["small", "large"],
-                      f.quality[:, [0, 2]], f.cost_usd[:, [0, 2]], f.latency_ms[:, [0, 2]],
-                      f.energy_j[:, [0, 2]])
+        sub = type(f)(
+            f.request_ids,
+            f.queries,
+            f.tasks,
+            ["small", "large"],
+            f.quality[:, [0, 2]],
+            f.cost_usd[:, [0, 2]],
+            f.latency_ms[:, [0, 2]],
+            f.energy_j[:, [0, 2]],
+        )
         return World(w.X, sub)
 
     m = _run(two(train_world), two(test_world), RewardWeights())

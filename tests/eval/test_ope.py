@@ -40,8 +40,14 @@ def test_warnings(four: BanditData) -> None:
     res = estimate(four, Bootstrap(4, n_boot=50), tiny_propensity=0.3)
     assert any("below 0.3" in w for w in res.warnings)
     assert any("effective sample size" in w for w in res.warnings) is False  # 1.7 > 0.4
-    three = BanditData(np.array([0, 0]), np.array([0.5, 0.5]), np.array([1.0, 0.0]),
-                       np.array([[0.0, 0, 1], [0, 0, 1]]), np.zeros((2, 3)), ["a", "b", "c"])
+    three = BanditData(
+        np.array([0, 0]),
+        np.array([0.5, 0.5]),
+        np.array([1.0, 0.0]),
+        np.array([[0.0, 0, 1], [0, 0, 1]]),
+        np.zeros((2, 3)),
+        ["a", "b", "c"],
+    )
     msgs = estimate(three, Bootstrap(2, n_boot=50)).warnings
     assert any("never took c (100.0% of candidate traffic)" in w for w in msgs)
     assert any("effective sample size 0" in w for w in msgs)
@@ -49,8 +55,13 @@ def test_warnings(four: BanditData) -> None:
 
 def test_bad_input_names_field_and_row(four: BanditData) -> None:
     with pytest.raises(ValueError, match=r"propensity: row 2"):
-        BanditData(four.action, np.array([0.5, 0.5, 0.0, 0.2]), four.reward,
-                   four.target_probs, four.reward_hat)
+        BanditData(
+            four.action,
+            np.array([0.5, 0.5, 0.0, 0.2]),
+            four.reward,
+            four.target_probs,
+            four.reward_hat,
+        )
     with pytest.raises(ValueError, match="reward_hat"):
         BanditData(four.action, four.propensity, four.reward, four.target_probs, np.zeros(4))
 
@@ -61,24 +72,35 @@ def test_ess_uniform_weights() -> None:
 
 def test_matches_open_bandit_pipeline() -> None:
     ope = pytest.importorskip(
-        "obp.ope", reason="obp not installed (test-only: pip install --no-deps "
-        "--ignore-requires-python obp==0.5.7 seaborn)")
+        "obp.ope",
+        reason="obp not installed (test-only: pip install --no-deps "
+        "--ignore-requires-python obp==0.5.7 seaborn)",
+    )
     rng = np.random.default_rng(0)
     n, M = 500, 3
     p0 = rng.dirichlet(np.ones(M), size=n)
     a = np.array([rng.choice(M, p=row) for row in p0])
-    d = BanditData(a, p0[np.arange(n), a], rng.random(n), rng.dirichlet(np.ones(M), size=n),
-                   rng.random((n, M)))
+    d = BanditData(
+        a, p0[np.arange(n), a], rng.random(n), rng.dirichlet(np.ones(M), size=n), rng.random((n, M))
+    )
     ours = round_values(d)
-    kw = {"reward": d.reward, "action": d.action, "pscore": d.propensity,
-          "action_dist": d.target_probs[:, :, None], "position": np.zeros(n, dtype=int)}
+    kw = {
+        "reward": d.reward,
+        "action": d.action,
+        "pscore": d.propensity,
+        "action_dist": d.target_probs[:, :, None],
+        "position": np.zeros(n, dtype=int),
+    }
     rh = d.reward_hat[:, :, None]
     assert ope.InverseProbabilityWeighting().estimate_policy_value(**kw) == pytest.approx(
-        ours["ips"].mean())
+        ours["ips"].mean()
+    )
     assert ope.SelfNormalizedInverseProbabilityWeighting().estimate_policy_value(
-        **kw) == pytest.approx(ours["ips"].sum() / ours["w"].sum())
+        **kw
+    ) == pytest.approx(ours["ips"].sum() / ours["w"].sum())
     assert ope.DoublyRobust().estimate_policy_value(
-        **kw, estimated_rewards_by_reg_model=rh) == pytest.approx(ours["dr"].mean())
+        **kw, estimated_rewards_by_reg_model=rh
+    ) == pytest.approx(ours["dr"].mean())
     assert ope.DirectMethod().estimate_policy_value(
-        action_dist=kw["action_dist"], position=kw["position"],
-        estimated_rewards_by_reg_model=rh) == pytest.approx(ours["dm"].mean())
+        action_dist=kw["action_dist"], position=kw["position"], estimated_rewards_by_reg_model=rh
+    ) == pytest.approx(ours["dm"].mean())

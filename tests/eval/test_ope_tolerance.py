@@ -24,8 +24,10 @@ def setup(train_world: World) -> tuple[World, dict[str, PolicyCandidate], EvalSe
     test = make_world(4000, seed=7)
     knn = make_policy("knn", k=15).fit(train_world.X, train_world.full)
     prior = make_policy("task_prior").fit(train_world.X, train_world.full)
-    cands = {"router": PolicyCandidate(knn, test.X, test.full.tasks),
-             "task_prior": PolicyCandidate(prior, test.X, test.full.tasks)}
+    cands = {
+        "router": PolicyCandidate(knn, test.X, test.full.tasks),
+        "task_prior": PolicyCandidate(prior, test.X, test.full.tasks),
+    }
     return test, cands, EvalSettings(RewardWeights(w_cost=20.0), (0.0,), n_boot=300, seed=0)
 
 
@@ -33,8 +35,10 @@ def test_dr_within_tolerance_of_replay(setup: tuple) -> None:
     test, cands, s = setup
     blog = simulate_bandit(test.full, seed=11)
     out = evaluate_bandit(blog, test.X, cands, s)
-    for name, ope in [("router", out["ope"]), ("task_prior", out["baselines"]["task_prior"]
-                                                ["ope"])]:
+    for name, ope in [
+        ("router", out["ope"]),
+        ("task_prior", out["baselines"]["task_prior"]["ope"]),
+    ]:
         truth = realised(test.full, cands[name].choose(s.weights), s.weights).utility.mean()
         dr = ope["dr"]
         assert abs(dr["mean"] - truth) <= TOL, (name, dr, truth)

@@ -28,11 +28,16 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     test = frame[frame["request_id"].isin(rids[600:])]
     bandit, _ = simulate_frame(test, LoggingPolicy("epsilon_greedy", epsilon=0.3), seed=0)
     full_train = FullInfo.from_frame(train)
-    routers = {"fake-knn": FakeRouter(full_train, "knn", k=10),
-               "fake-cheap": FakeRouter(full_train, "cheapest")}
-    return {"train": write_parquet(train, d / "train.parquet"),
-            "test": write_parquet(test, d / "test.parquet"),
-            "bandit": write_parquet(bandit, d / "bandit.parquet"), "routers": routers}
+    routers = {
+        "fake-knn": FakeRouter(full_train, "knn", k=10),
+        "fake-cheap": FakeRouter(full_train, "cheapest"),
+    }
+    return {
+        "train": write_parquet(train, d / "train.parquet"),
+        "test": write_parquet(test, d / "test.parquet"),
+        "bandit": write_parquet(bandit, d / "bandit.parquet"),
+        "routers": routers,
+    }
 
 
 @pytest.fixture
@@ -46,13 +51,24 @@ def fake(monkeypatch: pytest.MonkeyPatch, logs: dict[str, Any]) -> None:
 
 
 def _eval(logs: dict[str, Any], out: Path, *extra: str, test: str = "test") -> int:
-    return cli.main(["router=fake-knn", f"test_log={logs[test]}", f"train_log={logs['train']}",
-                     f"out_dir={out}", "logger=none", "bootstrap.n_boot=200",
-                     "curve.n_points=12", "latency_samples=20", *extra])
+    return cli.main(
+        [
+            "router=fake-knn",
+            f"test_log={logs[test]}",
+            f"train_log={logs['train']}",
+            f"out_dir={out}",
+            "logger=none",
+            "bootstrap.n_boot=200",
+            "curve.n_points=12",
+            "latency_samples=20",
+            *extra,
+        ]
+    )
 
 
-def test_full_info_run_writes_everything(logs: dict[str, Any], fake: None,
-                                         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_full_info_run_writes_everything(
+    logs: dict[str, Any], fake: None, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     assert _eval(logs, tmp_path) == 0
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["n_requests"] == 300 and m["log_kind"] == "full_info"
@@ -68,8 +84,9 @@ def test_full_info_run_writes_everything(logs: dict[str, Any], fake: None,
     assert summary_text(tmp_path / "metrics.json").splitlines()[1].strip().startswith("router")
 
 
-def test_gate_exit_codes(logs: dict[str, Any], fake: None, tmp_path: Path,
-                         capsys: pytest.CaptureFixture) -> None:
+def test_gate_exit_codes(
+    logs: dict[str, Any], fake: None, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     # knn beats always-cheapest on utility at w = 0 (quality only)
     assert _eval(logs, tmp_path / "a", "baseline_router=fake-cheap") == 0
     assert "gate: PASS" in capsys.readouterr().out
@@ -89,28 +106,62 @@ def test_bandit_log_gets_ope(logs: dict[str, Any], fake: None, tmp_path: Path) -
     assert "knn" in m["baselines"] and (tmp_path / "ope.png").is_file()
 
 
-def test_bad_input_exit_2(logs: dict[str, Any], fake: None, tmp_path: Path,
-                          capsys: pytest.CaptureFixture) -> None:
+def test_bad_input_exit_2(
+    logs: dict[str, Any], fake: None, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     assert cli.main([f"test_log={logs['test']}", "logger=none", f"out_dir={tmp_path}"]) == 2
     assert "router: required" in capsys.readouterr().err
     assert _eval(logs, tmp_path, "router=nope") == 2
     assert "not a router artifact" in capsys.readouterr().err
-    assert cli.main(["router=fake-knn", f"test_log={tmp_path / 'missing.parquet'}",
-                     "logger=none", f"out_dir={tmp_path}"]) == 2
+    assert (
+        cli.main(
+            [
+                "router=fake-knn",
+                f"test_log={tmp_path / 'missing.parquet'}",
+                "logger=none",
+                f"out_dir={tmp_path}",
+            ]
+        )
+        == 2
+    )
     assert "test_log" in capsys.readouterr().err
-    assert cli.main(["router=fake-knn", f"test_log={logs['test']}", "logger.kind=bogus",
-                     f"out_dir={tmp_path}"]) == 2
+    assert (
+        cli.main(
+            [
+                "router=fake-knn",
+                f"test_log={logs['test']}",
+                "logger.kind=bogus",
+                f"out_dir={tmp_path}",
+            ]
+        )
+        == 2
+    )
     assert "logger.kind" in capsys.readouterr().err
-    assert cli.main(["router=fake-knn", f"test_log={logs['test']}", "nosuchkey=1",
-                     f"out_dir={tmp_path}"]) == 2
+    assert (
+        cli.main(
+            ["router=fake-knn", f"test_log={logs['test']}", "nosuchkey=1", f"out_dir={tmp_path}"]
+        )
+        == 2
+    )
 
 
 @pytest.mark.slow  # creating the MLflow SQLite store takes ~10-30 s on 2 shared cores
 def test_mlflow_logging(logs: dict[str, Any], fake: None, tmp_path: Path) -> None:
     pytest.importorskip("mlflow")
-    assert cli.main(["router=fake-knn", f"test_log={logs['test']}", f"out_dir={tmp_path}",
-                     "bootstrap.n_boot=50", "curve.n_points=5", "latency_samples=0",
-                     "baselines.names=[random,oracle]"]) == 0
+    assert (
+        cli.main(
+            [
+                "router=fake-knn",
+                f"test_log={logs['test']}",
+                f"out_dir={tmp_path}",
+                "bootstrap.n_boot=50",
+                "curve.n_points=5",
+                "latency_samples=0",
+                "baselines.names=[random,oracle]",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "mlflow.db").is_file()
     import mlflow
 

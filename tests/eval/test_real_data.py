@@ -46,14 +46,18 @@ def _run(full: FullInfo) -> tuple[dict[str, Any], FullInfo, dict[str, Candidate]
     cands = _candidates(train, test)
     cands = {"router": cands["knn"], **cands}
     s = EvalSettings(RewardWeights(), w_cost_grid(test, 20, None, None), n_boot=300)
-    return evaluate(test, decide(cands, ["router", "task_prior", "oracle"], s, len(test)), s), \
-        test, cands
+    return (
+        evaluate(test, decide(cands, ["router", "task_prior", "oracle"], s, len(test)), s),
+        test,
+        cands,
+    )
 
 
 @pytest.fixture(scope="module")
 def routerbench(shared_data: Path) -> FullInfo:
-    return drop_incomplete(FullInfo.from_frame(
-        convert("routerbench", [shared_data / "routerbench"]).frame))[0]
+    return drop_incomplete(
+        FullInfo.from_frame(convert("routerbench", [shared_data / "routerbench"]).frame)
+    )[0]
 
 
 def test_routerbench_side_by_side(routerbench: FullInfo) -> None:
@@ -63,7 +67,8 @@ def test_routerbench_side_by_side(routerbench: FullInfo) -> None:
     b = m["baselines"]
     assert b["oracle"]["aiq"] > max(b["task_prior"]["aiq"], m["zero_router"]["aiq"])
     assert b["fixed:gpt-4-1106-preview"]["quality"]["mean"] == pytest.approx(
-        np.mean(test.quality[:, test.models.index("gpt-4-1106-preview")]))
+        np.mean(test.quality[:, test.models.index("gpt-4-1106-preview")])
+    )
     for p in (m["router"], *b.values()):
         assert p["utility"]["ci_low"] <= p["utility"]["mean"] <= p["utility"]["ci_high"]
     assert m["zero_router"]["cost_at_95pct_best"]["fraction"] <= 1.0
@@ -89,8 +94,9 @@ def test_routerbench_ope_matches_replay(routerbench: FullInfo) -> None:
 
 
 def test_routellm_two_model_apgr(shared_data: Path) -> None:
-    full, _ = drop_incomplete(FullInfo.from_frame(
-        convert("routellm", [shared_data / "routellm" / "gsm8k"]).frame))
+    full, _ = drop_incomplete(
+        FullInfo.from_frame(convert("routellm", [shared_data / "routellm" / "gsm8k"]).frame)
+    )
     m, _, _ = _run(full)
     tm = m["two_model"]
     assert tm["strong"] == "gpt-4-1106-preview"

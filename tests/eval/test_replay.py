@@ -14,9 +14,16 @@ from router_model.reward import RewardWeights
 def _full() -> FullInfo:
     q = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, np.nan]])
     c = np.array([[2.0, 1.0], [2.0, 1.0], [2.0, 1.0]])
-    return FullInfo(np.array(["a", "b", "c"]), np.array(["x", "y", "z"]),
-                    np.array(["t", "t", "u"], dtype=object), ["m0", "m1"], q, c,
-                    np.full((3, 2), 10.0), np.full((3, 2), 3.0))
+    return FullInfo(
+        np.array(["a", "b", "c"]),
+        np.array(["x", "y", "z"]),
+        np.array(["t", "t", "u"], dtype=object),
+        ["m0", "m1"],
+        q,
+        c,
+        np.full((3, 2), 10.0),
+        np.full((3, 2), 3.0),
+    )
 
 
 def test_realised_outcomes_and_utility() -> None:
@@ -32,8 +39,10 @@ def test_realised_outcomes_and_utility() -> None:
 
 def test_summarize_stats_and_share() -> None:
     full, _ = drop_incomplete(_full())
-    outs = {"p": realised(full, np.array([0, 0]), RewardWeights()),
-            "q": realised(full, np.array([0, 1]), RewardWeights())}
+    outs = {
+        "p": realised(full, np.array([0, 0]), RewardWeights()),
+        "q": realised(full, np.array([0, 1]), RewardWeights()),
+    }
     s = summarize(outs, full.models, Bootstrap(2, n_boot=100, seed=0))
     assert s["p"].stats["quality"].mean == 0.5 and s["q"].stats["quality"].mean == 1.0
     assert s["p"].share == {"m0": 1.0, "m1": 0.0}

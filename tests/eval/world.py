@@ -32,9 +32,14 @@ def make_world(n: int, seed: int, d: int = 8) -> World:
     q = (rng.random((n, 3)) < p).astype(float)
     noise = rng.lognormal(0, 0.2, size=(n, 3))
     full = FullInfo(
-        np.array([f"r{seed}-{i}" for i in range(n)]), np.array([f"query {i}" for i in range(n)]),
-        np.where(hard, "hard", "easy").astype(object), list(MODELS), q,
-        COST[None, :] * noise, LATENCY[None, :] * noise, ENERGY[None, :] * noise,
+        np.array([f"r{seed}-{i}" for i in range(n)]),
+        np.array([f"query {i}" for i in range(n)]),
+        np.where(hard, "hard", "easy").astype(object),
+        list(MODELS),
+        q,
+        COST[None, :] * noise,
+        LATENCY[None, :] * noise,
+        ENERGY[None, :] * noise,
     )
     return World(X, full)
 
@@ -49,7 +54,16 @@ def simulate_bandit(full: FullInfo, seed: int, eps: float = 0.3) -> BanditLog:
     probs[np.arange(n), pref] += 1 - eps
     a = (probs.cumsum(axis=1) < rng.random((n, 1))).sum(axis=1)
     rows = np.arange(n)
-    return BanditLog(full.request_ids, full.queries, full.tasks, list(full.models),
-                     a.astype(np.int64), probs[rows, a], full.quality[rows, a],
-                     full.cost_usd[rows, a], full.latency_ms[rows, a], full.energy_j[rows, a],
-                     "eps-greedy-0.3")
+    return BanditLog(
+        full.request_ids,
+        full.queries,
+        full.tasks,
+        list(full.models),
+        a.astype(np.int64),
+        probs[rows, a],
+        full.quality[rows, a],
+        full.cost_usd[rows, a],
+        full.latency_ms[rows, a],
+        full.energy_j[rows, a],
+        "eps-greedy-0.3",
+    )

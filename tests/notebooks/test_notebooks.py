@@ -20,10 +20,16 @@ def _run(name: str) -> None:
     nbformat = pytest.importorskip("nbformat", reason="nbformat not installed (dev extra)")
     nbclient = pytest.importorskip("nbclient", reason="nbclient not installed (dev extra)")
     nb = nbformat.read(NB_DIR / name, as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(NB_DIR)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NB_DIR)}}
+    ).execute()
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert not errors
 
 
@@ -38,8 +44,9 @@ def slice_log(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
     df = convert("routerbench", [shared_data / "routerbench"]).frame
     keep = df["request_id"].drop_duplicates().iloc[:150]
-    return write_parquet(df[df["request_id"].isin(keep)],
-                         tmp_path_factory.mktemp("nb") / "slice.parquet")
+    return write_parquet(
+        df[df["request_id"].isin(keep)], tmp_path_factory.mktemp("nb") / "slice.parquet"
+    )
 
 
 def test_explore_logs(slice_log: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,9 +17,14 @@ def _log(quality: list[list[float]], cost: list[list[float]], tasks: list[str]) 
     q = np.array(quality, dtype=float)
     n, M = q.shape
     return FullInfo(
-        np.array([f"r{i}" for i in range(n)]), np.array([f"q{i}" for i in range(n)]),
-        np.array(tasks, dtype=object), [f"m{j}" for j in range(M)], q,
-        np.array(cost, dtype=float), np.full((n, M), 10.0), np.full((n, M), 1.0),
+        np.array([f"r{i}" for i in range(n)]),
+        np.array([f"q{i}" for i in range(n)]),
+        np.array(tasks, dtype=object),
+        [f"m{j}" for j in range(M)],
+        q,
+        np.array(cost, dtype=float),
+        np.full((n, M), 10.0),
+        np.full((n, M), 1.0),
     )
 
 
@@ -27,8 +32,11 @@ def _log(quality: list[list[float]], cost: list[list[float]], tasks: list[str]) 
 def tiny() -> tuple[np.ndarray, FullInfo]:
     """4 requests, 2 models; features: two clusters along axes x and y."""
     X = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], dtype=np.float32)
-    log = _log([[1, 0], [1, 0], [0, 1], [np.nan, 1]],
-               [[2, 1], [2, 1], [4, 1], [4, 1]], ["a", "a", "b", "b"])
+    log = _log(
+        [[1, 0], [1, 0], [0, 1], [np.nan, 1]],
+        [[2, 1], [2, 1], [4, 1], [4, 1]],
+        ["a", "a", "b", "b"],
+    )
     return X, log
 
 
@@ -77,15 +85,25 @@ def test_knn_neighbour_means(tiny: tuple[np.ndarray, FullInfo]) -> None:
     np.testing.assert_allclose(pred.cost_usd, [[2, 1], [4, 1]])
     assert pol.select(np.array([[1, 0.05]], dtype=np.float32), W0).tolist() == [0]
     # pricing cost at 1.5 per USD: 1 - 3 < 0 - 1.5 -> the cheap model wins
-    assert pol.select(np.array([[1, 0.05]], dtype=np.float32),
-                      RewardWeights(w_cost=1.5)).tolist() == [1]
+    assert pol.select(
+        np.array([[1, 0.05]], dtype=np.float32), RewardWeights(w_cost=1.5)
+    ).tolist() == [1]
 
 
 def test_knn_needs_full_info(tiny: tuple[np.ndarray, FullInfo]) -> None:
     X, log = tiny
-    bandit = BanditLog(log.request_ids, log.queries, log.tasks, log.models,
-                       np.zeros(4, dtype=np.int64), np.ones(4), np.ones(4), np.ones(4),
-                       np.ones(4), np.ones(4))
+    bandit = BanditLog(
+        log.request_ids,
+        log.queries,
+        log.tasks,
+        log.models,
+        np.zeros(4, dtype=np.int64),
+        np.ones(4),
+        np.ones(4),
+        np.ones(4),
+        np.ones(4),
+        np.ones(4),
+    )
     with pytest.raises(TypeError, match="full-information"):
         make_policy("knn").fit(X, bandit)
     assert mean_outcomes(bandit)[0].tolist() == [1.0, 1.0]  # m1 unseen -> mean over models
