@@ -44,7 +44,10 @@ def run_server(settings: ServeSettings) -> None:
         loop="uvloop" if has("uvloop") else "asyncio",
         http="httptools" if has("httptools") else "h11",
         access_log=settings.access_log, log_level="info", timeout_graceful_shutdown=10)
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+        log.info("interrupted: gateway shut down cleanly")
 
 
 def main(argv: list[str]) -> int:

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-import httpx
+import aiohttp
 
 from serve.context import RequestContext
 from serve.errors import upstream_failed
@@ -46,7 +46,7 @@ async def relay(ctx: RequestContext, gw: Gateway, pipeline: Pipeline) -> AsyncIt
             ctx.chunks += 1
             yield b"data: " + data + b"\n\n"
         yield DONE
-    except httpx.HTTPError as exc:  # the backend broke mid-stream: tell the client in-band
+    except (aiohttp.ClientError, TimeoutError) as exc:  # broke mid-stream: tell the client
         ctx.error = upstream_failed(f"backend {ctx.answered.backend.name!r} failed "
                                     f"mid-stream: {type(exc).__name__}")
         ctx.status = 502

@@ -1,9 +1,12 @@
 """Client for any OpenAI-compatible ``/chat/completions`` endpoint (vLLM, llama.cpp
 server, SGLang, LMDeploy, Ollama, hosted APIs).
 
-One pooled ``httpx.AsyncClient`` is shared by all backends. Each call retries
-retryable failures (connection errors, timeouts, 408/429/5xx) with exponential
-backoff and full jitter; a streaming call retries only before its first byte.
+One pooled ``aiohttp.ClientSession`` (keep-alive) is shared by all backends. It
+replaced ``httpx.AsyncClient``: httpcore's pool scans every pooled connection (with a
+``poll`` syscall each) on every request, which capped the gateway at ~50 requests/s at
+50 concurrent clients on 2 cores (profiled: 2.7 M ``is_idle`` calls per 1,000 requests).
+Each call retries retryable failures (connection errors, timeouts, 408/429/5xx) with
+exponential backoff and full jitter; a streaming call retries only before its first byte.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
 from serve.backends.health import BackendHealth
 from serve.jsonfast import dumps, loads
@@ -53,25 +56,24 @@ class CallResult:
 class StreamHandle:
     """An open streaming call; ``events`` yields SSE ``data:`` payloads (bytes)."""
 
-    response: httpx.Response
+    response: aiohttp.ClientResponse
     attempts: int
     started: float  # perf_counter() when the first attempt began
     usage: dict[str, int] = field(default_factory=dict)
 
     async def events(self) -> AsyncIterator[bytes]:
-        async for line in self.response.aiter_lines():
-            if not line.startswith("data:"):
-                continue
-            yield line[5:].strip().encode()
+        async for line in self.response.content:
+            if line.startswith(b"data:"):
+                yield line[5:].strip()
 
     async def aclose(self) -> None:
-        await self.response.aclose()
+        self.response.release()
 
 
 class OpenAIHTTPBackend:
     """One backend endpoint with its profile, retry policy and health."""
 
-    def __init__(self, settings: BackendSettings, client: httpx.AsyncClient,
+    def __init__(self, settings: BackendSettings, client: aiohttp.ClientSession,
                  api_key: str | None, rng: random.Random | None = None) -> None:
         self.settings = settings
         self.name = settings.name
@@ -79,7 +81,11 @@ class OpenAIHTTPBackend:
         self.base_url = settings.base_url.rstrip("/")
         self.health = BackendHealth(settings.cooldown_after, settings.cooldown_s)
         self._rng = rng or random.Random()
-        self._timeout = httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s)
+        self._timeout = aiohttp.ClientTimeout(total=settings.timeout_s,
+                                              sock_connect=settings.connect_timeout_s)
+        # a stream may run long: bound the wait for each read instead of the total
+        self._stream_timeout = aiohttp.ClientTimeout(total=None, sock_read=settings.timeout_s,
+                                                     sock_connect=settings.connect_timeout_s)
         self._headers = {"content-type": "application/json"}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
@@ -117,17 +123,18 @@ class OpenAIHTTPBackend:
         while True:
             attempt += 1
             try:
-                resp = await self.client.post(self.url, content=content, headers=self._headers,
-                                              timeout=self._timeout)
-                _raise_for(resp.status_code, resp.content, self.name)
-                doc = loads(resp.content)
+                async with self.client.post(self.url, data=content, headers=self._headers,
+                                            timeout=self._timeout) as resp:
+                    raw = await resp.read()
+                _raise_for(resp.status, raw, self.name)
+                doc = loads(raw)
                 if not isinstance(doc, dict):
                     raise ValueError("not a JSON object")
                 usage = _usage(doc)
                 return CallResult(doc, usage.get("prompt_tokens", 0),
                                   usage.get("completion_tokens", 0),
                                   (time.perf_counter() - t0) * 1e3, attempt)
-            except (httpx.HTTPError, BackendError, ValueError) as exc:
+            except (aiohttp.ClientError, TimeoutError, BackendError, ValueError) as exc:
                 err = _as_backend_error(exc, self.name)
                 if err.client_error or attempt > self.settings.max_retries:
                     raise err from exc
@@ -140,18 +147,16 @@ class OpenAIHTTPBackend:
         attempt = 0
         while True:
             attempt += 1
-            resp: httpx.Response | None = None
+            resp: aiohttp.ClientResponse | None = None
             try:
-                req = self.client.build_request("POST", self.url, content=content,
-                                                headers=self._headers, timeout=self._timeout)
-                resp = await self.client.send(req, stream=True)
-                if resp.status_code >= 400:
-                    await resp.aread()
-                    _raise_for(resp.status_code, resp.content, self.name)
+                resp = await self.client.post(self.url, data=content, headers=self._headers,
+                                              timeout=self._stream_timeout)
+                if resp.status >= 400:
+                    _raise_for(resp.status, await resp.read(), self.name)
                 return StreamHandle(resp, attempt, t0)
-            except (httpx.HTTPError, BackendError) as exc:
+            except (aiohttp.ClientError, TimeoutError, BackendError) as exc:
                 if resp is not None:
-                    await resp.aclose()
+                    resp.release()
                 err = _as_backend_error(exc, self.name)
                 if err.client_error or attempt > self.settings.max_retries:
                     raise err from exc
@@ -176,7 +181,7 @@ def _raise_for(status: int, body: bytes, name: str) -> None:
 def _as_backend_error(exc: Exception, name: str) -> BackendError:
     if isinstance(exc, BackendError):
         return exc
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):
         return BackendError(f"backend {name!r} timed out ({type(exc).__name__})")
     if isinstance(exc, ValueError):
         return BackendError(f"backend {name!r} returned invalid JSON")

@@ -1,4 +1,4 @@
-"""All backends of one gateway: one pooled HTTP client, the model -> backends map,
+"""All backends of one gateway: one pooled HTTP client (aiohttp), the model -> backends map,
 startup availability (API keys, embedded servers) and liveness queries."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import random
 import time
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 from serve.backends.llamacpp import EdgeStartError, LlamaCppServer
 from serve.backends.openai_http import OpenAIHTTPBackend
@@ -23,10 +23,11 @@ class BackendPool:
 
     def __init__(self, backends: dict[str, BackendSettings], run_dir: Path,
                  seed: int | None = None) -> None:
-        self.client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=2000, max_keepalive_connections=500,
-                                keepalive_expiry=30.0),
-            http1=True)
+        # created inside the lifespan (a running event loop); keep-alive pool, no per-host cap
+        self.client = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=2000, limit_per_host=0, keepalive_timeout=30.0,
+                                           ttl_dns_cache=300),
+            auto_decompress=True, raise_for_status=False)
         rng = random.Random(seed)
         self.backends: dict[str, OpenAIHTTPBackend] = {}
         self.edge_servers: dict[str, LlamaCppServer] = {}
@@ -57,7 +58,7 @@ class BackendPool:
     async def close(self) -> None:
         for server in self.edge_servers.values():
             await server.stop()
-        await self.client.aclose()
+        await self.client.close()
 
     @property
     def models(self) -> list[str]:

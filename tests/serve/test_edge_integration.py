@@ -71,9 +71,9 @@ def test_default_serve_starts_real_llamacpp_and_answers(tmp_path: Path) -> None:
         assert raw.headers["x-lmroute-model"]  # the router's choice (or the edge w/o router)
         assert completion.usage is not None and 0 < completion.usage.completion_tokens <= 16
         assert completion.choices[0].message.content is not None
-        stream = client.chat.completions.create(
-            model="gemma-3-270m-q4_k_m", max_tokens=8, stream=True,
-            messages=[{"role": "user", "content": "One, two, three,"}])
+        stream = client.chat.completions.create(  # a concrete model name: no routing
+            model="gemma-3-270m-q4_k_m", max_tokens=8, stream=True, temperature=0,
+            messages=[{"role": "user", "content": "The capital of France is"}])
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     finally:
         proc.send_signal(signal.SIGINT)
