@@ -65,7 +65,6 @@ def execute(cfg: DictConfig) -> int:
     print(summary_text(m))
     print(f"report: {page.resolve()}")
     if outcome.gate is not None:
-        print(f"gate: {outcome.gate.reason}")
         return 0 if outcome.gate.passed else 1
     return 0
 
