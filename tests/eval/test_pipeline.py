@@ -104,6 +104,10 @@ def test_bandit_log_gets_ope(logs: dict[str, Any], fake: None, tmp_path: Path) -
         o = m["ope"][est]
         assert o["ci_low"] <= o["mean"] <= o["ci_high"]
     assert "knn" in m["baselines"] and (tmp_path / "ope.png").is_file()
+    # the gate on a bandit log compares per-round doubly robust terms
+    code = _eval(logs, tmp_path / "g", "baseline_router=fake-cheap", test="bandit")
+    g = json.loads((tmp_path / "g" / "metrics.json").read_text())["gate"]
+    assert code == (0 if g["passed"] else 1) and g["diff_mean"] > 0
 
 
 def test_bad_input_exit_2(
