@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from data.matrix import FullInfo
 from eval import curves as cv
+from eval.aiq_ci import ZERO, aiq_replicates, interval
 from eval.bootstrap import Bootstrap
 from eval.candidates import Candidate
 from eval.replay import curve_means, realised, summarize
@@ -119,9 +120,31 @@ def _block(full: FullInfo, dec: Decisions, s: EvalSettings) -> dict[str, Any]:
             for m, q, c in zip(full.models, ref["single_quality"], ref["single_cost"], strict=True)
         },
     }
+    if ROUTER in dec.curves and c_hi > c_lo:
+        _aiq_intervals(full, dec, boot, block)
     if len(full.models) == 2:
         block["two_model"] = _two_model(full, dec, s)
     return block
+
+
+def _aiq_intervals(full: FullInfo, dec: Decisions, boot: Bootstrap, block: dict[str, Any]) -> None:
+    """Add ``aiq_ci`` to every curve policy and the zero router, and ``router.aiq_diff``:
+    router AIQ minus each baseline's (and the zero router's), paired over resamples."""
+    reps = aiq_replicates(full, dec.curves, boot)
+    pols = {ROUTER: block["router"], ZERO: block["zero_router"], **block["baselines"]}
+    for name in reps:
+        pols[name]["aiq_ci"] = interval(reps[name], boot.alpha)
+    diffs = {}
+    for name in reps:
+        if name == ROUTER or pols[name].get("aiq") is None:
+            continue
+        lo, hi = interval(reps[ROUTER] - reps[name], boot.alpha)
+        diffs[name] = {
+            "mean": block["router"]["aiq"] - pols[name]["aiq"],
+            "ci_low": lo,
+            "ci_high": hi,
+        }
+    block["router"]["aiq_diff"] = diffs
 
 
 def _reference(full: FullInfo) -> dict[str, Any]:

@@ -34,6 +34,14 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
+def _aiq(p: dict[str, Any]) -> str:
+    """AIQ with its bootstrap interval when there is one."""
+    ci = p.get("aiq_ci") or [None, None]
+    if p.get("aiq") is None or ci[0] is None:
+        return _f(p.get("aiq"))
+    return f"{p['aiq']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
 def _usd(x: float | None) -> str:
     return "n/a" if x is None else f"${x:.2e}"
 
@@ -66,7 +74,7 @@ def _policy_table(m: dict[str, Any]) -> Block:
                 f"{p['latency_ms']['p50']:.0f} / {p['latency_ms']['p95']:.0f}",
                 f"{p['energy_j']['mean']:.0f}",
                 _ci(p["utility"], 4),
-                _f(p.get("aiq")),
+                _aiq(p),
                 "n/a" if at is None else f"{100 * at:.1f}%",
             ]
         )
@@ -83,9 +91,14 @@ def _headline(m: dict[str, Any]) -> str:
             f"the router reaches it at {100 * at['fraction']:.1f}% of its cost on the "
             f"hull (raw sweep point: {_pct(at['raw_curve_fraction'])})"
         )
+    diffs = "; ".join(
+        f"vs {n} {d['mean']:+.3f} [{_f(d['ci_low'])}, {_f(d['ci_high'])}]"
+        for n, d in m["router"].get("aiq_diff", {}).items()
+    )
     text = (
-        f"Zero router (hull of the single models) AIQ: {_f(m['zero_router']['aiq'])}. "
-        f"Reference (best single model): {ref['model']} (quality {ref['quality']:.3f}, "
+        f"Zero router (hull of the single models) AIQ: {_aiq(m['zero_router'])}. "
+        + (f"Router AIQ minus baseline AIQ (paired 95% CI): {diffs}. " if diffs else "")
+        + f"Reference (best single model): {ref['model']} (quality {ref['quality']:.3f}, "
         f"{_usd(ref['cost_usd'])} per request). 95% of its quality "
         f"({at['target_quality']:.3f}): {reach}."
     )

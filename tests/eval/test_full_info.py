@@ -99,3 +99,28 @@ def test_two_model_block(train_world: World, test_world: World) -> None:
     assert tm["strong"] == "large" and tm["weak"] == "small"
     assert 0.5 < tm["oracle"]["apgr"] <= 1.5 and tm["router"]["cpt_50"] is not None
     assert tm["oracle"]["apgr"] >= tm["router"]["apgr"]
+
+
+def test_aiq_intervals(metrics: dict[str, Any]) -> None:
+    r = metrics["router"]
+    lo, hi = r["aiq_ci"]
+    assert lo <= r["aiq"] <= hi
+    # the stand-in router IS knn: the paired difference is exactly 0 in every resample
+    assert r["aiq_diff"]["knn"] == {"mean": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    assert r["aiq_diff"]["oracle"]["ci_high"] < 0  # the oracle's hull is far above
+    assert metrics["zero_router"]["aiq_ci"][0] <= metrics["zero_router"]["aiq"]
+    assert set(metrics["slices"]["easy"]["router"]["aiq_diff"]) >= {"knn", "zero_router"}
+
+
+def test_aiq_replicates_constant_when_rows_identical(test_world: World) -> None:
+    from eval.aiq_ci import aiq_replicates
+    from eval.bootstrap import Bootstrap
+    from eval.curves import aiq, nondecreasing_hull
+
+    f = test_world.full.subset(np.zeros(5, dtype=int))  # five copies of one request
+    ch = np.array([[0] * 5, [1] * 5, [2] * 5])  # three sweep points: each model
+    reps = aiq_replicates(f, {"p": ch}, Bootstrap(5, n_boot=20, seed=0))
+    c, q = f.cost_usd[0], f.quality[0]
+    point = aiq(nondecreasing_hull(c, q), c.min(), c.max())
+    np.testing.assert_allclose(reps["p"], point)
+    np.testing.assert_allclose(reps["zero_router"], point)
