@@ -55,11 +55,21 @@ class VllmLoad:
         return max(queue, min(1.0, max(0.0, self.kv_cache_usage_perc)))
 
 
+def _relevant(text: str) -> str:
+    """Only the gauges' lines: a vLLM /metrics body is ~50 KB of histograms, and parsing
+    all of it would block the gateway's event loop for tens of ms per poll."""
+    names = (RUNNING, WAITING, *KV_USAGE)
+    prefixes = tuple(f"{n}{{" for n in names) + tuple(f"{n} " for n in names)
+    meta = tuple(f"# {kind} {n} " for kind in ("HELP", "TYPE") for n in names)
+    lines = [ln for ln in text.splitlines() if ln.startswith(prefixes) or ln.startswith(meta)]
+    return "\n".join(lines) + "\n"
+
+
 def _samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     wanted = {RUNNING, WAITING, *KV_USAGE}
     found: dict[str, list[tuple[dict[str, str], float]]] = {}
     try:
-        for family in text_string_to_metric_families(text):
+        for family in text_string_to_metric_families(_relevant(text)):
             for s in family.samples:
                 if s.name in wanted:
                     found.setdefault(s.name, []).append((dict(s.labels), float(s.value)))

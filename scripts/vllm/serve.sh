@@ -3,6 +3,7 @@
 #   scripts/vllm/serve.sh [extra vLLM args...]
 # Env: VLLM_PORT (8000), VLLM_MODEL_DIR (.cache/vllm/gemma-3-270m),
 #      VLLM_SERVED_NAME (gemma-3-270m), VLLM_MAX_MODEL_LEN (2048), VLLM_DTYPE (float32),
+#      VLLM_CHAT_TEMPLATE (base_chat_template.jinja: the base model has no chat turns),
 #      VLLM_CPU_KVCACHE_SPACE (GiB of KV cache, 1 fits a 2-core/24 GB machine).
 # `python -m vllm.entrypoints.openai.api_server` is used because the `vllm` console
 # script of the vllm-cpu distribution fails (it looks up the `vllm` distribution name).
@@ -22,4 +23,5 @@ exec "$VENV/bin/python" -m vllm.entrypoints.openai.api_server \
   --host 127.0.0.1 --port "${VLLM_PORT:-8000}" \
   --dtype "${VLLM_DTYPE:-float32}" \
   --max-model-len "${VLLM_MAX_MODEL_LEN:-2048}" \
+  --chat-template "${VLLM_CHAT_TEMPLATE:-$ROOT/scripts/vllm/base_chat_template.jinja}" \
   "$@"

