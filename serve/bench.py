@@ -101,57 +101,36 @@ def _parse_systems(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lmroute bench gateway", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    p.add_argument(
-        "--concurrency",
-        type=_parse_levels,
-        default=(1, 50, 200),
-        help="comma-separated concurrent clients per level (default 1,50,200)",
+    p = argparse.ArgumentParser(
+        prog="lmroute bench gateway",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--requests", type=int, default=2000, help="measured requests per level")
-    p.add_argument("--warmup", type=int, default=200, help="discarded requests per level")
-    p.add_argument(
-        "--systems",
-        type=_parse_systems,
-        default=SYSTEMS,
-        help="subset of direct,lmroute,litellm (direct is the baseline)",
-    )
-    p.add_argument(
-        "--backend-delay-ms",
-        type=float,
-        default=0.0,
-        help="fixed delay of the fake backend per answer (model time)",
-    )
-    p.add_argument(
-        "--router",
-        type=Path,
-        default=None,
+    add = p.add_argument
+    # fmt: off
+    add("--concurrency", type=_parse_levels, default=(1, 50, 200),
+        help="comma-separated concurrent clients per level (default 1,50,200)")
+    add("--requests", type=int, default=2000, help="measured requests per level")
+    add("--warmup", type=int, default=200, help="discarded requests per level")
+    add("--systems", type=_parse_systems, default=SYSTEMS,
+        help="subset of direct,lmroute,litellm (direct is the baseline)")
+    add("--backend-delay-ms", type=float, default=0.0,
+        help="fixed delay of the fake backend per answer (model time)")
+    add("--router", type=Path, default=None,
         help="router artifact dir (default: runs/demo/router, else runs/bench/router, "
-        "trained on synthetic data by `lmroute train` on first use)",
-    )
-    p.add_argument(
-        "--no-router",
-        action="store_true",
-        help=f"no router artifact: requests name {BACKEND_MODEL!r}, bypassing routing",
-    )
-    p.add_argument(
-        "--model",
-        default=None,
-        help="model sent through lmroute (default lmroute/auto with a router, "
-        f"else the concrete {BACKEND_MODEL!r}, which bypasses routing)",
-    )
-    p.add_argument("--litellm-venv", type=Path, default=Path(".venv-litellm"))
-    p.add_argument(
-        "--no-install",
-        dest="install",
-        action="store_false",
-        help="fail instead of installing litellm[proxy] when missing",
-    )
-    p.add_argument("--workdir", type=Path, default=None, help="server logs/configs (default tmp)")
-    p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
-    p.add_argument("-v", "--verbose", action="store_true")
-    return p  # fmt: skip
+             "trained on synthetic data by `lmroute train` on first use)")
+    add("--no-router", action="store_true",
+        help=f"no router artifact: requests name {BACKEND_MODEL!r}, bypassing routing")
+    add("--model", default=None, help="model sent through lmroute (default lmroute/auto "
+        f"with a router, else the concrete {BACKEND_MODEL!r})")
+    add("--litellm-venv", type=Path, default=Path(".venv-litellm"))
+    add("--no-install", dest="install", action="store_false",
+        help="fail instead of installing litellm[proxy] when missing")
+    add("--workdir", type=Path, default=None, help="server logs/configs (default tmp)")
+    add("--out", type=Path, default=None, help="also write the JSON here")
+    add("-v", "--verbose", action="store_true")
+    # fmt: on
+    return p
 
 
 def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BenchConfig:
