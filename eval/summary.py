@@ -43,6 +43,14 @@ def summary_text(metrics: dict[str, Any] | str | Path) -> str:
         _line("router", r),
     ]
     lines += [_line(n, m["baselines"][n]) for n in SHOWN if n in m["baselines"]]
+    diffs = r.get("aiq_diff") or {}
+    if diffs:
+        parts = [
+            f"{n} {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
+            for n, d in diffs.items()
+            if n != "oracle" and d.get("ci_low") is not None
+        ]
+        lines.append("  router AIQ minus (paired 95% CI): " + "; ".join(parts))
     lat = r.get("decision_us")
     if lat:
         lines.append(f"  decision latency p50 {lat['p50']:.0f} us, p99 {lat['p99']:.0f} us")
