@@ -8,6 +8,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -21,7 +22,7 @@ from serve.settings import LogSettings, settings_from_dict
 from tests.serve.conftest import COST, QUALITY, base_settings, serve_gateway
 from tests.serve.fakes import HTTP, FakeControl, StubRouter
 
-MSG = [{"role": "user", "content": "two words"}]
+MSG: list[Any] = [{"role": "user", "content": "two words"}]
 
 
 def drive(url: str, control: FakeControl) -> list[int]:
