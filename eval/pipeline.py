@@ -190,6 +190,18 @@ def _head(n: int, cfg: EvalConfig) -> np.ndarray:
     return np.arange(n if cfg.max_requests is None else min(n, cfg.max_requests))
 
 
+def _baseline(cfg: EvalConfig, texts: list[str], models: list[str]) -> RouterCandidate | None:
+    """The running router (``baseline_router``) on the same texts; same models required."""
+    if not cfg.baseline_router:
+        return None
+    base = RouterCandidate(load_router(cfg.baseline_router, "baseline_router"), texts)
+    if base.models != models:
+        raise EvalInputError(
+            f"baseline_router: models {base.models} differ from the candidate's {models}"
+        )
+    return base
+
+
 def _run_full(
     cfg: EvalConfig, router: Any, df: pd.DataFrame, models: list[str]
 ) -> tuple[dict[str, Any], GateResult | None]:
@@ -203,15 +215,8 @@ def _run_full(
     cands |= _train_baselines(cfg, models, router, X, full.tasks)
     if "oracle" in cfg.baselines.names:
         cands["oracle"] = PolicyCandidate(make_policy("oracle").fit(X, full), X, full.tasks)
-    base = None
-    if cfg.baseline_router:
-        base = RouterCandidate(
-            load_router(cfg.baseline_router, "baseline_router"), list(full.queries)
-        )
-        if base.models != models:
-            raise EvalInputError(
-                f"baseline_router: models {base.models} differ from the candidate's {models}"
-            )
+    base = _baseline(cfg, list(full.queries), models)
+    if base is not None:
         cands["baseline_router"] = base
     s = settings(cfg, w_cost_grid(full, cfg.curve.n_points, cfg.curve.w_min, cfg.curve.w_max))
     curve_names = [ROUTER, *[n for n in CURVE_BASELINES if n in cands]]
@@ -246,7 +251,8 @@ def _run_bandit(
     metrics.pop("models", None)
     if not cfg.baseline_router:
         return metrics, None
-    base = RouterCandidate(load_router(cfg.baseline_router, "baseline_router"), list(blog.queries))
+    base = _baseline(cfg, list(blog.queries), models)
+    assert base is not None
     rounds, idx = prepare_rounds(blog, X, s, cfg.ope.n_folds)
     dr = [
         round_values(BanditData(**rounds, target_probs=c.probs(s.weights)[idx], models=models))[
