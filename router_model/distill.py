@@ -15,6 +15,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,7 +55,7 @@ def array_sha256(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
-def load_sentence_model() -> torch.nn.Module:
+def load_sentence_model() -> Any:
     """The MiniLM BertModel in eval mode (weights from the on-disk package)."""
     from transformers import AutoModel
 

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 import onnx
 import torch
@@ -30,7 +31,7 @@ def example_inputs(n_models: int, batch: int = 2, tokens: int = 9) -> tuple[torc
             torch.ones(batch, n_models, dtype=torch.bool))
 
 
-def _export_kwargs(exporter: str) -> dict[str, object]:
+def _export_kwargs(exporter: str) -> dict[str, Any]:
     if exporter == "dynamo":
         b, t = torch.export.Dim("B"), torch.export.Dim("T")
         return {"dynamo": True, "dynamic_shapes": {

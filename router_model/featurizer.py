@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from tokenizers import Tokenizer
+from torch import nn
 
 FLAG_NAMES = ("code", "math", "digit", "question")
 _CODE = re.compile(
@@ -97,7 +98,7 @@ class TransformerFeaturizer(nn.Module):
 
     kind = "transformer"
 
-    def __init__(self, bert: nn.Module, flags: np.ndarray) -> None:
+    def __init__(self, bert: Any, flags: np.ndarray) -> None:
         super().__init__()
         self.bert = bert
         self.scalars = ScalarFeatures(flags)
@@ -139,20 +140,23 @@ def build_featurizer(kind: str, tok: Tokenizer, corpus: list[str], dim: int = 25
     from router_model.distill import array_sha256, distill_table, load_sentence_model
 
     flags = token_flags(tok)
+    module: StaticFeaturizer | TransformerFeaturizer
+    info: dict[str, object]
     if kind == "static":
         table = distill_table(dim)
         vocab = table.vectors.shape[0]
         w = sif_weights(count_tokens(tok, corpus, vocab), sif_a) if sif_a > 0 else \
             np.ones(vocab, dtype=np.float32)
-        module: nn.Module = StaticFeaturizer(table.vectors, w, flags)
-        sha = array_sha256(module.table.weight.detach().numpy())
-        info = {"table_sha256": table.sha256, "source_sha256": table.source_sha256,
-                "sif_a": sif_a}
+        static = StaticFeaturizer(table.vectors, w, flags)
+        sha = array_sha256(static.table.weight.detach().numpy())
+        module, info = static, {"table_sha256": table.sha256,
+                                "source_sha256": table.source_sha256, "sif_a": sif_a}
     elif kind == "transformer":
-        module = TransformerFeaturizer(load_sentence_model(), flags)
-        sha = array_sha256(module.bert.embeddings.word_embeddings.weight.detach().numpy())
+        bert = load_sentence_model()
+        module = TransformerFeaturizer(bert, flags)
+        sha = array_sha256(bert.embeddings.word_embeddings.weight.detach().numpy())
         info = {"source": "all-MiniLM-L6-v2"}
     else:
         raise ValueError(f"featurizer.kind: expected 'static' or 'transformer', got {kind!r}")
-    return module.eval(), {"kind": kind, "dim": int(module.out_dim), "sha256": sha,
+    return module.eval(), {"kind": kind, "dim": module.out_dim, "sha256": sha,
                            "flags": list(FLAG_NAMES), **info}

@@ -48,6 +48,5 @@ class Manifest:
 
 def _jsonable(v: object) -> object:
     """numpy scalars / paths in metrics -> plain JSON values."""
-    if hasattr(v, "item"):
-        return v.item()  # type: ignore[no-any-return, attr-defined]
-    return str(v)
+    item = getattr(v, "item", None)
+    return item() if callable(item) else str(v)

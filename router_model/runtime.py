@@ -86,7 +86,7 @@ class Router:
         try:
             sess = ort.InferenceSession(art.onnx_bytes, session_options(threads),
                                         providers=resolve_providers(providers))
-        except ort.capi.onnxruntime_pybind11_state.Fail as e:  # type: ignore[attr-defined]
+        except ort.capi.onnxruntime_pybind11_state.Fail as e:
             raise ArtifactError(f"{art.onnx_path}: ONNX Runtime cannot load it ({e})") from None
         return cls(sess, art.manifest, art.tokenizer_path, art.directory)
 

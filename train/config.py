@@ -80,6 +80,7 @@ class RewardConf:
     w_costs: list[float] = field(default_factory=lambda: [0.0, 1.0, 2.0, 5.0, 10.0])
     reference_model: str = ""  # "" = best single model on the training split
     target_fraction: float = 0.95
+    baselines: list[str] = field(default_factory=lambda: ["knn", "task_prior"])
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ def model_profiles(models: list[str], logs: LoadedLogs, path: str = "") -> dict[
     otherwise estimated from the logs (latency, energy and price per token)."""
     from data.profiles import load_profiles
 
+    known: Mapping[str, Any]
     try:
         known = load_profiles(path) if path else load_profiles()
     except (OSError, ValueError) as e:

@@ -69,6 +69,23 @@ def validate(conf: TrainConf, policy: Policy, X: np.ndarray, val_log: Any,
                              conf.reward.target_fraction, val_log.tasks)
 
 
+def baseline_metrics(conf: TrainConf, X_tr: np.ndarray, train_log: Any, X_va: np.ndarray,
+                     val_log: Any, ref: str) -> dict[str, float]:
+    """The same validation figures for each configured baseline (same split, features)."""
+    import router_model.policies.baselines  # noqa: F401  (registers them)
+    from router_model.policies.base import make_policy
+
+    out: dict[str, float] = {}
+    if not isinstance(val_log, FullInfo):
+        return out
+    for name in conf.reward.baselines:
+        base = make_policy(name).fit(X_tr, train_log)
+        rep = validate(conf, base, X_va, val_log, ref)
+        if rep is not None:
+            out.update(rep.flat_metrics(prefix=f"baseline_{name}"))
+    return out
+
+
 def _epoch_logger(tracker: Tracker, epochs: int) -> Any:
     counter = {"n": 0}
 
@@ -111,6 +128,7 @@ def run_training(conf: TrainConf, policy: Policy, tracker: Tracker) -> TrainResu
     ref = reference_model(conf, train_log)
     report = validate(conf, policy, X[va], val_log, ref)
     metrics = report.flat_metrics() if report else {}
+    metrics.update(baseline_metrics(conf, X[tr], train_log, X[va], val_log, ref))
     metrics.update({"n_train": float(len(tr)), "n_val": float(len(va))})
     tracker.log_metrics(metrics)
     out_dir = Path(conf.export.out_dir)

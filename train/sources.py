@@ -84,7 +84,7 @@ def split_indices(tasks: np.ndarray, val_fraction: float,
     val = []
     for task in np.unique(tasks):
         idx = rng.permutation(np.flatnonzero(tasks == task))
-        val.append(idx[: int(round(len(idx) * val_fraction))])
+        val.append(idx[: round(len(idx) * val_fraction)])
     v = np.sort(np.concatenate(val))
     return np.setdiff1d(np.arange(len(tasks)), v), v
 

@@ -81,14 +81,14 @@ class OutcomeNet(nn.Module):
 
     def raw(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 4, M): quality logit and three standardised log outcomes."""
-        h = self.body((x - self.x_mean) / self.x_std)
+        h = self.body((x - self.get_buffer("x_mean")) / self.get_buffer("x_std"))
         return self.heads(h).view(-1, 4, self.n_models)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         r = self.raw(x)
         outs = [torch.sigmoid(r[:, 0])]
         for k, name in enumerate(REGRESSED, start=1):
-            mu, sd = getattr(self, f"{name}_mu"), getattr(self, f"{name}_sd")
+            mu, sd = self.get_buffer(f"{name}_mu"), self.get_buffer(f"{name}_sd")
             outs.append((torch.exp(r[:, k] * sd + mu) - LOG_EPS[name]).clamp(min=0.0))
         return tuple(outs)
 

@@ -41,12 +41,19 @@ def trained(tmp_path_factory: pytest.TempPathFactory, synth: SyntheticData) -> T
     """Train + export (dynamo exporter, int8) on 1,200 synthetic requests."""
     from data.io import write_parquet
     from router_model.graph import RouterGraph
-    from train.config import (DataConf, ExportConf, FeaturizerConf, LoggerConf, RewardConf,
-                              TrainConf, TrainerConf)
-    from train.pipeline import run_training
-    from train.tracking import NullTracker
     from router_model.policies.supervised import SupervisedPolicy
+    from train.config import (
+        DataConf,
+        ExportConf,
+        FeaturizerConf,
+        LoggerConf,
+        RewardConf,
+        TrainConf,
+        TrainerConf,
+    )
+    from train.pipeline import run_training
     from train.sources import split_indices
+    from train.tracking import NullTracker
 
     root = tmp_path_factory.mktemp("artifact")
     write_parquet(synth.frame, root / "logs.parquet")
@@ -76,3 +83,15 @@ def router(trained: Trained):  # -> Router
 @pytest.fixture()
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def synth_X(synth: SyntheticData) -> np.ndarray:
+    """(n, d) static features of the synthetic queries (dim 64)."""
+    from router_model.featurizer import build_featurizer, featurize
+    from router_model.tokenization import load_tokenizer
+
+    tok = load_tokenizer(64)
+    queries = list(synth.frame.drop_duplicates("request_id")["query"])
+    feat, _ = build_featurizer("static", tok, queries, 64, 1e-3)
+    return featurize(feat, tok, queries)

@@ -1,0 +1,41 @@
+"""The in-graph decision equals the numpy reference (reward.utility + argmax_utility)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from router_model.graph import DecisionHead
+from router_model.policies.base import Predictions, argmax_utility
+from router_model.reward import NEG_INF, RewardWeights, utility
+
+
+def test_decision_head_matches_numpy_reference(rng: np.random.Generator) -> None:
+    n, m = 500, 6
+    q, c = rng.random((n, m)), rng.random((n, m)) * 1e-2
+    lat, e = rng.random((n, m)) * 3000, rng.random((n, m)) * 100
+    mask = rng.random((n, m)) < 0.7
+    mask[np.arange(n), rng.integers(0, m, n)] = True
+    head = DecisionHead()
+    for w in (RewardWeights(), RewardWeights(w_cost=50, w_latency=1e-4),
+              RewardWeights(w_energy=1e-3, max_latency_ms=1500),
+              RewardWeights(w_cost=10, max_cost_usd=1e-4)):  # mostly infeasible -> fallback
+        ws = np.tile(w.as_array(), (n, 1))
+        t = [torch.tensor(a, dtype=torch.float32) for a in (q, c, lat, e)]
+        util, choice = head(*t, torch.from_numpy(ws), torch.from_numpy(mask))
+        want = argmax_utility(Predictions(q, c, lat, e), w, mask)
+        assert (choice.numpy() == want).mean() > 0.999  # float32 vs float64 near-ties
+        ref = utility(q, c, lat, e, w, mask)
+        feasible = (ref > NEG_INF).any(axis=1)
+        np.testing.assert_allclose(util.numpy()[feasible], np.maximum(ref, NEG_INF)[feasible],
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_excluded_models_are_never_chosen(rng: np.random.Generator) -> None:
+    n, m = 200, 4
+    q = torch.rand(n, m)
+    zeros = torch.zeros(n, m)
+    mask = torch.zeros(n, m, dtype=torch.bool)
+    mask[:, 2] = True
+    _, choice = DecisionHead()(q, zeros, zeros, zeros, torch.zeros(n, 5), mask)
+    assert (choice == 2).all()
