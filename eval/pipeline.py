@@ -51,6 +51,16 @@ def load_log(path: str, what: str) -> pd.DataFrame:
         raise EvalInputError(f"{what}: {exc}") from exc
     if df.empty:
         raise EvalInputError(f"{what}: {path} holds no rows")
+    from data.validate import validate_frame
+
+    errors = validate_frame(df).errors
+    if errors:
+        p = errors[0]
+        rows = f" (rows {', '.join(map(str, p.rows))}; {p.count} in all)" if p.count else ""
+        raise EvalInputError(
+            f"{what}: {path}: column {p.column} ({p.rule}): expected {p.message}{rows}; "
+            f"{len(errors)} problem(s), see `lmroute data validate {path}`"
+        )
     return df
 
 

@@ -141,6 +141,11 @@ def test_bad_input_exit_2(
         == 2
     )
     assert "logger.kind" in capsys.readouterr().err
+    bad = pd.read_parquet(logs["test"])
+    bad.loc[7, "quality"] = 1.5
+    bad.to_parquet(tmp_path / "bad.parquet")
+    assert _eval(logs, tmp_path, f"test_log={tmp_path / 'bad.parquet'}") == 2
+    assert "column quality (range): expected in [0, 1]" in capsys.readouterr().err
     assert (
         cli.main(
             ["router=fake-knn", f"test_log={logs['test']}", "nosuchkey=1", f"out_dir={tmp_path}"]
