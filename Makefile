@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv edge demo test test-all lint typecheck bench clean
+.PHONY: venv edge demo test test-all test-loop serve lint typecheck bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,14 +28,28 @@ $(VENV)/.edge: $(VENV)/.installed
 
 edge: $(VENV)/.edge
 
+# Open Bandit Pipeline, test-only (cross-checks eval.ope): it declares python<3.11 but is
+# pure Python; seaborn is what its obp.ope import needs beyond our dependencies.
+$(VENV)/.obp: $(VENV)/.installed
+	$(BIN)/pip install -q --no-deps --ignore-requires-python obp==0.5.7 seaborn==0.13.2
+	touch $@
+
 demo: edge
 	$(BIN)/python -m scripts.demo
 
-test: edge
+test: edge $(VENV)/.obp
 	$(BIN)/python -m pytest
 
-test-all: edge
+test-all: edge $(VENV)/.obp
 	$(BIN)/python -m pytest -m ''
+
+# the closed learning loop end to end (serve -> logs -> off-policy retrain -> DR estimate)
+test-loop: edge
+	$(BIN)/python -m pytest -m 'integration and slow' tests/integration/test_learning_loop.py
+
+# the gateway with the demo router and the embedded edge model
+serve: edge
+	$(BIN)/lmroute serve
 
 lint: venv
 	$(BIN)/ruff check .

@@ -57,8 +57,8 @@ class FullInfo:
         first = df.drop_duplicates("request_id")
         rids = first["request_id"].to_numpy()
         pos = pd.Index(rids)
-        r = pos.get_indexer(df["request_id"].to_numpy())
-        m = pd.Index(models).get_indexer(df["model"].to_numpy())
+        r = pos.get_indexer(pd.Index(df["request_id"]))
+        m = pd.Index(models).get_indexer(pd.Index(df["model"]))
         keep = m >= 0
         mats = {}
         for col in OUTCOMES:
@@ -102,7 +102,7 @@ class BanditLog:
     def from_frame(cls, df: pd.DataFrame, models: list[str] | None = None) -> BanditLog:
         """Build from a canonical long frame with one row per request and propensities."""
         models = sorted(df["model"].unique()) if models is None else list(models)
-        action = pd.Index(models).get_indexer(df["model"].to_numpy())
+        action = pd.Index(models).get_indexer(pd.Index(df["model"]))
         if (action < 0).any():
             bad = sorted(set(df["model"][action < 0]))
             raise ValueError(f"model: rows name models outside the action space: {bad}")

@@ -77,7 +77,7 @@ def argmax_utility(
     u = utility(pred.quality, pred.cost_usd, pred.latency_ms, pred.energy_j, w, mask)
     relaxed = utility(pred.quality, pred.cost_usd, pred.latency_ms, pred.energy_j,
                       RewardWeights(w.w_cost, w.w_latency, w.w_energy), mask)
-    none_ok = (u <= NEG_INF).all(axis=1)
+    none_ok: np.ndarray = np.all(np.asarray(u) <= NEG_INF, axis=1)
     u = np.where(none_ok[:, None], relaxed, u)
     return np.argmax(u, axis=1).astype(np.int64)
 
@@ -103,4 +103,4 @@ def make_policy(name: str, **kwargs: object) -> Policy:
     """Build a registered policy; unknown names list the known ones."""
     if name not in REGISTRY:
         raise KeyError(f"unknown policy {name!r}; known: {sorted(REGISTRY)}")
-    return REGISTRY[name](**kwargs)  # type: ignore[arg-type]
+    return REGISTRY[name](**kwargs)
