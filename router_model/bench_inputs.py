@@ -43,6 +43,9 @@ def prompts_of_length(tok: Tokenizer, prompts: list[str], n_tokens: int, count: 
                       seed: int = 0) -> list[str]:
     """``count`` real texts of about ``n_tokens`` tokens: short prompts are joined with
     other real prompts until long enough, then the tail is kept."""
+    tok = Tokenizer.from_str(tok.to_str())  # a copy without the router's truncation
+    tok.no_truncation()
+    tok.no_padding()
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(count):

@@ -62,3 +62,14 @@ def test_bench_router_with_transformer(trained, tmp_path: Path, capsys) -> None:
     res = json.loads(capsys.readouterr().out)
     assert res["speedup_p50"] > 1.0
     assert res["transformer"]["p50_us"] > res["static"]["p50_us"]
+
+
+@pytest.mark.perf
+def test_static_router_p99_under_1ms(trained, tmp_path: Path, capsys) -> None:
+    """The latency goal; run explicitly on a quiet machine (`pytest -m perf`)."""
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("\n".join(trained.held_out[:50]))
+    assert lmroute(["bench", "router", "--router", str(trained.out_dir), "--prompts",
+                    str(prompts), "--reps", "300", "--no-transformer"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["static"]["p99_us"] < 1000.0, res["static"]
