@@ -77,6 +77,9 @@ class Router:
         self.max_tokens = int(tok_cfg.get("max_tokens", 512))
         self.tokenizer = load_tokenizer(self.max_tokens, tokenizer_path)
         self._index = {m: i for i, m in enumerate(self.models)}
+        self._output_names = [o.name for o in session.get_outputs()]
+        self._default_w = RewardWeights().as_array()
+        self._all_allowed = np.ones(len(self.models), dtype=bool)
 
     @classmethod
     def load(cls, path: str | Path, providers: Sequence[str] | str | None = None,
@@ -102,7 +105,7 @@ class Router:
 
     def _weights(self, weights: RewardWeights | None) -> np.ndarray:
         if weights is None:
-            return RewardWeights().as_array()
+            return self._default_w
         if not isinstance(weights, RewardWeights):
             raise InvalidRequest("weights", f"expected RewardWeights, got {type(weights)}")
         return weights.as_array()
@@ -110,7 +113,7 @@ class Router:
     def mask(self, allowed: Sequence[str] | None) -> np.ndarray:
         """(M,) bool mask from allowed model names (None = all)."""
         if allowed is None:
-            return np.ones(len(self.models), dtype=bool)
+            return self._all_allowed
         if isinstance(allowed, str):
             allowed = [allowed]
         unknown = [m for m in allowed if m not in self._index]
@@ -124,23 +127,27 @@ class Router:
 
     # ---- inference ---------------------------------------------------------------
     def _feed(self, texts: list[str], weights: RewardWeights | None,
-              allowed: Sequence[str] | None) -> dict[str, np.ndarray]:
+              mask: np.ndarray) -> dict[str, np.ndarray]:
         ids, att = encode(self.tokenizer, texts)
-        n = len(texts)
+        n, w = len(texts), self._weights(weights)
         return {"input_ids": ids, "attention_mask": att,
-                "weights": np.tile(self._weights(weights), (n, 1)),
-                "model_mask": np.tile(self.mask(allowed), (n, 1))}
+                "weights": w[None] if n == 1 else np.tile(w, (n, 1)),
+                "model_mask": mask[None] if n == 1 else np.tile(mask, (n, 1))}
+
+    def _run(self, texts: list[str], weights: RewardWeights | None,
+             mask: np.ndarray) -> dict[str, np.ndarray]:
+        outs = self.session.run(self._output_names, self._feed(texts, weights, mask))
+        return dict(zip(self._output_names, outs, strict=True))
 
     def scores(self, texts: Sequence[str], weights: RewardWeights | None = None,
                allowed: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Raw ONNX outputs for a batch: name -> (n, M) / (n,) / (n, d) arrays."""
-        feed = self._feed(self._texts(texts), weights, allowed)
-        names = [o.name for o in self.session.get_outputs()]
-        return dict(zip(names, self.session.run(None, feed), strict=True))
+        return self._run(self._texts(texts), weights, self.mask(allowed))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Query features (n, d) float32 (what kNN baselines use)."""
-        return self.session.run(["features"], self._feed(self._texts(texts), None, None))[0]
+        feed = self._feed(self._texts(texts), None, self._all_allowed)
+        return self.session.run(["features"], feed)[0]
 
     def route(self, text: str, weights: RewardWeights | None = None,
               allowed: Sequence[str] | None = None, epsilon: float = 0.0,
@@ -148,10 +155,11 @@ class Router:
         """Route one text; ``epsilon`` > 0 explores with exact propensities."""
         t0 = time.perf_counter_ns()
         eps = check_epsilon(epsilon)
-        out = self.scores([text], weights, allowed)
-        d = self._decision(out, 0, weights, self.mask(allowed), t0)
+        mask = self.mask(allowed)
+        out = self._run(self._texts([text]), weights, mask)
+        d = self._decision(out, 0, weights, mask, t0)
         if eps > 0.0:
-            probs = epsilon_greedy_probs(np.array([d.index]), self.mask(allowed)[None], eps)[0]
+            probs = epsilon_greedy_probs(np.array([d.index]), mask[None], eps)[0]
             rng = rng or np.random.default_rng()
             idx = int(rng.choice(len(probs), p=probs))
             d.model, d.index, d.propensity = self.models[idx], idx, float(probs[idx])
@@ -163,8 +171,8 @@ class Router:
                     allowed: Sequence[str] | None = None) -> list[Decision]:
         """Route a batch in one ONNX call; each Decision carries the batch time / n."""
         t0 = time.perf_counter_ns()
-        out = self.scores(texts, weights, allowed)
         mask = self.mask(allowed)
+        out = self._run(self._texts(texts), weights, mask)
         ds = [self._decision(out, i, weights, mask, t0) for i in range(len(out["choice"]))]
         per = (time.perf_counter_ns() - t0) / 1e3 / max(len(ds), 1)
         for d in ds:

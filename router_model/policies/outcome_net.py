@@ -116,3 +116,43 @@ def log_scales(t: Targets) -> dict[str, LogScale]:
         sd = np.sqrt(np.where(w, (y - mu) ** 2, 0).sum(0) / cnt)
         scales[name] = LogScale(mu.astype(np.float32), np.maximum(sd, 1e-3).astype(np.float32))
     return scales
+
+
+class FusedEnsemble(nn.Module):
+    """An ``Ensemble`` rewritten as one wide MLP (same outputs, far fewer ONNX nodes).
+
+    Layer 1 stacks the members' weights (K*h, d); deeper layers and the heads are
+    block-diagonal, so member k only sees its own hidden units. Outputs are transformed
+    per member (sigmoid / exp) and then averaged, exactly as ``Ensemble`` does.
+    """
+
+    def __init__(self, ens: Ensemble) -> None:
+        super().__init__()
+        nets = [n for n in ens.nets if isinstance(n, OutcomeNet)]
+        first = nets[0]
+        self.k, self.n_models = len(nets), first.n_models
+        linears = [[m for m in net.body.children() if isinstance(m, nn.Linear)] + [net.heads]
+                   for net in nets]
+        layers: list[nn.Module] = []
+        for depth, group in enumerate(zip(*linears, strict=True)):
+            fused = nn.Linear(group[0].in_features * (1 if depth == 0 else self.k),
+                              sum(g.out_features for g in group))
+            with torch.no_grad():
+                w = torch.cat([g.weight for g in group]) if depth == 0 else \
+                    torch.block_diag(*[g.weight for g in group])
+                fused.weight.copy_(w)
+                fused.bias.copy_(torch.cat([g.bias for g in group]))
+            layers += [fused, nn.GELU()]
+        self.mlp = nn.Sequential(*layers[:-1])  # no activation after the heads
+        for name in ("x_mean", "x_std", *(f"{o}_{s}" for o in REGRESSED for s in ("mu", "sd"))):
+            self.register_buffer(name, first.get_buffer(name).clone())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        z = (x - self.get_buffer("x_mean")) / self.get_buffer("x_std")
+        r = self.mlp(z).view(-1, self.k, 4, self.n_models)
+        outs = [torch.sigmoid(r[:, :, 0]).mean(dim=1)]
+        for k, name in enumerate(REGRESSED, start=1):
+            mu, sd = self.get_buffer(f"{name}_mu"), self.get_buffer(f"{name}_sd")
+            y = (torch.exp(r[:, :, k] * sd + mu) - LOG_EPS[name]).clamp(min=0.0)
+            outs.append(y.mean(dim=1))
+        return tuple(outs)

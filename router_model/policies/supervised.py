@@ -15,7 +15,14 @@ from torch import nn
 from data.matrix import BanditLog, FullInfo
 from router_model.policies.base import Policy, Predictions, register
 from router_model.policies.fitting import fit_ensemble, run_module
-from router_model.policies.outcome_net import REGRESSED, EpochCallback, FitConfig, Targets
+from router_model.policies.outcome_net import (
+    REGRESSED,
+    Ensemble,
+    EpochCallback,
+    FitConfig,
+    FusedEnsemble,
+    Targets,
+)
 
 
 def full_info_targets(log: FullInfo) -> Targets:
@@ -37,7 +44,10 @@ class OutcomePolicy(Policy):
         return Predictions(q, c, lat, e)
 
     def torch_module(self) -> nn.Module:
-        """features (B, d) -> (quality, cost_usd, latency_ms, energy_j), each (B, M)."""
+        """features (B, d) -> (quality, cost_usd, latency_ms, energy_j), each (B, M);
+        an ensemble is fused into one wide MLP for export (identical outputs)."""
+        if isinstance(self.module_, Ensemble) and len(self.module_.nets) > 1:
+            return FusedEnsemble(self.module_).eval()
         return self.module_
 
     def params(self) -> dict[str, object]:

@@ -77,3 +77,18 @@ def test_offpolicy_validates_its_log(synth_log: FullInfo, synth_X) -> None:
 def test_registry_builds_policies() -> None:
     assert isinstance(make_policy("supervised", hidden=8), SupervisedPolicy)
     assert isinstance(make_policy("offpolicy", estimator="ips"), OffPolicyPolicy)
+
+
+def test_fused_ensemble_equals_the_ensemble(synth_log: FullInfo, synth_X) -> None:
+    import torch
+
+    from router_model.policies.outcome_net import FusedEnsemble
+
+    pol = SupervisedPolicy(**{**SMALL, "n_ensemble": 3, "depth": 2, "epochs": 2})
+    pol.fit(synth_X[:300], synth_log.subset(np.arange(300)))
+    fused = pol.torch_module()
+    assert isinstance(fused, FusedEnsemble)
+    x = torch.from_numpy(synth_X[300:400])
+    with torch.no_grad():
+        for a, b in zip(fused(x), pol.module_(x), strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
