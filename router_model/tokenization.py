@@ -17,6 +17,7 @@ from tokenizers import Tokenizer
 
 PAD_ID = 0
 TRUNCATION = "keep_tail"
+TAIL_CHARS_PER_TOKEN = 6  # pre-cut budget (chars per kept token); falls back to the full text
 
 
 def source_model_dir() -> Path:
@@ -41,15 +42,53 @@ def load_tokenizer(max_tokens: int = 512, path: Path | None = None) -> Tokenizer
     return tok
 
 
+def _tail_start(text: str, max_tokens: int) -> int:
+    """Index of a whitespace boundary ~TAIL_CHARS_PER_TOKEN * max_tokens chars from the end
+    (0 when the text is short). Pre-tokenisation splits on whitespace and the normaliser
+    is per character, so the tail's tokens are exactly a suffix of the full text's."""
+    budget = max_tokens * TAIL_CHARS_PER_TOKEN
+    if len(text) <= budget:
+        return 0
+    cut = len(text) - budget
+    while cut < len(text) and not text[cut].isspace():
+        cut += 1
+    return cut if cut < len(text) else 0
+
+
+def encode_one(tok: Tokenizer, text: str):  # -> tokenizers.Encoding
+    """Encode one text, tokenizing only its tail when that provably suffices: the tail
+    must itself overflow ``max_tokens`` (else the whole text is tokenized)."""
+    trunc = tok.truncation
+    start = _tail_start(text, trunc["max_length"]) if trunc else 0
+    if start:
+        enc = tok.encode(text[start:])
+        if enc.overflowing:
+            return enc
+    return tok.encode(text)
+
+
 def encode(tok: Tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Tokenize a batch.
+    """Tokenize a batch (keep-tail truncation, padded to the longest).
 
     Returns:
         input_ids (B, T) int64 and attention_mask (B, T) int64, T = longest in batch.
     """
-    encs = tok.encode_batch(texts) if len(texts) > 1 else [tok.encode(texts[0])]
-    ids = np.array([e.ids for e in encs], dtype=np.int64)
-    mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
+    if len(texts) == 1:
+        encs = [encode_one(tok, texts[0])]
+    else:
+        trunc = tok.truncation
+        cuts = [_tail_start(t, trunc["max_length"]) if trunc else 0 for t in texts]
+        encs = tok.encode_batch([t[c:] for t, c in zip(texts, cuts, strict=True)])
+        redo = [i for i, (c, e) in enumerate(zip(cuts, encs, strict=True))
+                if c and not e.overflowing]
+        for i, e in zip(redo, tok.encode_batch([texts[i] for i in redo]), strict=True):
+            encs[i] = e
+    width = max(len(e.ids) for e in encs)
+    ids = np.full((len(encs), width), PAD_ID, dtype=np.int64)
+    mask = np.zeros((len(encs), width), dtype=np.int64)
+    for i, e in enumerate(encs):  # batch padding is right-side; redone rows may be shorter
+        ids[i, : len(e.ids)] = e.ids
+        mask[i, : len(e.ids)] = e.attention_mask
     return ids, mask
 
 

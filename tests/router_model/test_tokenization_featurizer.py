@@ -53,3 +53,22 @@ def test_scalar_features_separate_code_from_prose() -> None:
         out = feat(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
     code_frac = out[:, 8 + 1]  # after the embedding dims and the length scalar
     assert code_frac[0] > code_frac[1] + 0.2
+
+
+def test_tail_precut_gives_exactly_the_full_tokenization() -> None:
+    from tokenizers import Tokenizer
+
+    tok = load_tokenizer(64)
+    full = Tokenizer.from_str(tok.to_str())  # reference: always tokenizes everything
+    rng = np.random.default_rng(0)
+    words = ["alpha", "béta", "x=1;", "naïve", "unbelievable", "(", "))", "42", "\n", "日本"]
+    texts = [" ".join(rng.choice(words, size=n)) for n in (3, 50, 300, 2000, 5000)]
+    texts.append("a" * 3000 + " tail words here")  # one giant word then a short tail
+    for t in texts:
+        want = full.encode(t)
+        ids, _ = encode(tok, [t])
+        assert ids[0].tolist() == want.ids, len(t)
+    batch, _ = encode(tok, texts)
+    for row, t in zip(batch, texts, strict=True):
+        want = full.encode(t).ids
+        assert row[: len(want)].tolist() == want

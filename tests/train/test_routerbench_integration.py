@@ -27,6 +27,11 @@ def test_real_prompts_keep_their_question(shared_data: Path) -> None:
     for q, row in zip(long_, ids, strict=True):
         tail = " ".join(q.split()[-5:]).lower()
         assert tok.decode(row.tolist()).endswith(tok.decode(tok.encode(tail).ids[1:-1]))
+    from tokenizers import Tokenizer
+
+    full = Tokenizer.from_str(tok.to_str())  # no tail pre-cut: the reference
+    for q in queries[::7]:
+        assert encode(tok, [q])[0][0].tolist() == full.encode(q).ids
 
 
 @pytest.mark.integration
