@@ -56,6 +56,7 @@ class RequestContext:
     decision_us: float = 0.0
     chain: list[Route] = field(default_factory=list)
     fallback_backend_used: bool = False
+    routed_in_thread: bool = False  # the router ran in the worker thread (not inline)
     # budget
     budget_day: str = ""
     reserved_usd: float = 0.0
@@ -76,6 +77,7 @@ class RequestContext:
     energy_j: float = 0.0
     error: GatewayError | None = None
     status: int = 200
+    in_flight: bool = False  # counted in Gateway.in_flight (pipeline.py)
 
     def response_headers(self) -> dict[str, str]:
         """The x-lmroute-* headers of the response."""

@@ -7,6 +7,7 @@ import itertools
 import logging
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -72,7 +73,19 @@ class Gateway:
         # call, measured ~180 us on this VM)
         self._rid_prefix = f"{int(time.time()):x}{secrets.token_hex(4)}"
         self._rid_counter = itertools.count()
+        self.in_flight = 0  # requests between Pipeline.run and the end of complete
+        # the router's worker threads (ONNX Runtime runs one intra-op thread per call)
+        self.route_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="route")
+        self._decision_hist: dict[str, Any] = {}
         self._warn_unserved()
+
+    def decision_histogram(self, profile: str) -> Any:
+        """The ``lmroute_decision_seconds{profile}`` child, cached (``labels`` costs a lock
+        and a dict lookup per call)."""
+        h = self._decision_hist.get(profile)
+        if h is None:
+            h = self._decision_hist[profile] = self.metrics.decision.labels(profile)
+        return h
 
     def new_request_id(self) -> str:
         """Unique id (``chatcmpl-<time+random prefix><counter>``), no syscall."""
@@ -96,6 +109,7 @@ class Gateway:
         await self.request_log.close()
         await self.feedback_log.close()
         await self.pool.close()
+        self.route_executor.shutdown(wait=False, cancel_futures=True)
         if self.keys is not None:
             self.keys.close()
 

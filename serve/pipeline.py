@@ -38,7 +38,14 @@ class Pipeline:
         self.finish = finish
 
     async def run(self, ctx: RequestContext, gw: Gateway) -> None:
-        """Run the ``before`` stages. On error, run ``finish`` and re-raise."""
+        """Run the ``before`` stages. On error, run ``finish`` and re-raise.
+
+        The request counts in ``gw.in_flight`` from here until ``complete`` ends (or it is
+        cancelled here): the route stage uses it to skip the thread hop when alone.
+        """
+        if not ctx.in_flight:
+            ctx.in_flight = True
+            gw.in_flight += 1
         try:
             for stage in self.before:
                 await stage(ctx, gw)
@@ -53,16 +60,30 @@ class Pipeline:
             ctx.status = 500
             await self.complete(ctx, gw)
             raise ctx.error from exc
+        except BaseException:  # cancelled (client gone): no finish stages, but not in flight
+            _leave(ctx, gw)
+            raise
 
     async def complete(self, ctx: RequestContext, gw: Gateway) -> None:
         """Run the ``finish`` stages; each one's failure is logged, never raised."""
-        for stage in self.finish:
-            try:
-                await stage(ctx, gw)
-            except Exception:
-                log.exception("request %s: finish stage %s failed", ctx.request_id, stage.name)
+        try:
+            for stage in self.finish:
+                try:
+                    await stage(ctx, gw)
+                except Exception:
+                    log.exception("request %s: finish stage %s failed", ctx.request_id,
+                                  stage.name)
+        finally:
+            _leave(ctx, gw)
 
     def insert_before(self, anchor: str, stage: Stage) -> None:
         """Plug ``stage`` in just before the stage named ``anchor``."""
         names = [s.name for s in self.before]
         self.before.insert(names.index(anchor), stage)
+
+
+def _leave(ctx: RequestContext, gw: Gateway) -> None:
+    """The request no longer counts in ``gw.in_flight`` (idempotent)."""
+    if ctx.in_flight:
+        ctx.in_flight = False
+        gw.in_flight -= 1

@@ -113,6 +113,9 @@ class ServeSettings:
     chars_per_token: float = 4.0  # prompt-token estimate before the call
     max_request_bytes: int = 1_000_000
     route_in_thread: bool = True  # measured: 2.4x throughput at 50 clients (docs/serve.md)
+    # ... but only when at least this many requests are in flight (this one included):
+    # alone, the router runs inline, saving the thread hop (1 = always in the thread)
+    route_thread_min_in_flight: int = 2
     seed: int | None = None  # exploration RNG seed (None = fresh entropy)
     auth: AuthSettings = field(default_factory=AuthSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -140,6 +143,9 @@ class ServeSettings:
             raise ValueError(f"default_profile: {self.default_profile!r} is not in profiles")
         if self.fallback_backend is not None and self.fallback_backend not in self.backends:
             raise ValueError(f"fallback_backend: {self.fallback_backend!r} is not a backend")
+        if self.route_thread_min_in_flight < 1:
+            raise ValueError("route_thread_min_in_flight: expected >= 1, got "
+                             f"{self.route_thread_min_in_flight}")
         if self.log.format not in ("parquet", "jsonl"):
             raise ValueError(f"log.format: expected parquet or jsonl, got {self.log.format!r}")
         return self

@@ -39,6 +39,9 @@ class BackendPool:
                 self.edge_servers[name] = LlamaCppServer(s, run_dir)
             for model in s.serves:
                 self.by_model.setdefault(model, []).append(b)
+        # static per model: the largest context among its backends (asked per request)
+        self._max_context = {m: max(b.settings.context_tokens for b in bs)
+                             for m, bs in self.by_model.items()}
         for name, s in backends.items():
             if s.api_key_env and not os.environ.get(s.api_key_env):
                 msg = f"env var {s.api_key_env} is not set"
@@ -72,11 +75,15 @@ class BackendPool:
                 if b.health.is_live(now) and (b.settings.edge or not edge_only)]
 
     def live_models(self, now: float | None = None, edge_only: bool = False) -> set[str]:
+        """Models with at least one live backend (edge ones only when ``edge_only``)."""
         now = time.monotonic() if now is None else now
-        return {m for m in self.by_model if self.live_for(m, now, edge_only)}
+        live = [b for b in self.backends.values()
+                if b.health.is_live(now) and (b.settings.edge or not edge_only)]
+        return {m for b in live for m in b.settings.serves}
 
     def max_context(self, model: str) -> int:
-        return max((b.settings.context_tokens for b in self.by_model.get(model, ())), default=0)
+        """The largest context (tokens) among the backends serving ``model`` (0 = none)."""
+        return self._max_context.get(model, 0)
 
     def cooldown_left_s(self) -> float:
         """Shortest wait until some cooling-down backend is tried again (0 = none)."""

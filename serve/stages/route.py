@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,16 +37,22 @@ class RouteStage:
         else:
             await self._fallback(ctx, gw)
         ctx.decision_us = (time.perf_counter() - t) * 1e6
-        gw.metrics.decision.labels(ctx.profile or "explicit").observe(ctx.decision_us / 1e6)
+        gw.decision_histogram(ctx.profile or "explicit").observe(ctx.decision_us / 1e6)
 
     async def _decide(self, ctx: RequestContext, gw: Gateway, allowed: list[str],
                       epsilon: float) -> Decision:
+        """The router's decision: in the worker thread when other requests are in flight
+        (the event loop keeps serving them while ONNX Runtime runs without the GIL), inline
+        when this is the only one (the thread hop would be pure overhead: measured ~0.2 ms
+        per hop idle, more on a loaded box; docs/benchmarks.md)."""
         assert gw.router is not None
-        if not gw.settings.route_in_thread:
+        if not gw.settings.route_in_thread or gw.in_flight < gw.settings.route_thread_min_in_flight:
+            ctx.routed_in_thread = False
             return gw.router.route(ctx.text, ctx.weights, allowed, epsilon, gw.rng)
+        ctx.routed_in_thread = True
         rng = np.random.default_rng(int(gw.rng.integers(2**63)))  # Generators aren't shared
-        return await asyncio.to_thread(gw.router.route, ctx.text, ctx.weights, allowed,
-                                       epsilon, rng)
+        call = partial(gw.router.route, ctx.text, ctx.weights, allowed, epsilon, rng)
+        return await asyncio.get_running_loop().run_in_executor(gw.route_executor, call)
 
     def _explicit(self, ctx: RequestContext, gw: Gateway) -> None:
         model = ctx.requested_model
