@@ -23,7 +23,7 @@ import onnxruntime as ort
 
 from router_model.artifact import ArtifactError, open_artifact
 from router_model.decision import Decision
-from router_model.policies.explore import check_epsilon, epsilon_greedy_probs
+from router_model.policies.explore import check_epsilon
 from router_model.reward import NEG_INF, RewardWeights
 from router_model.tokenization import encode, load_tokenizer
 
@@ -80,6 +80,8 @@ class Router:
         self._output_names = [o.name for o in session.get_outputs()]
         self._default_w = RewardWeights().as_array()
         self._all_allowed = np.ones(len(self.models), dtype=bool)
+        self._all_allowed.flags.writeable = False
+        self._masks: dict[tuple[str, ...], np.ndarray] = {}  # allowed -> read-only mask
 
     @classmethod
     def load(cls, path: str | Path, providers: Sequence[str] | str | None = None,
@@ -111,11 +113,15 @@ class Router:
         return weights.as_array()
 
     def mask(self, allowed: Sequence[str] | None) -> np.ndarray:
-        """(M,) bool mask from allowed model names (None = all)."""
+        """(M,) bool mask from allowed model names (None = all); read-only, cached per set."""
         if allowed is None:
             return self._all_allowed
         if isinstance(allowed, str):
             allowed = [allowed]
+        key = tuple(allowed)
+        cached = self._masks.get(key)
+        if cached is not None:
+            return cached
         unknown = [m for m in allowed if m not in self._index]
         if unknown:
             raise InvalidRequest("allowed", f"unknown models {unknown}; known: {self.models}")
@@ -123,6 +129,9 @@ class Router:
             raise InvalidRequest("allowed", "expected at least one model")
         m = np.zeros(len(self.models), dtype=bool)
         m[[self._index[a] for a in allowed]] = True
+        m.flags.writeable = False
+        if len(self._masks) < 1024:  # a gateway sees few distinct allowed sets
+            self._masks[key] = m
         return m
 
     # ---- inference ---------------------------------------------------------------
@@ -158,8 +167,9 @@ class Router:
         mask = self.mask(allowed)
         out = self._run(self._texts([text]), weights, mask)
         d = self._decision(out, 0, weights, mask, t0)
-        if eps > 0.0:
-            probs = epsilon_greedy_probs(np.array([d.index]), mask[None], eps)[0]
+        if eps > 0.0:  # = epsilon_greedy_probs for one row (mask is never empty here)
+            probs = np.where(mask, eps / int(mask.sum()), 0.0)
+            probs[d.index] += 1.0 - eps
             rng = rng or np.random.default_rng()
             idx = int(rng.choice(len(probs), p=probs))
             d.model, d.index, d.propensity = self.models[idx], idx, float(probs[idx])
@@ -187,8 +197,8 @@ class Router:
             (out["cost_usd"][i] <= w.max_cost_usd) & mask
         reason = "argmax utility" if within.any() else \
             "fallback: no allowed model meets the limits; best allowed ignoring them"
-        util = {m: max(float(u), NEG_INF) for m, u in zip(self.models, out["utility"][i],
-                                                          strict=True)}
-        qual = {m: float(q) for m, q in zip(self.models, out["quality"][i], strict=True)}
+        util = {m: max(u, NEG_INF) for m, u in zip(self.models, out["utility"][i].tolist(),
+                                                   strict=True)}
+        qual = dict(zip(self.models, out["quality"][i].tolist(), strict=True))
         return Decision(self.models[idx], idx, 1.0, (time.perf_counter_ns() - t0) / 1e3,
                         reason, util, qual)
