@@ -56,6 +56,15 @@ class BackendSettings:
     cooldown_s: float = 30.0
     context_tokens: int = 4096
     edge: bool = False  # runs on our own hardware: allowed for sensitive requests
+    # a vLLM server: poll its Prometheus /metrics (serve/load_signal.py) and mask it out
+    # of routing while saturated (queue or KV cache past the limits), like a cooldown;
+    # no reading, or one older than load_stale_s, masks nothing
+    vllm_metrics: bool = False
+    metrics_url: str = ""  # default: base_url without its /v1 suffix + /metrics
+    load_poll_s: float = 0.5
+    load_stale_s: float = 5.0
+    load_max_waiting: float = 8.0  # vllm:num_requests_waiting above this = saturated
+    load_max_kv_usage: float = 0.95  # vllm:kv_cache_usage_perc (a fraction) above this
     # llamacpp only: the GGUF (a path, or "gemma3_270m" = the PyPI-packaged Gemma 3 270M)
     gguf: str = "gemma3_270m"
     n_ctx: int = 2048
@@ -161,9 +170,33 @@ def _validate_backend(key: str, b: BackendSettings) -> None:
                  "j_per_token", "backoff_base_s", "cooldown_s"):
         if getattr(b, attr) < 0:
             raise ValueError(f"{where}.{attr}: expected >= 0, got {getattr(b, attr)}")
+    if b.vllm_metrics:
+        _validate_load(where, b)
     if b.timeout_s <= 0 or b.max_retries < 0 or b.cooldown_after < 1 or b.context_tokens < 1:
         raise ValueError(f"{where}: timeout_s > 0, max_retries >= 0, cooldown_after >= 1 "
                          "and context_tokens >= 1 expected")
+
+
+def _validate_load(where: str, b: BackendSettings) -> None:
+    url = b.metrics_url or b.base_url
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{where}.metrics_url: vllm_metrics needs an http(s) metrics_url or "
+                         f"base_url, got {url!r}")
+    if b.load_poll_s <= 0 or b.load_stale_s <= b.load_poll_s:
+        raise ValueError(f"{where}: load_poll_s > 0 and load_stale_s > load_poll_s expected, "
+                         f"got {b.load_poll_s}, {b.load_stale_s}")
+    if b.load_max_waiting < 0 or not 0.0 < b.load_max_kv_usage <= 1.0:
+        raise ValueError(f"{where}: load_max_waiting >= 0 and load_max_kv_usage in (0, 1] "
+                         f"expected, got {b.load_max_waiting}, {b.load_max_kv_usage}")
+
+
+def metrics_url(b: BackendSettings) -> str:
+    """Where a vLLM backend's Prometheus metrics are: ``metrics_url``, else the server root
+    of ``base_url`` (its ``/v1`` suffix removed) + ``/metrics``."""
+    if b.metrics_url:
+        return b.metrics_url
+    root = b.base_url.rstrip("/")
+    return (root[:-3] if root.endswith("/v1") else root) + "/metrics"
 
 
 def settings_from_dict(raw: dict[str, Any]) -> ServeSettings:

@@ -13,7 +13,8 @@ import aiohttp
 
 from serve.backends.llamacpp import EdgeStartError, LlamaCppServer
 from serve.backends.openai_http import OpenAIHTTPBackend
-from serve.settings import BackendKind, BackendSettings
+from serve.load_signal import LoadPoller
+from serve.settings import BackendKind, BackendSettings, metrics_url
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,11 @@ class BackendPool:
         # static per model: the largest context among its backends (asked per request)
         self._max_context = {m: max(b.settings.context_tokens for b in bs)
                              for m, bs in self.by_model.items()}
+        # vLLM backends: live load from /metrics, polled in the background (started in start)
+        self.load_pollers: dict[str, LoadPoller] = {
+            name: LoadPoller(metrics_url(s), interval_s=s.load_poll_s,
+                             stale_after_s=s.load_stale_s, model_name=s.model)
+            for name, s in backends.items() if s.vllm_metrics}
         for name, s in backends.items():
             if s.api_key_env and not os.environ.get(s.api_key_env):
                 msg = f"env var {s.api_key_env} is not set"
@@ -57,8 +63,14 @@ class BackendPool:
             except EdgeStartError as exc:
                 backend.health.mark_unavailable(str(exc))
                 log.error("backend %r UNAVAILABLE: %s", name, exc)
+        for name, poller in self.load_pollers.items():
+            await poller.start()
+            log.info("backend %r: polling vLLM load at %s every %.2f s", name,
+                     poller.metrics_url, poller.interval_s)
 
     async def close(self) -> None:
+        for poller in self.load_pollers.values():
+            await poller.stop()
         for server in self.edge_servers.values():
             await server.stop()
         await self.client.close()
@@ -68,17 +80,29 @@ class BackendPool:
         """Every model name some backend serves (live or not)."""
         return list(self.by_model)
 
+    def saturated(self, b: OpenAIHTTPBackend) -> bool:
+        """True when the backend's fresh vLLM load reading is past its limits (no poller,
+        no reading or a stale one: False, i.e. mask nothing)."""
+        poller = self.load_pollers.get(b.name)
+        load = poller.latest if poller is not None else None
+        return load is not None and load.saturated(b.settings.load_max_waiting,
+                                                   b.settings.load_max_kv_usage)
+
+    def is_live(self, b: OpenAIHTTPBackend, now: float | None = None) -> bool:
+        """Available, not cooling down and not saturated."""
+        return b.health.is_live(now) and not self.saturated(b)
+
     def live_for(self, model: str, now: float | None = None,
                  edge_only: bool = False) -> list[OpenAIHTTPBackend]:
         now = time.monotonic() if now is None else now
         return [b for b in self.by_model.get(model, ())
-                if b.health.is_live(now) and (b.settings.edge or not edge_only)]
+                if self.is_live(b, now) and (b.settings.edge or not edge_only)]
 
     def live_models(self, now: float | None = None, edge_only: bool = False) -> set[str]:
         """Models with at least one live backend (edge ones only when ``edge_only``)."""
         now = time.monotonic() if now is None else now
         live = [b for b in self.backends.values()
-                if b.health.is_live(now) and (b.settings.edge or not edge_only)]
+                if self.is_live(b, now) and (b.settings.edge or not edge_only)]
         return {m for b in live for m in b.settings.serves}
 
     def max_context(self, model: str) -> int:
@@ -92,8 +116,20 @@ class BackendPool:
         return min(left, default=0.0)
 
     def describe(self) -> dict[str, object]:
-        return {n: {"base_url": b.base_url, "serves": b.settings.serves, "edge": b.settings.edge,
-                    **b.health.describe()} for n, b in self.backends.items()}
+        out: dict[str, object] = {}
+        for n, b in self.backends.items():
+            d = {"base_url": b.base_url, "serves": b.settings.serves, "edge": b.settings.edge,
+                 **b.health.describe()}
+            poller = self.load_pollers.get(n)
+            if poller is not None:
+                load = poller.latest
+                d["load"] = {"saturated": self.saturated(b), "polls": poller.n_polls,
+                             "errors": poller.n_errors, "last_error": poller.last_error,
+                             "waiting": load.num_requests_waiting if load else None,
+                             "running": load.num_requests_running if load else None,
+                             "kv_cache_usage": load.kv_cache_usage_perc if load else None}
+            out[n] = d
+        return out
 
 
 def _api_key(s: BackendSettings) -> str | None:

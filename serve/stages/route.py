@@ -79,7 +79,7 @@ class RouteStage:
         """No router model has a live backend: the fallback backend answers (if allowed)."""
         name = gw.settings.fallback_backend
         b = gw.pool.backends[name] if name else None
-        ok = (b is not None and b.health.is_live() and (b.settings.edge or not ctx.sensitive)
+        ok = (b is not None and gw.pool.is_live(b) and (b.settings.edge or not ctx.sensitive)
               and b.settings.context_tokens >= ctx.prompt_tokens_est
               and (ctx.key is None or ctx.key.allowed_models is None
                    or bool(ctx.key.allowed_models & set(b.settings.serves))))
@@ -89,7 +89,7 @@ class RouteStage:
                 f"No backend can serve this request: {len(ctx.allowed)} of {n} router models "
                 f"pass the rules (live backend{', edge-only' if ctx.sensitive else ''}, context, "
                 f"key) and the fallback backend {name!r} is "
-                f"{'not configured' if b is None else 'not usable: ' + _why(b, ctx)}.",
+                f"{'not configured' if b is None else 'not usable: ' + _why(b, ctx, gw)}.",
                 gw.pool.cooldown_left_s())
         served = b.settings.serves[0] if b.settings.serves else b.settings.model
         routable = [m for m in gw.router_models
@@ -108,7 +108,7 @@ class RouteStage:
         ctx.chain = [Route(served, b)]
 
 
-def _why(b: object, ctx: RequestContext) -> str:
+def _why(b: object, ctx: RequestContext, gw: Gateway) -> str:
     from serve.backends.openai_http import OpenAIHTTPBackend
 
     assert isinstance(b, OpenAIHTTPBackend)
@@ -117,6 +117,8 @@ def _why(b: object, ctx: RequestContext) -> str:
         return h.unavailable_reason
     if not h.is_live():
         return f"cooling down for {h.cooldown_left_s():.0f} s"
+    if gw.pool.saturated(b):
+        return "saturated (vLLM queue or KV cache past its limits)"
     if ctx.sensitive and not b.settings.edge:
         return "not an edge backend (sensitive request)"
     if b.settings.context_tokens < ctx.prompt_tokens_est:
