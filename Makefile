@@ -45,7 +45,7 @@ test-all: edge $(VENV)/.obp
 
 # the closed learning loop end to end (serve -> logs -> off-policy retrain -> DR estimate)
 test-loop: edge
-	$(BIN)/python -m pytest -m 'integration and slow' tests/integration/test_learning_loop.py
+	$(BIN)/python -m pytest -m integration tests/integration/test_learning_loop.py
 
 # the gateway with the demo router and the embedded edge model
 serve: edge

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 
 from router_model.reward import RewardWeights
 
+# the ``logger`` group is shared with ``lmroute train``: one schema class for both, or
+# Hydra refuses to merge two same-named schemas in one process
+from train.config import LoggerConf
+
 
 @dataclass
 class WeightsConf:
@@ -66,16 +70,6 @@ class OPEConf:
     n_folds: int = 2
 
 
-@dataclass
-class LoggerConf:
-    """The shared ``logger`` group (conf/logger/{mlflow,none}.yaml; same fields as the train
-    schema). ``tracking_uri`` "": the train run's ``mlflow.db`` beside the router directory
-    if there is one, else ``sqlite:///<out_dir>/mlflow.db``."""
-
-    kind: str = "mlflow"
-    tracking_uri: str = ""
-    experiment: str = "lmroute-eval"
-    registered_model: str = "lmroute-router"
 
 
 @dataclass

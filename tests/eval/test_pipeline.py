@@ -154,7 +154,7 @@ def test_bad_input_exit_2(
     )
 
 
-@pytest.mark.slow  # creating the MLflow SQLite store takes ~10-30 s on 2 shared cores
+@pytest.mark.integration  # creating the MLflow SQLite store takes ~10-30 s on 2 shared cores
 def test_mlflow_logging(logs: dict[str, Any], fake: None, tmp_path: Path) -> None:
     pytest.importorskip("mlflow")
     assert (

@@ -43,7 +43,7 @@ from serve.settings import settings_from_dict
 from tests.serve.conftest import backend, serve_gateway
 from tests.serve.fakes import FakeControl, ThreadServer, fake_backend_app
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration]
 MODELS = ["gpt-4-1106-preview", "zero-one-ai/Yi-34B-Chat", "mistralai/mixtral-8x7b-chat",
           "meta/llama-2-70b-chat"]
 PRICES = {MODELS[0]: (10.0, 30.0), MODELS[1]: (0.8, 0.8), MODELS[2]: (0.6, 0.6),

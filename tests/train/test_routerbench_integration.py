@@ -35,7 +35,6 @@ def test_real_prompts_keep_their_question(shared_data: Path) -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.slow
 def test_router_beats_baselines_and_reaches_target(shared_data: Path, tmp_path: Path) -> None:
     argv = ["train", "experiment=routerbench", "logger=none", f"runs_dir={tmp_path}",
             f"data.paths=[{shared_data / 'routerbench'}]", f"export.out_dir={tmp_path / 'r'}"]
