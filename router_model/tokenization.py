@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
+from router_model.fast_tokenizer import FastEncoder
+
 PAD_ID = 0
 TRUNCATION = "keep_tail"
 TAIL_CHARS_PER_TOKEN = 6  # pre-cut budget (chars per kept token); falls back to the full text
@@ -67,12 +69,61 @@ def encode_one(tok: Tokenizer, text: str):  # -> tokenizers.Encoding
     return tok.encode(text)
 
 
+_FAST: dict[int, tuple[Tokenizer, FastEncoder]] = {}  # id(tok) -> (tok kept alive, enc)
+
+
+def fast_encoder(tok: Tokenizer) -> FastEncoder:
+    """The word-cached exact encoder bound to ``tok`` (built once per tokenizer object)."""
+    hit = _FAST.get(id(tok))
+    if hit is None or hit[0] is not tok:
+        hit = _FAST[id(tok)] = (tok, FastEncoder(tok))
+    return hit[1]
+
+
 def encode(tok: Tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Tokenize a batch (keep-tail truncation, padded to the longest).
+
+    Plain-ASCII texts take the exact word-cached fast path (``fast_tokenizer``); the
+    rest, or a tokenizer it does not recognise, go through HF ``tokenizers``.
 
     Returns:
         input_ids (B, T) int64 and attention_mask (B, T) int64, T = longest in batch.
     """
+    fast = fast_encoder(tok)
+    if fast.enabled and _layout_ok(tok):
+        trunc = tok.truncation
+        max_len = trunc["max_length"] if trunc else None
+        rows = [fast.encode_ids(t, max_len) for t in texts]
+        if all(r is not None for r in rows):
+            return _pack(rows)  # type: ignore[arg-type]
+    return _encode_hf(tok, texts)
+
+
+def _layout_ok(tok: Tokenizer) -> bool:
+    """Truncation (if any) keeps the tail; padding (if any) is PAD_ID to the longest."""
+    trunc, pad = tok.truncation, tok.padding
+    return ((trunc is None or (trunc["direction"] == "left" and trunc["stride"] == 0))
+            and (pad is None or (pad["pad_id"] == PAD_ID and pad["length"] is None
+                                 and pad["direction"] == "right"
+                                 and pad["pad_to_multiple_of"] is None)))
+
+
+def _pack(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad id lists with PAD_ID: input_ids (B, T), attention_mask (B, T) int64."""
+    if len(rows) == 1:
+        ids = np.array(rows, dtype=np.int64)
+        return ids, np.ones_like(ids)
+    width = max(len(r) for r in rows)
+    ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = r
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def _encode_hf(tok: Tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """HF ``tokenizers`` path of ``encode`` (same outputs)."""
     if len(texts) == 1:
         encs = [encode_one(tok, texts[0])]
     else:

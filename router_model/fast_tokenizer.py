@@ -1,0 +1,94 @@
+"""Exact fast path for the router's BERT WordPiece tokenizer on plain-ASCII text.
+
+For text made only of printable ASCII plus ``\\t``/``\\n``/``\\r``, BertNormalizer is a
+lowercase (accents, control chars and CJK spacing cannot occur), BertPreTokenizer splits
+on whitespace and isolates each ASCII punctuation char, so one regex yields the exact
+pre-tokens. Each pre-token maps through a bounded LRU cache ``word -> WordPiece ids``
+(a miss asks the HF tokenizer's own WordPiece model, so ``[UNK]`` for words over
+``max_input_chars_per_word`` and unknown pieces are HF's). The tail of the ids is kept
+and [CLS]/[SEP] wrapped around it, as HF's left truncation does.
+
+Anything the fast path cannot guarantee (non-ASCII, other control chars, text holding
+an added token such as ``[SEP]``, a tokenizer whose configuration differs from
+all-MiniLM-L6-v2's) returns ``None`` and the caller falls back to HF ``tokenizers``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+from tokenizers import Tokenizer
+
+CACHE_WORDS = 1 << 16  # LRU bound on cached words (~10 MB worst case)
+TAIL_CHARS_PER_TOKEN = 6  # pre-cut budget, as in tokenization._tail_start
+_WORDS = re.compile(r"[a-z0-9]+|[^a-z0-9 \t\n\r]")
+_UNSAFE = re.compile(r"[^\x20-\x7e\t\n\r]")  # anything but printable ASCII + \t\n\r
+_SPACE = frozenset(" \t\n\r")
+
+
+def _config_ok(cfg: dict[str, Any]) -> bool:
+    """True iff the tokenizer is configured exactly as the fast path assumes."""
+    norm, model, post = cfg.get("normalizer") or {}, cfg.get("model") or {}, \
+        cfg.get("post_processor") or {}
+    single = [next(iter(s.items())) for s in post.get("single", [])]
+    return (norm.get("type") == "BertNormalizer" and norm.get("lowercase") is True
+            and norm.get("clean_text") is True
+            and (cfg.get("pre_tokenizer") or {}).get("type") == "BertPreTokenizer"
+            and model.get("type") == "WordPiece"
+            and post.get("type") == "TemplateProcessing"
+            and [k for k, _ in single] == ["SpecialToken", "Sequence", "SpecialToken"]
+            and [v["id"] for _, v in single] == ["[CLS]", "A", "[SEP]"])
+
+
+class FastEncoder:
+    """Word-cached exact encoder for one HF ``Tokenizer`` (single sequence, no pair)."""
+
+    def __init__(self, tok: Tokenizer) -> None:
+        cfg = json.loads(tok.to_str())
+        self.added = tuple(a["content"] for a in cfg.get("added_tokens", []))
+        cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        self.enabled = _config_ok(cfg) and cls_id is not None and sep_id is not None
+        self.cls_id, self.sep_id = cls_id or 0, sep_id or 0
+        self._model = tok.model
+        self.piece_ids = lru_cache(maxsize=CACHE_WORDS)(self._word_ids)
+
+    def _word_ids(self, word: str) -> tuple[int, ...]:
+        """WordPiece ids of one normalized pre-token (HF's model decides)."""
+        return tuple(t.id for t in self._model.tokenize(word))
+
+    def safe(self, text: str) -> bool:
+        """Whether the fast path is exact for this text."""
+        if not self.enabled or not text.isascii() or _UNSAFE.search(text):
+            return False
+        return not any(a in text for a in self.added)
+
+    def _body(self, text: str) -> list[int]:
+        """WordPiece ids of the whole text, no specials."""
+        piece = self.piece_ids
+        out: list[int] = []
+        for w in _WORDS.findall(text.lower()):
+            out.extend(piece(w))
+        return out
+
+    def encode_ids(self, text: str, max_tokens: int | None) -> list[int] | None:
+        """Ids with [CLS]/[SEP], tail kept to ``max_tokens``; None if not provably exact."""
+        if not self.safe(text):
+            return None
+        keep = None if max_tokens is None else max_tokens - 2
+        if keep is not None and keep < 1:
+            return None
+        if keep is not None and len(text) > keep * TAIL_CHARS_PER_TOKEN:
+            cut = len(text) - keep * TAIL_CHARS_PER_TOKEN
+            while cut < len(text) and text[cut] not in _SPACE:
+                cut += 1
+            body = self._body(text[cut:])  # a whitespace cut: its words are a suffix
+            if len(body) < keep:
+                body = self._body(text)
+        else:
+            body = self._body(text)
+        if keep is not None and len(body) > keep:
+            body = body[len(body) - keep:]
+        return [self.cls_id, *body, self.sep_id]
