@@ -3,8 +3,10 @@
 For text made only of printable ASCII plus ``\\t``/``\\n``/``\\r``, BertNormalizer is a
 lowercase (accents, control chars and CJK spacing cannot occur), BertPreTokenizer splits
 on whitespace and isolates each ASCII punctuation char, so one regex yields the exact
-pre-tokens. Each pre-token maps through a bounded LRU cache ``word -> WordPiece ids``
-(a miss asks the HF tokenizer's own WordPiece model, so ``[UNK]`` for words over
+pre-tokens. Pre-tokenization splits on whitespace first, so the text is cut with
+``str.split()`` and each whitespace-free chunk maps through a bounded LRU cache
+``chunk -> WordPiece ids`` (a miss lowercases it, splits it into pre-tokens with the
+regex and asks the HF tokenizer's own WordPiece model, so ``[UNK]`` for words over
 ``max_input_chars_per_word`` and unknown pieces are HF's). The tail of the ids is kept
 and [CLS]/[SEP] wrapped around it, as HF's left truncation does.
 
@@ -22,7 +24,7 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
-CACHE_WORDS = 1 << 16  # LRU bound on cached words (~10 MB worst case)
+CACHE_WORDS = 1 << 16  # LRU bound on cached chunks (~10 MB worst case)
 TAIL_CHARS_PER_TOKEN = 6  # pre-cut budget, as in tokenization._tail_start
 _WORDS = re.compile(r"[a-z0-9]+|[^a-z0-9 \t\n\r]")
 _UNSAFE = re.compile(r"[^\x20-\x7e\t\n\r]")  # anything but printable ASCII + \t\n\r
@@ -53,11 +55,13 @@ class FastEncoder:
         self.enabled = _config_ok(cfg) and cls_id is not None and sep_id is not None
         self.cls_id, self.sep_id = cls_id or 0, sep_id or 0
         self._model = tok.model
-        self.piece_ids = lru_cache(maxsize=CACHE_WORDS)(self._word_ids)
+        self.piece_ids = lru_cache(maxsize=CACHE_WORDS)(self._chunk_ids)
 
-    def _word_ids(self, word: str) -> tuple[int, ...]:
-        """WordPiece ids of one normalized pre-token (HF's model decides)."""
-        return tuple(t.id for t in self._model.tokenize(word))
+    def _chunk_ids(self, chunk: str) -> tuple[int, ...]:
+        """WordPiece ids of one whitespace-free chunk: its lowercased BERT pre-tokens
+        (alphanumeric runs, single punctuation chars) through HF's own WordPiece model."""
+        return tuple(t.id for w in _WORDS.findall(chunk.lower())
+                     for t in self._model.tokenize(w))
 
     def safe(self, text: str) -> bool:
         """Whether the fast path is exact for this text."""
@@ -69,8 +73,8 @@ class FastEncoder:
         """WordPiece ids of the whole text, no specials."""
         piece = self.piece_ids
         out: list[int] = []
-        for w in _WORDS.findall(text.lower()):
-            out.extend(piece(w))
+        for chunk in text.split():  # safe text: splits on exactly " \t\n\r"
+            out.extend(piece(chunk))
         return out
 
     def encode_ids(self, text: str, max_tokens: int | None) -> list[int] | None:
