@@ -10,6 +10,7 @@ batch with id 0. The configured tokenizer is saved beside the ONNX graph as
 from __future__ import annotations
 
 import hashlib
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -69,15 +70,16 @@ def encode_one(tok: Tokenizer, text: str):  # -> tokenizers.Encoding
     return tok.encode(text)
 
 
-_FAST: dict[int, tuple[Tokenizer, FastEncoder]] = {}  # id(tok) -> (tok kept alive, enc)
+_FAST: weakref.WeakKeyDictionary[Tokenizer, FastEncoder] = weakref.WeakKeyDictionary()
 
 
 def fast_encoder(tok: Tokenizer) -> FastEncoder:
-    """The word-cached exact encoder bound to ``tok`` (built once per tokenizer object)."""
-    hit = _FAST.get(id(tok))
-    if hit is None or hit[0] is not tok:
-        hit = _FAST[id(tok)] = (tok, FastEncoder(tok))
-    return hit[1]
+    """The word-cached exact encoder bound to ``tok`` (built once per tokenizer object,
+    dropped with it)."""
+    enc = _FAST.get(tok)
+    if enc is None:
+        enc = _FAST[tok] = FastEncoder(tok)
+    return enc
 
 
 def encode(tok: Tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:

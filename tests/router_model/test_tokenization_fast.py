@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from router_model.fast_tokenizer import CACHE_WORDS, FastEncoder
-from router_model.tokenization import encode, fast_encoder, load_tokenizer
+from router_model.tokenization import _FAST, encode, fast_encoder, load_tokenizer
 
 ASCII_CASES = [
     "", " ", "\t\n\r  \n", "!!!???...", "a,b.c;d:e", "don't stop", "$100.00 + 5%",
@@ -76,6 +77,9 @@ def test_cache_is_bounded_and_reused() -> None:
     encode(tok, ["the cat sat on the mat"])
     info = fast.piece_ids.cache_info()
     assert info.maxsize == CACHE_WORDS and info.hits >= 1
+    del tok
+    gc.collect()
+    assert not any(enc is fast for enc in _FAST.values())  # dropped with its tokenizer
 
 
 def test_unrecognised_configuration_disables_the_fast_path() -> None:
