@@ -3,7 +3,7 @@
 1. Serve the gateway (uvicorn, real HTTP) in front of fake OpenAI-compatible backends,
    one per RouterBench model (protocol stand-ins: they answer, the grader judges).
 2. The logging router is a deliberately weak production router: always
-   meta/llama-2-70b-chat, with epsilon-greedy exploration (epsilon = 0.5), exact
+   meta/llama-2-70b-chat, with epsilon-greedy exploration (epsilon = 0.8), exact
    propensities. It routes real RouterBench prompts.
 3. A simulated user sends each prompt to ``lmroute/auto`` and posts feedback with the
    TRUE quality of the model that answered (RouterBench's per-model correctness).
@@ -13,6 +13,12 @@
 5. On the second half, the evaluation's doubly robust estimate (``eval.ope``) of the
    new router's utility beats the logging router's, with a paired bootstrap interval
    of the difference above zero.
+
+The traffic is concurrent, so which request draws which exploration sample varies from run
+to run. Measured over 5 runs with epsilon = 0.5 and one ensemble member, the lower bound
+fell below zero about half the time (too little exploration data per arm); with epsilon =
+0.8 and a 3-member ensemble, 3 of 3 runs gave difference means 0.063-0.080 and lower
+bounds 0.014-0.034.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ MODELS = ["gpt-4-1106-preview", "zero-one-ai/Yi-34B-Chat", "mistralai/mixtral-8x
 PRICES = {MODELS[0]: (10.0, 30.0), MODELS[1]: (0.8, 0.8), MODELS[2]: (0.6, 0.6),
           MODELS[3]: (0.9, 0.9)}  # USD per Mtok (in, out)
 W = RewardWeights(w_cost=20.0)
-EPSILON, N_REQUESTS, CONCURRENCY = 0.5, 1600, 16
+EPSILON, N_REQUESTS, CONCURRENCY = 0.8, 2200, 16
 
 
 class PolicyRouter:
@@ -135,7 +141,7 @@ def test_router_retrained_on_gateway_logs_beats_the_logging_router(
     X = X_all[[x_of[q] for q in df["query"]]]
     half = len(df) // 2
     train, test = np.arange(half), np.arange(half, len(df))
-    new = make_policy("offpolicy", estimator="dr", epochs=25, n_ensemble=1, seed=0)
+    new = make_policy("offpolicy", estimator="dr", epochs=25, n_ensemble=3, seed=0)
     new.fit(X[train], BanditLog.from_frame(df.iloc[train], MODELS))
 
     held = BanditLog.from_frame(df.iloc[test], MODELS)
