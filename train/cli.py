@@ -43,6 +43,8 @@ def _train(cfg: DictConfig) -> float:
 
     conf = OmegaConf.to_object(cfg)
     assert isinstance(conf, TrainConf)
+    for noisy in ("onnx_ir", "onnxscript"):  # per-pass INFO lines from the dynamo exporter
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     policy = instantiate(cfg.policy)
     tracker = make_tracker(conf.logger, Path(conf.runs_dir), HydraConfig.get().job.name)
     ok = False
