@@ -43,7 +43,10 @@ def run_server(settings: ServeSettings) -> None:
         create_app(settings), host=settings.host, port=settings.port,
         loop="uvloop" if has("uvloop") else "asyncio",
         http="httptools" if has("httptools") else "h11",
-        access_log=settings.access_log, log_level="info", timeout_graceful_shutdown=10)
+        access_log=settings.access_log, log_level="info", timeout_graceful_shutdown=10,
+        # longer than clients' idle expiry (httpx/openai: 5 s), so a client never sends on a
+        # connection the server is closing (a keep-alive race that surfaces as ReadError)
+        timeout_keep_alive=75)
     try:
         uvicorn.Server(config).run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
