@@ -15,9 +15,9 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -25,6 +25,7 @@ from serve.backends.health import BackendHealth
 from serve.jsonfast import dumps, loads
 from serve.settings import BackendSettings
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -115,52 +116,57 @@ class OpenAIHTTPBackend:
             payload.pop("stream_options", None)
         return dumps(payload)
 
-    async def complete(self, body: dict[str, Any]) -> CallResult:
-        """Non-streaming call with retries. Raises ``BackendError``."""
-        content = self._payload(body, stream=False)
-        t0 = time.perf_counter()
+    async def _retrying(self, once: Callable[[int], Awaitable[T]]) -> T:
+        """Run ``once(attempt)`` until it succeeds, fails with a client error, or the
+        retries (exponential backoff + jitter) run out. Raises ``BackendError``."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                async with self.client.post(self.url, data=content, headers=self._headers,
-                                            timeout=self._timeout) as resp:
-                    raw = await resp.read()
-                _raise_for(resp.status, raw, self.name)
-                doc = loads(raw)
-                if not isinstance(doc, dict):
-                    raise ValueError("not a JSON object")
-                usage = _usage(doc)
-                return CallResult(doc, usage.get("prompt_tokens", 0),
-                                  usage.get("completion_tokens", 0),
-                                  (time.perf_counter() - t0) * 1e3, attempt)
+                return await once(attempt)
             except (aiohttp.ClientError, TimeoutError, BackendError, ValueError) as exc:
                 err = _as_backend_error(exc, self.name)
                 if err.client_error or attempt > self.settings.max_retries:
                     raise err from exc
                 await asyncio.sleep(self.backoff_s(attempt))
 
+    async def complete(self, body: dict[str, Any]) -> CallResult:
+        """Non-streaming call with retries. Raises ``BackendError``."""
+        content = self._payload(body, stream=False)
+        t0 = time.perf_counter()
+
+        async def once(attempt: int) -> CallResult:
+            async with self.client.post(self.url, data=content, headers=self._headers,
+                                        timeout=self._timeout) as resp:
+                raw = await resp.read()
+            _raise_for(resp.status, raw, self.name)
+            doc = loads(raw)
+            if not isinstance(doc, dict):
+                raise ValueError("not a JSON object")
+            usage = _usage(doc)
+            return CallResult(doc, usage.get("prompt_tokens", 0),
+                              usage.get("completion_tokens", 0),
+                              (time.perf_counter() - t0) * 1e3, attempt)
+
+        return await self._retrying(once)
+
     async def open_stream(self, body: dict[str, Any]) -> StreamHandle:
         """Start a streaming call (retried until the response headers arrive)."""
         content = self._payload(body, stream=True)
         t0 = time.perf_counter()
-        attempt = 0
-        while True:
-            attempt += 1
-            resp: aiohttp.ClientResponse | None = None
+
+        async def once(attempt: int) -> StreamHandle:
+            resp = await self.client.post(self.url, data=content, headers=self._headers,
+                                          timeout=self._stream_timeout)
             try:
-                resp = await self.client.post(self.url, data=content, headers=self._headers,
-                                              timeout=self._stream_timeout)
                 if resp.status >= 400:
                     _raise_for(resp.status, await resp.read(), self.name)
-                return StreamHandle(resp, attempt, t0)
-            except (aiohttp.ClientError, TimeoutError, BackendError) as exc:
-                if resp is not None:
-                    resp.release()
-                err = _as_backend_error(exc, self.name)
-                if err.client_error or attempt > self.settings.max_retries:
-                    raise err from exc
-                await asyncio.sleep(self.backoff_s(attempt))
+            except BaseException:
+                resp.release()
+                raise
+            return StreamHandle(resp, attempt, t0)
+
+        return await self._retrying(once)
 
 
 def _usage(doc: Any) -> dict[str, int]:
