@@ -25,7 +25,7 @@ from router_model.artifact import ArtifactError, open_artifact
 from router_model.decision import Decision
 from router_model.policies.explore import check_epsilon
 from router_model.reward import NEG_INF, RewardWeights
-from router_model.tokenization import encode, load_tokenizer
+from router_model.tokenization import _layout_ok, encode, fast_encoder, load_tokenizer
 
 ACCELERATORS = ("OpenVINOExecutionProvider", "QNNExecutionProvider",
                 "CoreMLExecutionProvider")
@@ -82,6 +82,12 @@ class Router:
         self._all_allowed = np.ones(len(self.models), dtype=bool)
         self._all_allowed.flags.writeable = False
         self._masks: dict[tuple[str, ...], np.ndarray] = {}  # allowed -> read-only mask
+        # the single-text fast path (``route``): resolved once, not per request
+        self._route_outputs = ["choice", "utility", "quality", "latency_ms", "cost_usd"]
+        self._w_rows: dict[RewardWeights | None, np.ndarray] = {}  # weights -> (1, 5)
+        self._mask_rows: dict[tuple[str, ...] | None, tuple[np.ndarray, list[int]]] = {}
+        fast = fast_encoder(self.tokenizer)
+        self._fast = fast if fast.enabled and _layout_ok(self.tokenizer) else None
 
     @classmethod
     def load(cls, path: str | Path, providers: Sequence[str] | str | None = None,
@@ -161,21 +167,71 @@ class Router:
     def route(self, text: str, weights: RewardWeights | None = None,
               allowed: Sequence[str] | None = None, epsilon: float = 0.0,
               rng: np.random.Generator | None = None) -> Decision:
-        """Route one text; ``epsilon`` > 0 explores with exact propensities."""
+        """Route one text; ``epsilon`` > 0 explores with exact propensities.
+
+        The gateway's hot path: the same outputs as ``route_batch`` for one text, with the
+        per-request numpy work cut to the ONNX call (weights and mask rows are cached, the
+        limits check and the epsilon-greedy draw are plain Python over M models).
+        """
         t0 = time.perf_counter_ns()
         eps = check_epsilon(epsilon)
-        mask = self.mask(allowed)
-        out = self._run(self._texts([text]), weights, mask)
-        d = self._decision(out, 0, weights, mask, t0)
-        if eps > 0.0:  # = epsilon_greedy_probs for one row (mask is never empty here)
-            probs = np.where(mask, eps / int(mask.sum()), 0.0)
-            probs[d.index] += 1.0 - eps
-            rng = rng or np.random.default_rng()
-            idx = int(rng.choice(len(probs), p=probs))
-            d.model, d.index, d.propensity = self.models[idx], idx, float(probs[idx])
-            d.reason = "explore" if idx != int(out["choice"][0]) else d.reason
-            d.micros = (time.perf_counter_ns() - t0) / 1e3
-        return d
+        mask_row, allowed_idx = self._mask_row(allowed)
+        ids = self._ids(self._texts([text])[0])
+        w_row = self._w_row(weights)
+        choice, util, qual, lat, cost = self.session.run(self._route_outputs, {
+            "input_ids": ids, "attention_mask": np.ones_like(ids),
+            "weights": w_row, "model_mask": mask_row})
+        greedy = int(choice[0])
+        idx, propensity = greedy, 1.0
+        reason = self._reason(lat[0].tolist(), cost[0].tolist(), w_row, allowed_idx)
+        if eps > 0.0:  # epsilon-greedy, = epsilon_greedy_probs: eps/k each, + 1-eps greedy
+            k = len(allowed_idx)
+            u = float((rng or np.random.default_rng()).random())
+            if u >= 1.0 - eps:
+                idx = allowed_idx[min(int((u - (1.0 - eps)) / eps * k), k - 1)]
+            propensity = eps / k + (1.0 - eps if idx == greedy else 0.0)
+            reason = "explore" if idx != greedy else reason
+        models = self.models
+        util_d = {m: max(x, NEG_INF) for m, x in zip(models, util[0].tolist(), strict=True)}
+        return Decision(models[idx], idx, propensity, (time.perf_counter_ns() - t0) / 1e3,
+                        reason, util_d, dict(zip(models, qual[0].tolist(), strict=True)))
+
+    @staticmethod
+    def _reason(lat: list[float], cost: list[float], w_row: np.ndarray,
+                allowed_idx: list[int]) -> str:
+        """Why the greedy choice: within the limits (compared in float32, as the graph
+        does), or the documented fallback."""
+        max_lat, max_cost = w_row[0, 3:5].tolist()
+        if any(lat[i] <= max_lat and cost[i] <= max_cost for i in allowed_idx):
+            return "argmax utility"
+        return "fallback: no allowed model meets the limits; best allowed ignoring them"
+
+    def _ids(self, text: str) -> np.ndarray:
+        """(1, T) int64 token ids (the exact fast tokenizer when it applies)."""
+        row = self._fast.encode_ids(text, self.max_tokens) if self._fast is not None else None
+        return np.array([row], dtype=np.int64) if row is not None else \
+            encode(self.tokenizer, [text])[0]
+
+    def _w_row(self, weights: RewardWeights | None) -> np.ndarray:
+        """(1, 5) float32 weights row, cached per (hashable, frozen) RewardWeights."""
+        row = self._w_rows.get(weights)
+        if row is None:
+            row = self._weights(weights)[None]
+            if len(self._w_rows) < 1024:
+                self._w_rows[weights] = row
+        return row
+
+    def _mask_row(self, allowed: Sequence[str] | None) -> tuple[np.ndarray, list[int]]:
+        """(1, M) read-only mask row and the allowed indices, cached per allowed set."""
+        key = None if allowed is None else (allowed,) if isinstance(allowed, str) \
+            else tuple(allowed)
+        hit = self._mask_rows.get(key)
+        if hit is None:
+            mask = self.mask(allowed)  # validates
+            hit = (mask[None], np.flatnonzero(mask).tolist())
+            if len(self._mask_rows) < 1024:
+                self._mask_rows[key] = hit
+        return hit
 
     def route_batch(self, texts: Sequence[str], weights: RewardWeights | None = None,
                     allowed: Sequence[str] | None = None) -> list[Decision]:

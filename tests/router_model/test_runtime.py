@@ -26,6 +26,37 @@ def test_route_one_and_batch_agree(router: Router, trained) -> None:
     assert set(d.utility) == set(router.models) and d.reason == "argmax utility"
 
 
+@pytest.mark.parametrize("weights", [None, RewardWeights(w_cost=50.0),
+                                     RewardWeights(max_cost_usd=0.0),
+                                     RewardWeights(w_latency=1e-3, max_latency_ms=900.0)])
+def test_single_text_fast_path_matches_batch(router: Router, trained,
+                                            weights: RewardWeights | None) -> None:
+    """``route`` (the gateway's hot path) gives the same Decision as ``route_batch``:
+    model, index, reason (limits compared as the graph does) and the score dicts."""
+    allowed = router.models[1::2]
+    for allow in (None, allowed):
+        batch = router.route_batch(trained.held_out[:15], weights, allow)
+        for text, b in zip(trained.held_out[:15], batch, strict=True):
+            d = router.route(text, weights, allow)
+            assert (d.model, d.index, d.reason, d.propensity) == \
+                (b.model, b.index, b.reason, b.propensity)
+            assert d.utility == pytest.approx(b.utility) and d.quality == pytest.approx(b.quality)
+
+
+def test_exploration_stays_in_the_allowed_set(router: Router, trained) -> None:
+    rng = np.random.default_rng(1)
+    allowed = router.models[:3]
+    text = trained.held_out[1]
+    greedy = router.route(text, allowed=allowed).model
+    ds = [router.route(text, allowed=allowed, epsilon=0.9, rng=rng) for _ in range(900)]
+    assert {d.model for d in ds} == set(allowed)
+    for m in allowed:  # each non-greedy model: 0.9 / 3 = 0.3 of draws
+        share = np.mean([d.model == m for d in ds])
+        want = 0.1 + 0.3 if m == greedy else 0.3
+        assert abs(share - want) < 0.06, (m, share)
+        assert all(d.propensity == pytest.approx(want) for d in ds if d.model == m)
+
+
 def test_scores_and_embed_shapes(router: Router, trained) -> None:
     out = router.scores(trained.held_out[:3])
     m = len(router.models)
