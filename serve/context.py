@@ -78,6 +78,7 @@ class RequestContext:
     error: GatewayError | None = None
     status: int = 200
     in_flight: bool = False  # counted in Gateway.in_flight (pipeline.py)
+    completed: bool = False  # the finish stages ran (Pipeline.complete runs them once)
 
     def response_headers(self) -> dict[str, str]:
         """The x-lmroute-* headers of the response."""

@@ -5,7 +5,8 @@ Parquet or JSONL files, never blocking the request path.
 (in a worker thread) every ``flush_interval_s`` seconds, as soon as ``flush_rows`` rows
 are waiting, and at shutdown.
 
-Files: Parquet writes one finished file per flush (``part-<utc>-<pid>-<seq>.parquet``), so
+Files: Parquet writes one finished file per flush (``part-<utc>-<pid>-<sink>-<seq>.parquet``,
+``<sink>`` random per sink, so two sinks of one process never collide), so
 every file on disk is always complete and readable; JSONL appends to a file rotated
 every ``rotate_rows`` rows and is flushed to the OS at each flush.
 
@@ -22,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import time
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +60,8 @@ class LogSink:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._seq = 0
+        self._sink_id = secrets.token_hex(3)
+        self._closing = False
         self._jsonl: IO[bytes] | None = None
         self._jsonl_rows = 0
         self.rows_written = 0
@@ -83,7 +87,7 @@ class LogSink:
         self._task = asyncio.create_task(self._run(), name=f"logsink:{self.dir.name}")
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.flush_interval_s)
             self._wake.clear()
@@ -107,9 +111,12 @@ class LogSink:
             return len(rows)
 
     async def close(self) -> None:
+        """Stop the flusher after its current write (never cancelled mid-write, which
+        would leave the file to a thread nobody waits for), then write what is left."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            self._closing = True
+            self._wake.set()
+            with contextlib.suppress(Exception):  # a failed flush was logged; retried below
                 await self._task
         await self.flush()
         if self._jsonl is not None:
@@ -129,7 +136,8 @@ class LogSink:
 
     def _stem(self) -> str:
         self._seq += 1
-        return f"part-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}-{self._seq:06d}"
+        utc = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        return f"part-{utc}-{os.getpid()}-{self._sink_id}-{self._seq:06d}"
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         if self.settings.format == "jsonl":

@@ -65,7 +65,11 @@ class Pipeline:
             raise
 
     async def complete(self, ctx: RequestContext, gw: Gateway) -> None:
-        """Run the ``finish`` stages; each one's failure is logged, never raised."""
+        """Run the ``finish`` stages once per request (later calls return at once); each
+        stage's failure is logged, never raised."""
+        if ctx.completed:
+            return
+        ctx.completed = True
         try:
             for stage in self.finish:
                 try:

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from serve.context import RequestContext
 from serve.errors import GatewayError, bad_request
 from serve.gateway import Gateway
 from serve.jsonfast import dumps, loads
 from serve.pipeline import Pipeline
-from serve.streaming import relay
+from serve.streaming import RelayResponse
 
 
 # async on purpose: FastAPI runs sync dependencies in a worker thread (a thread hop per
@@ -48,8 +48,8 @@ async def chat_completions(request: Request, gw: GatewayDep, pipeline: PipelineD
     except GatewayError as exc:
         return error_response(exc, ctx.response_headers())
     if ctx.stream:
-        return StreamingResponse(relay(ctx, gw, pipeline), media_type="text/event-stream",
-                                 headers={**ctx.response_headers(), "cache-control": "no-cache"})
+        return RelayResponse(ctx, gw, pipeline,
+                             {**ctx.response_headers(), "cache-control": "no-cache"})
     await pipeline.complete(ctx, gw)
     assert ctx.result is not None
     ctx.result.doc["id"] = ctx.request_id  # so feedback can quote completion.id

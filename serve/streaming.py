@@ -2,7 +2,10 @@
 
 The upstream is always asked for ``stream_options.include_usage`` (to log real token
 counts); its usage-only chunk is forwarded only when the client asked for it too.
-When the stream ends (or the client goes away) the pipeline's finish stages run.
+When the stream ends the pipeline's finish stages run, exactly once, also when the client
+goes away mid-stream or before the first byte (``RelayResponse``): the request is then
+logged with status 499 (``client_disconnected``) and the upstream call is closed, so the
+backend stops generating for nobody.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import aiohttp
+import anyio
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from serve.context import RequestContext
-from serve.errors import upstream_failed
+from serve.errors import GatewayError, upstream_failed
 from serve.jsonfast import dumps, loads
 from serve.stages.call import record_failure
 
@@ -27,11 +33,34 @@ log = logging.getLogger(__name__)
 DONE = b"data: [DONE]\n\n"
 
 
+class RelayResponse(StreamingResponse):
+    """The SSE response of a streamed request. Its finish stages run once the response
+    is over, however it ends: stream done, upstream broken, or client gone (before the
+    first byte too, when the relay generator never started)."""
+
+    def __init__(self, ctx: RequestContext, gw: Gateway, pipeline: Pipeline,
+                 headers: dict[str, str]) -> None:
+        super().__init__(relay(ctx, gw, pipeline), media_type="text/event-stream",
+                         headers=headers)
+        self._request = (ctx, gw, pipeline)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            ctx, gw, pipeline = self._request
+            with anyio.CancelScope(shield=True):
+                await self.body_iterator.aclose()  # type: ignore[attr-defined]
+                if not ctx.completed:  # the relay never started: the client left first
+                    await _finish(ctx, gw, pipeline, ended=False)
+
+
 async def relay(ctx: RequestContext, gw: Gateway, pipeline: Pipeline) -> AsyncIterator[bytes]:
     """Yield SSE frames ``data: ...\\n\\n`` from the upstream stream of ``ctx``."""
     handle = ctx.stream_handle
     assert handle is not None and ctx.answered is not None
     upstream_id, our_id = b"", b'"' + ctx.request_id.encode() + b'"'
+    ended = False
     try:
         async for data in handle.events():
             if data == b"[DONE]":
@@ -45,16 +74,33 @@ async def relay(ctx: RequestContext, gw: Gateway, pipeline: Pipeline) -> AsyncIt
                 continue
             ctx.chunks += 1
             yield b"data: " + data + b"\n\n"
+        ended = True
         yield DONE
     except (aiohttp.ClientError, TimeoutError) as exc:  # broke mid-stream: tell the client
+        ended = True
         ctx.error = upstream_failed(f"backend {ctx.answered.backend.name!r} failed "
                                     f"mid-stream: {type(exc).__name__}")
         ctx.status = 502
         record_failure(gw, ctx.answered, str(exc))
         yield b"data: " + dumps(ctx.error.body()) + b"\n\n"
     finally:
-        await handle.aclose()
-        await pipeline.complete(ctx, gw)
+        with anyio.CancelScope(shield=True):  # a cancelled request still logs its row
+            await _finish(ctx, gw, pipeline, ended)
+
+
+async def _finish(ctx: RequestContext, gw: Gateway, pipeline: Pipeline, ended: bool) -> None:
+    """Close the upstream call and run the finish stages (once); a stream that did not
+    end was abandoned by the client."""
+    if ctx.completed:
+        return
+    if not ended and ctx.error is None:
+        ctx.error = GatewayError(499, f"client disconnected after {ctx.chunks} chunk(s), "
+                                 "before the stream ended", code="client_disconnected")
+        ctx.status = 499
+        log.info("request %s: client disconnected mid-stream", ctx.request_id)
+    if ctx.stream_handle is not None:
+        await ctx.stream_handle.aclose()
+    await pipeline.complete(ctx, gw)
 
 
 def _keep_usage_chunk(ctx: RequestContext, data: bytes) -> bool:

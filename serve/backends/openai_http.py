@@ -68,7 +68,12 @@ class StreamHandle:
                 yield line[5:].strip()
 
     async def aclose(self) -> None:
-        self.response.release()
+        """Release the connection when the stream was read to its end; otherwise close it,
+        which also tells the backend to stop generating for a client that left."""
+        if self.response.content.at_eof():
+            self.response.release()
+        else:
+            self.response.close()
 
 
 class OpenAIHTTPBackend:

@@ -36,6 +36,7 @@ class ModelBehaviour:
     completion_tokens: int = 5
     reject_status: int | None = None  # answer a 4xx (client error) instead
     hang_s: float = 0.0  # sleep this long before answering (timeouts)
+    chunk_delay_s: float = 0.0  # streaming: sleep this long before each chunk
 
 
 @dataclass
@@ -93,16 +94,18 @@ def fake_backend_app(control: FakeControl) -> FastAPI:
         words = [f"w{i}" for i in range(n_out)]
         if not body.get("stream"):
             return JSONResponse(_completion(model, " ".join(words), n_out, prompt_tokens))
-        return StreamingResponse(_stream(model, words, prompt_tokens, body),
+        return StreamingResponse(_stream(model, words, prompt_tokens, body, b.chunk_delay_s),
                                  media_type="text/event-stream")
 
     return app
 
 
-async def _stream(model: str, words: list[str], prompt_tokens: int, body: dict[str, Any]):
+async def _stream(model: str, words: list[str], prompt_tokens: int, body: dict[str, Any],
+                  chunk_delay_s: float = 0.0):
     base = {"id": "upstream-1", "object": "chat.completion.chunk", "created": 0, "model": model}
     usage = (body.get("stream_options") or {}).get("include_usage")
     for i, w in enumerate(words):
+        await asyncio.sleep(chunk_delay_s)
         delta = {"role": "assistant", "content": w} if i == 0 else {"content": " " + w}
         chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
         if usage:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -105,6 +106,33 @@ def test_feedback_joins_on_request_id(fake_backend, control, tmp_path) -> None:
     assert df.loc[ids[0], "quality"] == 0.75 and df.loc[ids[1], "quality"] == 1.0
     assert pd_isna(df.loc[ids[2], "quality"])
     assert len(read_gateway_log(log_dir, graded_only=True)) == 2
+
+
+@pytest.mark.parametrize("chunks_read", [0, 1])
+def test_client_leaving_a_stream_is_logged(fake_backend, control, tmp_path,
+                                           chunks_read: int) -> None:
+    """A client that disconnects before the first byte (0) or mid-stream (1) still leaves
+    one row (status 499), and the gateway counts the request as finished."""
+    log_dir = tmp_path / "logs"
+    control.models["up-strong"].chunk_delay_s = 0.3
+    settings = settings_from_dict(base_settings(fake_backend[1], log_dir))
+    with serve_gateway(settings, StubRouter(QUALITY, COST)) as url:
+        body = {"model": "lmroute/auto", "messages": MSG, "stream": True}
+        with httpx.Client(timeout=10) as client, \
+                client.stream("POST", f"{url}/v1/chat/completions", json=body) as r:
+            assert r.status_code == 200
+            lines = r.iter_lines()
+            while chunks_read and next(lines).startswith("data:") is False:
+                pass
+        time.sleep(1.0)  # the gateway notices the disconnect at its next send
+        ok = HTTP.post(f"{url}/v1/chat/completions", json={**body, "stream": False})
+        assert ok.status_code == 200
+    df = read_frame(log_dir / "requests")
+    assert len(df) == 2
+    gone = json.loads(df.iloc[0]["meta"])
+    assert gone["status"] == 499 and gone["error"]["code"] == "client_disconnected"
+    assert gone["stream"] and df.iloc[0]["model"] == "m-strong"
+    assert json.loads(df.iloc[1]["meta"])["status"] == 200
 
 
 def test_rows_reach_disk_within_the_flush_interval(fake_backend, control, tmp_path) -> None:
