@@ -32,7 +32,7 @@ from typing import Any
 
 from serve.bench_gateway import GatewayTarget, router_models, start_gateway, train_bench_router
 from serve.bench_litellm import MASTER_KEY, ensure_litellm, litellm_process, write_config
-from serve.bench_load import LoadResult, LoadSpec, run_load
+from serve.bench_load import LoadResult, LoadSpec, combine, run_load
 from serve.bench_procs import ManagedProcess, ProcessError, free_port
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class BenchConfig:
     concurrency: tuple[int, ...] = (1, 50, 200)
     requests: int = 2000
     warmup: int = 200
+    rounds: int = 5
     systems: tuple[str, ...] = SYSTEMS
     backend_delay_ms: float = 0.0
     router: Path | None = None
@@ -112,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated concurrent clients per level (default 1,50,200)")
     add("--requests", type=int, default=2000, help="measured requests per level")
     add("--warmup", type=int, default=200, help="discarded requests per level")
+    add("--rounds", type=int, default=5, help="interleaved rounds per level: each round "
+        "runs every system in turn (requests split across rounds; the full warm-up "
+        "before the first, a share of it before each later one)")
     add("--systems", type=_parse_systems, default=SYSTEMS,
         help="subset of direct,lmroute,litellm (direct is the baseline)")
     add("--backend-delay-ms", type=float, default=0.0,
@@ -134,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BenchConfig:
+    if args.rounds < 1:
+        parser.error(f"--rounds: expected >= 1, got {args.rounds}")
     if args.requests < 1 or args.warmup < 0:
         parser.error(f"--requests >= 1 and --warmup >= 0 expected, got {args.requests}, "
                      f"{args.warmup}")  # fmt: skip
@@ -147,6 +153,7 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BenchC
         parser.error(f"--router: no manifest.json in {router}")
     return BenchConfig(
         concurrency=args.concurrency, requests=args.requests, warmup=args.warmup,
+        rounds=args.rounds,
         systems=args.systems, backend_delay_ms=args.backend_delay_ms, router=router,
         model=args.model, litellm_venv=args.litellm_venv, install=args.install,
         workdir=args.workdir,
@@ -196,23 +203,37 @@ def _start_lmroute(
 
 
 def _measure(cfg: BenchConfig, targets: dict[str, Target]) -> list[dict[str, Any]]:
+    """Per level, ``cfg.rounds`` rounds; each round runs every system in turn, so slow
+    drifts of the shared machine's background load hit all systems alike."""
     levels = []
     for conc in cfg.concurrency:
-        results: dict[str, LoadResult] = {}
-        for system in cfg.systems:
-            t = targets[system]
-            payload = {"model": t.model, "messages": [{"role": "user", "content": PROMPT}],
-                       "max_tokens": 8}  # fmt: skip
-            spec = LoadSpec(t.url, payload, conc, cfg.requests, t.headers,
-                            deadline_s=cfg.deadline_s)  # fmt: skip
-            logger.warning("level c=%d: %s (%d requests)", conc, system, cfg.requests)
-            results[system] = run_load(spec, warmup=cfg.warmup)
-        levels.append(level_report(conc, results))
+        runs: dict[str, list[LoadResult]] = {s: [] for s in cfg.systems}
+        per_round = _split(cfg.requests, cfg.rounds)
+        # the full warm-up before the first round; later rounds only re-open connections
+        warm = [cfg.warmup] + [cfg.warmup // len(per_round)] * (len(per_round) - 1)
+        for r, n in enumerate(per_round):
+            for system in cfg.systems:
+                t = targets[system]
+                payload = {"model": t.model, "messages": [{"role": "user", "content": PROMPT}],
+                           "max_tokens": 8}  # fmt: skip
+                spec = LoadSpec(t.url, payload, conc, n, t.headers, deadline_s=cfg.deadline_s)
+                logger.warning("level c=%d round %d/%d: %s (%d requests)", conc, r + 1,
+                               len(per_round), system, n)  # fmt: skip
+                runs[system].append(run_load(spec, warmup=max(warm[r], conc)))
+        levels.append(level_report(conc, {s: combine(rs) for s, rs in runs.items()}, runs))
     return levels
 
 
-def level_report(concurrency: int, results: dict[str, LoadResult]) -> dict[str, Any]:
-    """One level: each system's figures, added latency vs. direct, and the lmroute/LiteLLM ratio."""
+def _split(total: int, parts: int) -> list[int]:
+    """``total`` as ``parts`` near-equal positive counts (fewer parts if total is small)."""
+    parts = max(1, min(parts, total)) if total else 1
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def level_report(concurrency: int, results: dict[str, LoadResult],
+                 rounds: dict[str, list[LoadResult]] | None = None) -> dict[str, Any]:
+    """One level: each system's figures (over all rounds), added latency vs. direct, the
+    per-round added p50 (its spread), and the lmroute/LiteLLM ratio."""
     base = results["direct"]
     systems: dict[str, Any] = {}
     for name, r in results.items():
@@ -220,6 +241,10 @@ def level_report(concurrency: int, results: dict[str, LoadResult]) -> dict[str, 
         if name != "direct":
             entry["added_p50_ms"] = round(r.p50_ms - base.p50_ms, 3)
             entry["added_p99_ms"] = round(r.p99_ms - base.p99_ms, 3)
+            if rounds is not None:
+                entry["added_p50_ms_per_round"] = [
+                    round(x.p50_ms - d.p50_ms, 3)
+                    for x, d in zip(rounds[name], rounds["direct"], strict=True)]
         systems[name] = entry
     out: dict[str, Any] = {"concurrency": concurrency, "systems": systems}
     if "lmroute" in systems and "litellm" in systems:
@@ -248,6 +273,7 @@ def _meta(cfg: BenchConfig) -> dict[str, Any]:
         "host": platform.node(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
         "requests_per_level": cfg.requests, "warmup_per_level": cfg.warmup,
+        "rounds_per_level": cfg.rounds,
         "backend_delay_ms": cfg.backend_delay_ms, "client": "aiohttp, keep-alive, closed loop",
         "prompt": PROMPT,
     }  # fmt: skip

@@ -57,9 +57,12 @@ class LoadResult:
     throughput_rps: float
     wall_s: float
     error_samples: list[str]
+    latencies_ns: tuple[int, ...] = field(default=(), repr=False)  # raw, not in the JSON
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        del d["latencies_ns"]
+        return d
 
 
 class _Run:
@@ -123,7 +126,20 @@ def summarize(
         throughput_rps=round(lat.size / wall_s, 1) if wall_s > 0 else 0.0,
         wall_s=round(wall_s, 3),
         error_samples=sorted(set(errors))[:MAX_ERROR_SAMPLES],
+        latencies_ns=tuple(latencies_ns),
     )
+
+
+def combine(results: list[LoadResult]) -> LoadResult:
+    """One result from several runs of the same load (e.g. interleaved rounds): percentiles
+    over all their latencies, throughput = successes / summed wall time."""
+    first = results[0]
+    spec = LoadSpec("-", {}, first.concurrency, sum(r.n_requests for r in results))
+    lat = [x for r in results for x in r.latencies_ns]
+    errors = [e for r in results for e in r.error_samples]
+    out = summarize(spec, lat, errors, sum(r.wall_s for r in results))
+    n_err = sum(r.n_errors for r in results)
+    return replace(out, n_errors=n_err)
 
 
 def _session(spec: LoadSpec) -> aiohttp.ClientSession:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from serve.bench import level_report, main
+from serve.bench import _split, level_report, main
 from serve.bench_gateway import gateway_overrides
-from serve.bench_load import LoadResult
+from serve.bench_load import LoadResult, LoadSpec, combine, summarize
 
 ROOT = Path(__file__).resolve().parents[2]
 LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
@@ -33,6 +33,22 @@ def test_level_report_added_latency_and_ratio() -> None:
     assert "added_p50_ms" not in out["systems"]["direct"]
 
 
+def test_rounds_combine_into_one_result_and_report_their_spread() -> None:
+    spec = LoadSpec("http://x", {}, 1, 3)
+    ms = 1_000_000
+    a = summarize(spec, [1 * ms, 2 * ms, 3 * ms], [], 0.5)
+    b = summarize(spec, [4 * ms, 5 * ms], ["HTTP 500: boom"], 0.5)
+    both = combine([a, b])
+    assert (both.n_requests, both.n_ok, both.n_errors) == (6, 5, 1)
+    assert both.p50_ms == 3.0 and both.throughput_rps == 5.0
+    assert both.error_samples == ["HTTP 500: boom"] and "latencies_ns" not in both.as_dict()
+    d1, d2 = summarize(spec, [1 * ms], [], 1), summarize(spec, [2 * ms], [], 1)
+    out = level_report(1, {"direct": combine([d1, d2]), "lmroute": both},
+                       {"direct": [d1, d2], "lmroute": [a, b]})
+    assert out["systems"]["lmroute"]["added_p50_ms_per_round"] == [1.0, 2.5]
+    assert _split(10, 3) == [4, 3, 3] and _split(2, 5) == [1, 1] and _split(0, 3) == [0]
+
+
 def test_level_report_ratio_undefined_when_litellm_adds_nothing() -> None:
     out = level_report(1, {"direct": _result(5, 9), "lmroute": _result(6, 9),
                            "litellm": _result(4, 9)})  # fmt: skip
@@ -47,6 +63,7 @@ def test_level_report_ratio_undefined_when_litellm_adds_nothing() -> None:
         (["--systems", "lmroute"], "--systems"),
         (["--systems", "direct,nginx"], "--systems"),
         (["--requests", "0"], "--requests"),
+        (["--rounds", "0"], "--rounds"),
         (["--router", "/nonexistent/router"], "manifest.json"),
     ],
 )
