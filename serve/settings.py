@@ -116,7 +116,9 @@ class ServeSettings:
     backends: dict[str, BackendSettings] = field(default_factory=dict)
     profiles: dict[str, ProfileSettings] = field(default_factory=dict)
     default_profile: str = "lmroute/auto"
-    fallback_backend: str | None = None  # answers when the routed model has no live backend
+    # answers when the routed model has no live backend; "auto" = the first edge backend
+    # of ``backends`` (None when there is none), so each backends group brings its own
+    fallback_backend: str | None = None
     max_fallbacks: int = 2  # extra models tried after the routed one fails
     default_max_tokens: int = 256  # for budget reservations when the request has none
     chars_per_token: float = 4.0  # prompt-token estimate before the call
@@ -135,6 +137,8 @@ class ServeSettings:
         for key, b in self.backends.items():
             if not b.name:
                 b.name = key
+        if self.fallback_backend == "auto":
+            self.fallback_backend = next((k for k, b in self.backends.items() if b.edge), None)
 
     def validate(self) -> ServeSettings:
         """Raise ``ValueError`` naming the field when a value is unusable."""

@@ -33,6 +33,14 @@ def test_hybrid_backends_and_overrides() -> None:
     s = build_settings(compose_serve(["backends=hybrid", "port=9999", "log.query=sha256"]))
     assert {"gemma_edge", "openai", "together_mixtral"} <= set(s.backends)
     assert s.backends["openai"].api_key_env == "OPENAI_API_KEY" and s.port == 9999
+    assert s.fallback_backend == "gemma_edge"  # auto: the group's first edge backend
+
+
+def test_vllm_backends_bring_their_own_fallback() -> None:
+    s = build_settings(compose_serve(["backends=vllm"]))
+    assert set(s.backends) == {"vllm_edge"} and s.fallback_backend == "vllm_edge"
+    s = build_settings(compose_serve(["backends=vllm", "fallback_backend=null"]))
+    assert s.fallback_backend is None
 
 
 def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
