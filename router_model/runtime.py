@@ -8,7 +8,11 @@ Runtime's ``run`` and the Rust tokenizer are thread-safe, so one Router can serv
 many threads.
 
 Bad requests raise ``InvalidRequest`` (a ValueError naming the field): empty text,
-NaN / negative weights, unknown or no allowed models, epsilon outside [0, 1].
+NaN / negative weights, unknown or no allowed models, epsilon outside [0, 1], latency
+offsets of the wrong length or outside [0, 1e9] ms (NaN included).
+
+``route(..., latency_offset_ms=...)`` adds live per-model latency (the gateway's vLLM load
+signal) to the predicted latency before the choice; see ``router_model.load_adjust``.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ import onnxruntime as ort
 
 from router_model.artifact import ArtifactError, open_artifact
 from router_model.decision import Decision
+from router_model.load_adjust import load_adjusted
 from router_model.policies.explore import check_epsilon
 from router_model.reward import NEG_INF, RewardWeights
 from router_model.tokenization import _layout_ok, encode, fast_encoder, load_tokenizer
 
+MAX_OFFSET_MS = 1e9  # a latency offset above ~11.6 days is a bug, not a load signal
+FALLBACK_REASON = "fallback: no allowed model meets the limits; best allowed ignoring them"
 ACCELERATORS = ("OpenVINOExecutionProvider", "QNNExecutionProvider",
                 "CoreMLExecutionProvider")
 __all__ = ["ArtifactError", "InvalidRequest", "Router"]
@@ -84,6 +91,7 @@ class Router:
         self._masks: dict[tuple[str, ...], np.ndarray] = {}  # allowed -> read-only mask
         # the single-text fast path (``route``): resolved once, not per request
         self._route_outputs = ["choice", "utility", "quality", "latency_ms", "cost_usd"]
+        self._adjust_outputs = [*self._route_outputs, "energy_j"]  # latency offsets given
         self._w_rows: dict[RewardWeights | None, np.ndarray] = {}  # weights -> (1, 5)
         self._mask_rows: dict[tuple[str, ...] | None, tuple[np.ndarray, list[int]]] = {}
         fast = fast_encoder(self.tokenizer)
@@ -166,24 +174,33 @@ class Router:
 
     def route(self, text: str, weights: RewardWeights | None = None,
               allowed: Sequence[str] | None = None, epsilon: float = 0.0,
-              rng: np.random.Generator | None = None) -> Decision:
+              rng: np.random.Generator | None = None, *,
+              latency_offset_ms: Sequence[float] | None = None) -> Decision:
         """Route one text; ``epsilon`` > 0 explores with exact propensities.
 
         The gateway's hot path: the same outputs as ``route_batch`` for one text, with the
         per-request numpy work cut to the ONNX call (weights and mask rows are cached, the
         limits check and the epsilon-greedy draw are plain Python over M models).
+        ``latency_offset_ms`` (M,) in ``self.models`` order: extra expected latency (live
+        load) added before utility and limits (``load_adjust``); None / all 0: fast path.
         """
         t0 = time.perf_counter_ns()
         eps = check_epsilon(epsilon)
+        offsets = self._offsets(latency_offset_ms)
         mask_row, allowed_idx = self._mask_row(allowed)
         ids = self._ids(self._texts([text])[0])
         w_row = self._w_row(weights)
-        choice, util, qual, lat, cost = self.session.run(self._route_outputs, {
+        outs = self.session.run(self._route_outputs if offsets is None else
+                                self._adjust_outputs, {
             "input_ids": ids, "attention_mask": np.ones_like(ids),
             "weights": w_row, "model_mask": mask_row})
-        greedy = int(choice[0])
+        choice, util, qual, lat, cost = outs[:5]
+        if offsets is None:
+            greedy, util_row = int(choice[0]), util[0].tolist()
+            reason = self._reason(lat[0].tolist(), cost[0].tolist(), w_row, allowed_idx)
+        else:
+            greedy, util_row, reason = self._adjusted(outs, offsets, weights, mask_row)
         idx, propensity = greedy, 1.0
-        reason = self._reason(lat[0].tolist(), cost[0].tolist(), w_row, allowed_idx)
         if eps > 0.0:  # epsilon-greedy, = epsilon_greedy_probs: eps/k each, + 1-eps greedy
             k = len(allowed_idx)
             u = float((rng or np.random.default_rng()).random())
@@ -192,9 +209,41 @@ class Router:
             propensity = eps / k + (1.0 - eps if idx == greedy else 0.0)
             reason = "explore" if idx != greedy else reason
         models = self.models
-        util_d = {m: max(x, NEG_INF) for m, x in zip(models, util[0].tolist(), strict=True)}
+        util_d = {m: max(x, NEG_INF) for m, x in zip(models, util_row, strict=True)}
         return Decision(models[idx], idx, propensity, (time.perf_counter_ns() - t0) / 1e3,
                         reason, util_d, dict(zip(models, qual[0].tolist(), strict=True)))
+
+    def _offsets(self, offsets: Sequence[float] | None) -> np.ndarray | None:
+        """Validated (M,) float32 latency offsets; None when absent or all zeros."""
+        if offsets is None:
+            return None
+        try:
+            vals = [float(x) for x in offsets]
+        except (TypeError, ValueError):
+            raise InvalidRequest("latency_offset_ms", "expected a sequence of numbers "
+                                 f"(ms), got {type(offsets).__name__}") from None
+        if len(vals) != len(self.models):
+            raise InvalidRequest("latency_offset_ms", f"expected {len(self.models)} values "
+                                 f"(one per model, in router.models order), got {len(vals)}")
+        bad = [x for x in vals if not 0.0 <= x <= MAX_OFFSET_MS]  # NaN too
+        if bad:
+            raise InvalidRequest("latency_offset_ms",
+                                 f"expected values in [0, {MAX_OFFSET_MS:g}] ms, got {bad}")
+        return np.array(vals, dtype=np.float32) if any(vals) else None
+
+    def _adjusted(self, outs: list[np.ndarray], offsets: np.ndarray,
+                  weights: RewardWeights | None,
+                  mask_row: np.ndarray) -> tuple[int, list[float], str]:
+        """Greedy index, utilities and reason with the latency offsets added (outputs in
+        ``_adjust_outputs`` order)."""
+        w = weights if weights is not None else RewardWeights()
+        adj = load_adjusted(outs[2], outs[4], outs[3], outs[5], offsets, w, mask_row)
+        moved = adj.greedy != int(outs[0][0])
+        if adj.fallback:
+            reason = FALLBACK_REASON + (" (load-adjusted)" if moved else "")
+        else:
+            reason = "argmax utility (load-adjusted)" if moved else "argmax utility"
+        return adj.greedy, adj.utility, reason
 
     @staticmethod
     def _reason(lat: list[float], cost: list[float], w_row: np.ndarray,
@@ -204,7 +253,7 @@ class Router:
         max_lat, max_cost = w_row[0, 3:5].tolist()
         if any(lat[i] <= max_lat and cost[i] <= max_cost for i in allowed_idx):
             return "argmax utility"
-        return "fallback: no allowed model meets the limits; best allowed ignoring them"
+        return FALLBACK_REASON
 
     def _ids(self, text: str) -> np.ndarray:
         """(1, T) int64 token ids (the exact fast tokenizer when it applies)."""
@@ -251,8 +300,7 @@ class Router:
         w = weights or RewardWeights()
         within = (out["latency_ms"][i] <= w.max_latency_ms) & \
             (out["cost_usd"][i] <= w.max_cost_usd) & mask
-        reason = "argmax utility" if within.any() else \
-            "fallback: no allowed model meets the limits; best allowed ignoring them"
+        reason = "argmax utility" if within.any() else FALLBACK_REASON
         util = {m: max(u, NEG_INF) for m, u in zip(self.models, out["utility"][i].tolist(),
                                                    strict=True)}
         qual = dict(zip(self.models, out["quality"][i].tolist(), strict=True))

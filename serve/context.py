@@ -57,6 +57,7 @@ class RequestContext:
     chain: list[Route] = field(default_factory=list)
     fallback_backend_used: bool = False
     routed_in_thread: bool = False  # the router ran in the worker thread (not inline)
+    load_offset_ms: float = 0.0  # vLLM load added to the routed model's expected latency
     # budget
     budget_day: str = ""
     reserved_usd: float = 0.0

@@ -7,6 +7,7 @@ import itertools
 import logging
 import secrets
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,7 +33,8 @@ class RouterLike(Protocol):
 
     def route(self, text: str, weights: RewardWeights | None = None,
               allowed: Any = None, epsilon: float = 0.0,
-              rng: np.random.Generator | None = None) -> Decision: ...
+              rng: np.random.Generator | None = None, *,
+              latency_offset_ms: Sequence[float] | None = None) -> Decision: ...
 
 
 def load_router(path: str | None) -> RouterLike | None:

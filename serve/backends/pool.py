@@ -88,6 +88,28 @@ class BackendPool:
         return load is not None and load.saturated(b.settings.load_max_waiting,
                                                    b.settings.load_max_kv_usage)
 
+    def load_offset_ms(self, b: OpenAIHTTPBackend) -> float:
+        """Extra expected latency (ms) from the backend's fresh vLLM load reading:
+        ``penalty(load_max_waiting) * load_max_waiting * ttft_ms`` (a full queue costs
+        ``load_max_waiting`` first tokens). No poller, no reading or a stale one: 0.0."""
+        poller = self.load_pollers.get(b.name)
+        load = poller.latest if poller is not None else None
+        if load is None:
+            return 0.0
+        s = b.settings
+        return load.penalty(s.load_max_waiting) * s.load_max_waiting * s.ttft_ms
+
+    def latency_offsets(self, models: list[str], edge_only: bool = False) -> list[float] | None:
+        """Per model (in ``models`` order): the smallest ``load_offset_ms`` over its live
+        backends (edge ones only when ``edge_only``), 0.0 with none; None when all are 0
+        (the router's fast path). Runs per request: no vLLM backend = one dict check."""
+        if not self.load_pollers:
+            return None
+        now = time.monotonic()
+        out = [min((self.load_offset_ms(b) for b in self.live_for(m, now, edge_only)),
+                   default=0.0) for m in models]
+        return out if any(out) else None
+
     def is_live(self, b: OpenAIHTTPBackend, now: float | None = None) -> bool:
         """Available, not cooling down and not saturated."""
         return b.health.is_live(now) and not self.saturated(b)
@@ -124,6 +146,7 @@ class BackendPool:
             if poller is not None:
                 load = poller.latest
                 d["load"] = {"saturated": self.saturated(b), "polls": poller.n_polls,
+                             "latency_offset_ms": self.load_offset_ms(b),
                              "errors": poller.n_errors, "last_error": poller.last_error,
                              "waiting": load.num_requests_waiting if load else None,
                              "running": load.num_requests_running if load else None,

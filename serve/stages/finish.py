@@ -120,6 +120,8 @@ def _meta(ctx: RequestContext) -> dict[str, Any]:
         meta["weights"] = [w.w_cost, w.w_latency, w.w_energy,
                            *(x if x != float("inf") else None
                              for x in (w.max_latency_ms, w.max_cost_usd))]
+    if ctx.load_offset_ms > 0:
+        meta["load_offset_ms"] = round(ctx.load_offset_ms, 3)
     if ctx.ttft_ms is not None:
         meta["ttft_ms"] = round(ctx.ttft_ms, 3)
     if ctx.tokens_estimated:

@@ -44,15 +44,24 @@ class RouteStage:
         """The router's decision: in the worker thread when other requests are in flight
         (the event loop keeps serving them while ONNX Runtime runs without the GIL), inline
         when this is the only one (the thread hop would be pure overhead: measured ~0.2 ms
-        per hop idle, more on a loaded box; docs/benchmarks.md)."""
+        per hop idle, more on a loaded box; docs/benchmarks.md). Live vLLM load enters as
+        ``latency_offset_ms`` (``BackendPool.latency_offsets``); the chosen model's offset
+        goes to ``ctx.load_offset_ms``."""
         assert gw.router is not None
+        # vLLM load as extra expected latency per router model (None: none loaded, fast path)
+        offsets = gw.pool.latency_offsets(gw.router_models, edge_only=ctx.sensitive)
         if not gw.settings.route_in_thread or gw.in_flight < gw.settings.route_thread_min_in_flight:
             ctx.routed_in_thread = False
-            return gw.router.route(ctx.text, ctx.weights, allowed, epsilon, gw.rng)
-        ctx.routed_in_thread = True
-        rng = np.random.default_rng(int(gw.rng.integers(2**63)))  # Generators aren't shared
-        call = partial(gw.router.route, ctx.text, ctx.weights, allowed, epsilon, rng)
-        return await asyncio.get_running_loop().run_in_executor(gw.route_executor, call)
+            d = gw.router.route(ctx.text, ctx.weights, allowed, epsilon, gw.rng,
+                                latency_offset_ms=offsets)
+        else:
+            ctx.routed_in_thread = True
+            rng = np.random.default_rng(int(gw.rng.integers(2**63)))  # Generators aren't shared
+            call = partial(gw.router.route, ctx.text, ctx.weights, allowed, epsilon, rng,
+                           latency_offset_ms=offsets)
+            d = await asyncio.get_running_loop().run_in_executor(gw.route_executor, call)
+        ctx.load_offset_ms = offsets[d.index] if offsets is not None else 0.0
+        return d
 
     def _explicit(self, ctx: RequestContext, gw: Gateway) -> None:
         model = ctx.requested_model

@@ -57,6 +57,83 @@ def test_exploration_stays_in_the_allowed_set(router: Router, trained) -> None:
         assert all(d.propensity == pytest.approx(want) for d in ds if d.model == m)
 
 
+def _same(a, b) -> None:
+    """Two Decisions equal but for the timing."""
+    assert (a.model, a.index, a.propensity, a.reason) == (b.model, b.index, b.propensity,
+                                                          b.reason)
+    assert a.utility == b.utility and a.quality == b.quality
+
+
+@pytest.mark.parametrize("weights", [None, RewardWeights(w_latency=1e-3),
+                                     RewardWeights(max_cost_usd=0.0)])
+def test_zero_latency_offsets_are_no_offsets(router: Router, trained,
+                                             weights: RewardWeights | None) -> None:
+    zeros = [0.0] * len(router.models)
+    for text in trained.held_out[:10]:
+        _same(router.route(text, weights, latency_offset_ms=zeros), router.route(text, weights))
+        _same(router.route(text, weights, latency_offset_ms=np.zeros(len(router.models))),
+              router.route(text, weights))
+
+
+def test_latency_offset_on_the_greedy_model_moves_the_choice(router: Router, trained) -> None:
+    w = RewardWeights(w_latency=1e-3)
+    text = trained.held_out[0]
+    base = router.route(text, w)
+    assert base.reason == "argmax utility"
+    offsets = [0.0] * len(router.models)
+    offsets[base.index] = 1e6  # 1e6 ms * 1e-3 per ms: utility - 1000
+    d = router.route(text, w, latency_offset_ms=offsets)
+    runner_up = max((m for m in router.models if m != base.model), key=base.utility.__getitem__)
+    assert d.model == runner_up and d.reason == "argmax utility (load-adjusted)"
+    assert d.utility[base.model] == pytest.approx(base.utility[base.model] - 1e3, abs=1e-2)
+    assert {m: u for m, u in d.utility.items() if m != base.model} == pytest.approx(
+        {m: u for m, u in base.utility.items() if m != base.model}, abs=1e-6)
+    assert d.quality == base.quality and d.propensity == 1.0
+    # with w_latency = 0 and no limits the same offset changes nothing but the path taken
+    plain = router.route(text, latency_offset_ms=offsets)
+    _same(plain, router.route(text))
+    # exploration around the load-adjusted greedy choice, same exact propensities
+    rng, k = np.random.default_rng(3), len(router.models)
+    ds = [router.route(text, w, epsilon=0.3, rng=rng, latency_offset_ms=offsets)
+          for _ in range(300)]
+    for e in ds:
+        want = 0.7 + 0.3 / k if e.model == runner_up else 0.3 / k
+        assert e.propensity == pytest.approx(want)
+        assert e.reason == ("argmax utility (load-adjusted)" if e.model == runner_up
+                            else "explore")
+    assert abs(np.mean([e.model == runner_up for e in ds]) - (0.7 + 0.3 / k)) < 0.1
+
+
+def test_latency_offset_over_max_latency_excludes_the_model(router: Router, trained) -> None:
+    text = trained.held_out[2]
+    lat = router.scores([text])["latency_ms"][0]
+    w = RewardWeights(max_latency_ms=float(lat.max()) + 100.0)  # every model within it
+    base = router.route(text, w)
+    assert base.reason == "argmax utility"
+    offsets = [0.0] * len(router.models)
+    over = float(lat.max()) + 200.0  # pushes any model over the limit
+    offsets[base.index] = over  # w_latency = 0: the utilities are otherwise the same
+    d = router.route(text, w, latency_offset_ms=offsets)
+    assert d.model != base.model and d.utility[base.model] <= -1e30
+    assert d.reason == "argmax utility (load-adjusted)"
+    assert d.model == max((m for m in router.models if m != base.model),
+                          key=base.utility.__getitem__)
+    # every model pushed over the limit: the documented fallback, limits dropped
+    every = router.route(text, w, latency_offset_ms=[over] * len(router.models))
+    assert every.model == base.model and every.reason.startswith("fallback")
+    assert every.utility == pytest.approx(base.utility, abs=1e-6)
+
+
+@pytest.mark.parametrize("offsets", [[0.0], [1.0, 2.0], [-1.0, 0.0, 0.0, 0.0],
+                                     [math.nan, 0.0, 0.0, 0.0], [math.inf, 0.0, 0.0, 0.0],
+                                     ["x", 0.0, 0.0, 0.0], 5.0])
+def test_bad_latency_offsets_are_rejected(router: Router, offsets) -> None:
+    assert len(router.models) == 4
+    with pytest.raises(InvalidRequest, match="latency_offset_ms") as e:
+        router.route("hello", latency_offset_ms=offsets)
+    assert e.value.field == "latency_offset_ms"
+
+
 def test_scores_and_embed_shapes(router: Router, trained) -> None:
     out = router.scores(trained.held_out[:3])
     m = len(router.models)

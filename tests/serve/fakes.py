@@ -123,7 +123,8 @@ async def _stream(model: str, words: list[str], prompt_tokens: int, body: dict[s
 class StubRouter:
     """Router API stand-in: fixed per-model quality and cost, epsilon-greedy over allowed.
 
-    utility(m) = quality[m] - w_cost * cost[m]; exploration propensities are exact:
+    utility(m) = quality[m] - w_cost * cost[m] - w_latency * latency_offset_ms[m] (the
+    offsets, when given, in ``models`` order); exploration propensities are exact:
     1 - eps + eps/K for the argmax, eps/K otherwise (K = number of allowed models).
     """
 
@@ -136,16 +137,22 @@ class StubRouter:
 
     def route(self, text: str, weights: RewardWeights | None = None,
               allowed: Sequence[str] | None = None, epsilon: float = 0.0,
-              rng: np.random.Generator | None = None) -> Decision:
+              rng: np.random.Generator | None = None, *,
+              latency_offset_ms: Sequence[float] | None = None) -> Decision:
         t0 = time.perf_counter()
         w = weights or RewardWeights()
         allowed = list(allowed) if allowed is not None else self.models
-        self.calls.append({"text": text, "weights": w, "allowed": allowed, "epsilon": epsilon})
-        util = {m: (self.quality[m] - w.w_cost * self.cost[m]) if m in allowed else -1e30
+        offsets = list(latency_offset_ms) if latency_offset_ms is not None else None
+        self.calls.append({"text": text, "weights": w, "allowed": allowed, "epsilon": epsilon,
+                           "latency_offset_ms": offsets})
+        base = {m: (self.quality[m] - w.w_cost * self.cost[m]) if m in allowed else -1e30
                 for m in self.models}
+        util = {m: u - w.w_latency * offsets[i] if offsets and m in allowed else u
+                for i, (m, u) in enumerate(base.items())}
         best = max(allowed, key=lambda m: util[m])
         k = len(allowed)
-        choice, reason = best, "argmax utility"
+        moved = best != max(allowed, key=lambda m: base[m])
+        choice, reason = best, "argmax utility (load-adjusted)" if moved else "argmax utility"
         if epsilon > 0 and (rng or np.random.default_rng()).random() < epsilon:
             choice = allowed[int((rng or np.random.default_rng()).integers(k))]
             reason = "explore"

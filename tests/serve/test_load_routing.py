@@ -1,8 +1,10 @@
 """vLLM load in routing: a backend whose /metrics says it is saturated is masked out of
-the decision like a cooling-down one; a stale or missing reading masks nothing."""
+the decision like a cooling-down one; a loaded one adds to its model's expected latency
+(a soft signal); a stale or missing reading masks and adds nothing."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
+from data.io import read_frame
 from serve.app import create_app
 from serve.settings import BackendSettings, metrics_url, settings_from_dict
 from tests.serve.conftest import COST, QUALITY, base_settings
@@ -89,6 +92,59 @@ def test_saturated_vllm_backend_is_masked_then_back(fake_backend, control, fake_
         assert _ask(srv.url).headers["x-lmroute-model"] == "m-strong"  # masks nothing
         assert app.state.gateway.pool.load_pollers["b-strong"].n_errors > 0
     assert control.count("up-strong") == 2 and control.count("up-mid") == 2
+
+
+def _wait_waiting(url: str, waiting: float, timeout_s: float = 10.0) -> dict[str, Any]:
+    """Poll /health/ready until b-strong's fresh reading has ``waiting`` queued requests."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        load = HTTP.get(f"{url}/health/ready").json()["backends"]["b-strong"]["load"]
+        if load["waiting"] == waiting:
+            return dict(load)
+        assert time.monotonic() < deadline, f"waiting never became {waiting}: {load}"
+        time.sleep(0.05)
+
+
+def test_loaded_vllm_backend_adds_expected_latency(fake_backend, control, fake_metrics,
+                                                   tmp_path) -> None:
+    """Queue at half of load_max_waiting (not saturated): penalty 0.5, so m-strong's
+    expected latency grows by 0.5 * 8 * 100 ms = 400 ms; at w_latency = 1e-3 per ms its
+    utility drops 0.9 -> 0.5, below m-mid's 0.7. A profile without w_latency keeps it."""
+    state, murl = fake_metrics
+    state["kv"] = 0.0
+    raw = base_settings(fake_backend[1], tmp_path / "logs")
+    raw["backends"]["b-strong"].update(vllm_metrics=True, metrics_url=murl, load_poll_s=0.05,
+                                       load_stale_s=0.6, load_max_waiting=8.0, ttft_ms=100.0)
+    raw["profiles"]["lmroute/fast"] = {"w_latency": 1e-3, "epsilon": 0.0}
+    router = StubRouter(QUALITY, COST)
+    app = create_app(settings_from_dict(raw), router_obj=router)
+    with ThreadServer(app) as srv:
+        _wait_waiting(srv.url, 0.0)
+        assert _ask(srv.url, "lmroute/fast").headers["x-lmroute-model"] == "m-strong"
+        assert router.calls[-1]["latency_offset_ms"] is None  # idle: the fast path
+
+        state["waiting"] = 4.0
+        load = _wait_waiting(srv.url, 4.0)
+        assert not load["saturated"] and load["latency_offset_ms"] == pytest.approx(400.0)
+        fast = _ask(srv.url, "lmroute/fast")
+        assert fast.status_code == 200 and fast.headers["x-lmroute-model"] == "m-mid"
+        assert fast.headers["x-lmroute-reason"] == "argmax utility (load-adjusted)"
+        offsets = dict(zip(router.models, router.calls[-1]["latency_offset_ms"], strict=True))
+        assert offsets == pytest.approx({"m-cheap": 0.0, "m-mid": 0.0, "m-strong": 400.0})
+        assert "m-strong" in router.calls[-1]["allowed"]  # soft: not masked
+        auto = _ask(srv.url)  # w_latency = 0: the load does not change the choice
+        assert auto.headers["x-lmroute-model"] == "m-strong"
+
+        state["status"] = 500  # stale reading: no offset at all
+        _wait_load(srv.url, saturated=None)
+        assert app.state.gateway.pool.latency_offsets(router.models) is None
+        assert _ask(srv.url, "lmroute/fast").headers["x-lmroute-model"] == "m-strong"
+    rows = read_frame(tmp_path / "logs" / "requests")
+    meta = {r["request_id"]: json.loads(r["meta"]) for _, r in rows.iterrows()}
+    got = [(m["profile"], m["routed_model"], m.get("load_offset_ms")) for m in meta.values()]
+    assert sorted(got, key=str) == sorted([
+        ("lmroute/fast", "m-strong", None), ("lmroute/fast", "m-mid", None),
+        ("lmroute/auto", "m-strong", 400.0), ("lmroute/fast", "m-strong", None)], key=str)
 
 
 def test_metrics_url_default_and_validation(fake_backend, tmp_path) -> None:
