@@ -3,10 +3,7 @@ app's lifespan and hung on ``app.state.gateway`` (no module globals)."""
 
 from __future__ import annotations
 
-import itertools
 import logging
-import secrets
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +17,7 @@ from serve.backends.pool import BackendPool
 from serve.keys import KeyStore
 from serve.logsink import FEEDBACK_SCHEMA, LogSink
 from serve.metrics import GatewayMetrics
+from serve.request_ids import RequestIds
 from serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
@@ -71,10 +69,7 @@ class Gateway:
         self.rng = np.random.default_rng(settings.seed)
         self.profile_weights = {n: p.weights() for n, p in settings.profiles.items()}
         self.router_models: list[str] = list(router.models) if router is not None else []
-        # request ids: a random per-process prefix + a counter (uuid4 costs an os.urandom
-        # call, measured ~180 us on this VM)
-        self._rid_prefix = f"{int(time.time()):x}{secrets.token_hex(4)}"
-        self._rid_counter = itertools.count()
+        self.request_ids = RequestIds()
         self.in_flight = 0  # requests between Pipeline.run and the end of complete
         # the router's worker threads (ONNX Runtime runs one intra-op thread per call)
         self.route_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="route")
@@ -88,10 +83,6 @@ class Gateway:
         if h is None:
             h = self._decision_hist[profile] = self.metrics.decision.labels(profile)
         return h
-
-    def new_request_id(self) -> str:
-        """Unique id (``chatcmpl-<time+random prefix><counter>``), no syscall."""
-        return f"chatcmpl-{self._rid_prefix}{next(self._rid_counter):08x}"
 
     def _warn_unserved(self) -> None:
         missing = [m for m in self.router_models if m not in self.pool.by_model]

@@ -41,7 +41,7 @@ def error_response(exc: GatewayError, headers: dict[str, str] | None = None) -> 
 
 @router.post("/v1/chat/completions")
 async def chat_completions(request: Request, gw: GatewayDep, pipeline: PipelineDep) -> Response:
-    ctx = RequestContext(request_id=gw.new_request_id(), raw=await request.body(),
+    ctx = RequestContext(request_id=gw.request_ids.new(), raw=await request.body(),
                          headers=request.headers)
     try:
         await pipeline.run(ctx, gw)
@@ -67,7 +67,8 @@ async def list_models(gw: GatewayDep) -> Response:
 
 @router.post("/v1/feedback")
 async def feedback(request: Request, gw: GatewayDep) -> Response:
-    """Attach a quality score in [0, 1] to an earlier request id (joined on request_id)."""
+    """Attach a quality score in [0, 1] to an earlier request id (joined on request_id).
+    404 for an id no gateway can have issued, or that this one has not issued yet."""
     try:
         body = loads(await request.body())
     except ValueError:
@@ -81,10 +82,19 @@ async def feedback(request: Request, gw: GatewayDep) -> Response:
             or not 0.0 <= q <= 1.0):
         return error_response(bad_request(f"'quality': expected a number in [0, 1], got {q!r}.",
                                           param="quality"))
+    known = gw.request_ids.issued_here(rid)
+    if known is False:
+        return error_response(GatewayError(
+            404, f"'request_id': {rid[:100]!r} is not a request this gateway served (ids look "
+            "like the 'id' of a completion, 'chatcmpl-...', or its x-request-id header).",
+            code="unknown_request_id", param="request_id"))
     extra = {k: v for k, v in body.items() if k not in ("request_id", "quality")}
     gw.feedback_log.append({"request_id": rid, "timestamp": datetime.now(UTC),
                             "quality": float(q), "meta": dumps(extra).decode() if extra else None})
-    return JSONResponse({"request_id": rid, "quality": float(q), "recorded": True})
+    # known: served by this process; False: an id of another run or replica (kept for the
+    # offline join, which drops feedback whose id is in no log)
+    return JSONResponse({"request_id": rid, "quality": float(q), "recorded": True,
+                         "known": bool(known)})
 
 
 @router.get("/health/live")

@@ -97,6 +97,13 @@ def test_feedback_joins_on_request_id(fake_backend, control, tmp_path) -> None:
             r = HTTP.post(f"{url}/v1/feedback", json={"request_id": rid, "quality": q})
             assert r.status_code == 200 and r.json()["recorded"]
         HTTP.post(f"{url}/v1/feedback", json={"request_id": ids[0], "quality": 0.75})  # update
+        prefix = ids[0][len("chatcmpl-"):][:16]
+        for rid, status in ((f"chatcmpl-{prefix}{10**6:08x}", 404), ("typo", 404),
+                            (f"chatcmpl-{'0' * 16}00000001", 200)):  # another run's: kept
+            r = HTTP.post(f"{url}/v1/feedback", json={"request_id": rid, "quality": 0.5})
+            assert r.status_code == status, (rid, r.text)
+            assert status == 200 or r.json()["error"]["code"] == "unknown_request_id"
+            assert status == 404 or r.json()["known"] is False
         for bad in ({"request_id": ids[0], "quality": 1.5}, {"quality": 0.5},
                     {"request_id": ids[0], "quality": "good"}):
             r = HTTP.post(f"{url}/v1/feedback", json=bad)
