@@ -20,7 +20,6 @@ from serve.gateway import Gateway, RouterLike, load_router
 from serve.pipeline import Pipeline
 from serve.routes import error_response, router
 from serve.settings import ServeSettings
-from serve.stages import default_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +38,8 @@ def create_app(settings: ServeSettings, router_obj: RouterLike | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         r = router_obj if router_obj is not None else load_router(settings.router)
-        gw = Gateway(settings, r, Path(settings.log.dir).parent)
+        gw = Gateway(settings, r, Path(settings.log.dir).parent, pipeline)
         app.state.gateway = gw
-        app.state.pipeline = pipeline or default_pipeline()
         await gw.start()
         log.info("lmroute gateway ready: profiles %s, models %s, live %s",
                  list(settings.profiles), gw.pool.models, sorted(gw.pool.live_models()))

@@ -17,8 +17,10 @@ from serve.backends.pool import BackendPool
 from serve.keys import KeyStore
 from serve.logsink import FEEDBACK_SCHEMA, LogSink
 from serve.metrics import GatewayMetrics
+from serve.pipeline import Pipeline
 from serve.request_ids import RequestIds
 from serve.settings import ServeSettings
+from serve.stages import default_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ class Gateway:
     """Everything a request needs; one instance per app."""
 
     def __init__(self, settings: ServeSettings, router: RouterLike | None,
-                 run_dir: Path) -> None:
+                 run_dir: Path, pipeline: Pipeline | None = None) -> None:
         self.settings = settings
         self.router = router
         self.metrics = GatewayMetrics()
@@ -70,19 +72,11 @@ class Gateway:
         self.profile_weights = {n: p.weights() for n, p in settings.profiles.items()}
         self.router_models: list[str] = list(router.models) if router is not None else []
         self.request_ids = RequestIds()
+        self.pipeline = pipeline or default_pipeline()  # the request path's stages
         self.in_flight = 0  # requests between Pipeline.run and the end of complete
         # the router's worker threads (ONNX Runtime runs one intra-op thread per call)
         self.route_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="route")
-        self._decision_hist: dict[str, Any] = {}
         self._warn_unserved()
-
-    def decision_histogram(self, profile: str) -> Any:
-        """The ``lmroute_decision_seconds{profile}`` child, cached (``labels`` costs a lock
-        and a dict lookup per call)."""
-        h = self._decision_hist.get(profile)
-        if h is None:
-            h = self._decision_hist[profile] = self.metrics.decision.labels(profile)
-        return h
 
     def _warn_unserved(self) -> None:
         missing = [m for m in self.router_models if m not in self.pool.by_model]

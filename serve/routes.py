@@ -13,7 +13,6 @@ from serve.context import RequestContext
 from serve.errors import GatewayError, bad_request
 from serve.gateway import Gateway
 from serve.jsonfast import dumps, loads
-from serve.pipeline import Pipeline
 from serve.streaming import RelayResponse
 
 
@@ -24,13 +23,7 @@ async def get_gateway(request: Request) -> Gateway:
     return gw
 
 
-async def get_pipeline(request: Request) -> Pipeline:
-    p: Pipeline = request.app.state.pipeline
-    return p
-
-
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
-PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 router = APIRouter()
 
 
@@ -40,7 +33,8 @@ def error_response(exc: GatewayError, headers: dict[str, str] | None = None) -> 
 
 
 @router.post("/v1/chat/completions")
-async def chat_completions(request: Request, gw: GatewayDep, pipeline: PipelineDep) -> Response:
+async def chat_completions(request: Request, gw: GatewayDep) -> Response:
+    pipeline = gw.pipeline  # one dependency per request: each costs ~50 us (docs/benchmarks.md)
     ctx = RequestContext(request_id=gw.request_ids.new(), raw=await request.body(),
                          headers=request.headers)
     try:

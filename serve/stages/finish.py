@@ -27,21 +27,21 @@ class PostChecks:
         model = ctx.answered.model if ctx.answered else (ctx.routed_model or ctx.requested_model
                                                          or "-")
         backend = ctx.answered.backend.name if ctx.answered else "-"
-        m.requests.labels(model, backend, str(ctx.status)).inc()
+        m.child(m.requests, model, backend, str(ctx.status)).inc()
         if ctx.error is not None:
-            m.errors.labels(model, backend, ctx.error.code or "error").inc()
+            m.child(m.errors, model, backend, ctx.error.code or "error").inc()
         if ctx.answered is not None:
             b = ctx.answered.backend
             ctx.cost_usd = b.cost_usd(ctx.prompt_tokens, ctx.completion_tokens)
             ctx.energy_j = b.energy_j(ctx.prompt_tokens, ctx.completion_tokens)
             if ctx.result is not None:
-                m.backend_latency.labels(model, backend).observe(ctx.result.latency_ms / 1e3)
+                m.child(m.backend_latency, model, backend).observe(ctx.result.latency_ms / 1e3)
             if ctx.ttft_ms is not None:
-                m.ttft.labels(model, backend).observe(ctx.ttft_ms / 1e3)
-            m.tokens.labels(model, "prompt").inc(ctx.prompt_tokens)
-            m.tokens.labels(model, "completion").inc(ctx.completion_tokens)
-            m.cost.labels(model).inc(ctx.cost_usd)
-            m.energy.labels(model).inc(ctx.energy_j)
+                m.child(m.ttft, model, backend).observe(ctx.ttft_ms / 1e3)
+            m.child(m.tokens, model, "prompt").inc(ctx.prompt_tokens)
+            m.child(m.tokens, model, "completion").inc(ctx.completion_tokens)
+            m.child(m.cost, model).inc(ctx.cost_usd)
+            m.child(m.energy, model).inc(ctx.energy_j)
         if ctx.budget_day and ctx.key is not None and gw.keys is not None:
             await gw.keys.run(gw.keys.settle, ctx.key.key_id, ctx.budget_day,
                               ctx.reserved_usd, ctx.cost_usd)

@@ -37,7 +37,8 @@ class RouteStage:
         else:
             await self._fallback(ctx, gw)
         ctx.decision_us = (time.perf_counter() - t) * 1e6
-        gw.decision_histogram(ctx.profile or "explicit").observe(ctx.decision_us / 1e6)
+        m = gw.metrics
+        m.child(m.decision, ctx.profile or "explicit").observe(ctx.decision_us / 1e6)
 
     async def _decide(self, ctx: RequestContext, gw: Gateway, allowed: list[str],
                       epsilon: float) -> Decision:

@@ -132,3 +132,20 @@ def test_bench_with_litellm_end_to_end(tmp_path: Path) -> None:
     lvl = json.loads(out.read_text())["levels"][0]
     assert lvl["systems"]["litellm"]["n_ok"] == 40
     assert "ratio_added_p50_lmroute_over_litellm" in lvl
+
+
+def test_markdown_table_from_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from serve.bench_markdown import main as md_main
+
+    level = level_report(1, {"direct": _result(0.5, 1.0, 1), "lmroute": _result(2.0, 4.0, 1)})
+    meta = {"created_utc": "T", "loadavg_start": [0.5], "loadavg_end": [0.6],
+            "requests_per_level": 100, "warmup_per_level": 10, "rounds_per_level": 1,
+            "lmroute": {"routed": True, "router": "r"}}
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"meta": meta, "levels": [level], "summary": {}}))
+    assert md_main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| 1 | lmroute | 2.0 | 4.0 | 1000.0 | 0 | 1.5 | 3.0 | - |" in out
+    (tmp_path / "bad.json").write_text("{}")
+    assert md_main([str(tmp_path / "bad.json")]) == 1
+    assert "not a `lmroute bench gateway` JSON" in capsys.readouterr().err
