@@ -71,7 +71,9 @@ class PolicyRouter:
         return epsilon_greedy_probs(self.policy.select(X, w, allowed), allowed, eps)
 
     def route(self, text: str, weights: RewardWeights | None = None, allowed: Any = None,
-              epsilon: float = 0.0, rng: np.random.Generator | None = None) -> Decision:
+              epsilon: float = 0.0, rng: np.random.Generator | None = None, *,
+              latency_offset_ms: Any = None) -> Decision:
+        assert latency_offset_ms is None  # no vLLM backend here, so no live-load offsets
         mask = np.array([[m in (allowed or self.models) for m in self.models]])
         X = featurize(self.module, self.tok, [text])
         p = self.probs(X, weights or RewardWeights(), mask, epsilon)[0]
