@@ -16,6 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 NEG_INF = -1e30  # finite "minus infinity": survives float32 and ONNX arithmetic
+# Largest trade-off weight: utilities must stay far above NEG_INF, or an excluded model
+# (utility NEG_INF) would out-score every allowed one. 1e12 x (USD, ms, J of any real
+# request) is < 1e20.
+MAX_WEIGHT = 1e12
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class RewardWeights:
                 raise ValueError(f"{name}: expected a number, got {v!r}")
             if v < 0:
                 raise ValueError(f"{name}: expected >= 0, got {v}")
+            if name.startswith("w_") and not v <= MAX_WEIGHT:
+                raise ValueError(f"{name}: expected <= {MAX_WEIGHT:g} (a finite trade-off), "
+                                 f"got {v}")
 
     def as_array(self) -> np.ndarray:
         """(5,) float32: w_cost, w_latency, w_energy, max_latency_ms, max_cost_usd."""

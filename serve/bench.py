@@ -203,16 +203,18 @@ def _start_lmroute(
 
 
 def _measure(cfg: BenchConfig, targets: dict[str, Target]) -> list[dict[str, Any]]:
-    """Per level, ``cfg.rounds`` rounds; each round runs every system in turn, so slow
-    drifts of the shared machine's background load hit all systems alike."""
+    """Per level, up to ``cfg.rounds`` rounds (``level_rounds``); each round runs every
+    system in turn (order rotated per round), so slow drifts of the shared machine's
+    background load hit all systems alike."""
     levels = []
     for conc in cfg.concurrency:
         runs: dict[str, list[LoadResult]] = {s: [] for s in cfg.systems}
-        per_round = _split(cfg.requests, cfg.rounds)
+        per_round = _split(cfg.requests, level_rounds(cfg.rounds, cfg.requests, conc))
+        k = len(cfg.systems)
         # the full warm-up before the first round; later rounds only re-open connections
         warm = [cfg.warmup] + [cfg.warmup // len(per_round)] * (len(per_round) - 1)
         for r, n in enumerate(per_round):
-            for system in cfg.systems:
+            for system in cfg.systems[r % k:] + cfg.systems[:r % k]:  # rotated: no order bias
                 t = targets[system]
                 payload = {"model": t.model, "messages": [{"role": "user", "content": PROMPT}],
                            "max_tokens": 8}  # fmt: skip
@@ -221,7 +223,15 @@ def _measure(cfg: BenchConfig, targets: dict[str, Target]) -> list[dict[str, Any
                                len(per_round), system, n)  # fmt: skip
                 runs[system].append(run_load(spec, warmup=max(warm[r], conc)))
         levels.append(level_report(conc, {s: combine(rs) for s, rs in runs.items()}, runs))
+        levels[-1]["rounds"] = len(per_round)
     return levels
+
+
+def level_rounds(rounds: int, requests: int, concurrency: int) -> int:
+    """Rounds for one level: at most ``rounds``, and at least 20 x C requests per round,
+    so that a round's ramp-up and drain (C workers starting and finishing) stay a small
+    part of it; saturated levels with few requests per client get a single round."""
+    return max(1, min(rounds, requests // (20 * concurrency)))
 
 
 def _split(total: int, parts: int) -> list[int]:

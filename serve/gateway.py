@@ -93,9 +93,12 @@ class Gateway:
         await self.feedback_log.start()
 
     async def close(self) -> None:
-        await self.request_log.close()
-        await self.feedback_log.close()
-        await self.pool.close()
+        """Flush the logs, stop the backends; each step runs even if the one before failed."""
+        try:
+            await self.request_log.close()
+            await self.feedback_log.close()
+        finally:
+            await self.pool.close()
         self.route_executor.shutdown(wait=False, cancel_futures=True)
         if self.keys is not None:
             self.keys.close()

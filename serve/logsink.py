@@ -110,15 +110,24 @@ class LogSink:
             self.rows_written += len(rows)
             return len(rows)
 
-    async def close(self) -> None:
+    async def close(self, timeout_s: float = 30.0) -> None:
         """Stop the flusher after its current write (never cancelled mid-write, which
-        would leave the file to a thread nobody waits for), then write what is left."""
+        would leave the file to a thread nobody waits for), then write what is left. A
+        write still stuck after ``timeout_s`` (a hung disk) or a final write that fails is
+        logged with the number of rows lost, never raised: shutdown goes on."""
         if self._task is not None:
             self._closing = True
             self._wake.set()
-            with contextlib.suppress(Exception):  # a failed flush was logged; retried below
-                await self._task
-        await self.flush()
+            done, _ = await asyncio.wait({self._task}, timeout=timeout_s)
+            if not done:
+                log.error("decision log %s: a write is still stuck after %.0f s at shutdown; "
+                          "%d buffered rows are lost", self.dir, timeout_s, len(self._buf))
+                return
+        try:
+            await asyncio.wait_for(self.flush(), timeout_s)
+        except Exception:  # includes TimeoutError
+            log.exception("decision log %s: final write failed at shutdown; %d rows lost",
+                          self.dir, len(self._buf))
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None

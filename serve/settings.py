@@ -7,6 +7,7 @@ DictConfig. ``ServeSettings.validate()`` turns bad values into one clear error.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -172,8 +173,9 @@ def _validate_backend(key: str, b: BackendSettings) -> None:
         raise ValueError(f"{where}.base_url: expected an http(s) URL, got {b.base_url!r}")
     for attr in ("price_in_per_mtok", "price_out_per_mtok", "ttft_ms", "tpot_ms",
                  "j_per_token", "backoff_base_s", "cooldown_s"):
-        if getattr(b, attr) < 0:
-            raise ValueError(f"{where}.{attr}: expected >= 0, got {getattr(b, attr)}")
+        if not 0 <= getattr(b, attr) < math.inf:
+            raise ValueError(f"{where}.{attr}: expected a finite number >= 0, "
+                             f"got {getattr(b, attr)}")
     if b.vllm_metrics:
         _validate_load(where, b)
     if b.timeout_s <= 0 or b.max_retries < 0 or b.cooldown_after < 1 or b.context_tokens < 1:
@@ -189,7 +191,7 @@ def _validate_load(where: str, b: BackendSettings) -> None:
     if b.load_poll_s <= 0 or b.load_stale_s <= b.load_poll_s:
         raise ValueError(f"{where}: load_poll_s > 0 and load_stale_s > load_poll_s expected, "
                          f"got {b.load_poll_s}, {b.load_stale_s}")
-    if b.load_max_waiting < 0 or not 0.0 < b.load_max_kv_usage <= 1.0:
+    if not 0 <= b.load_max_waiting < math.inf or not 0.0 < b.load_max_kv_usage <= 1.0:
         raise ValueError(f"{where}: load_max_waiting >= 0 and load_max_kv_usage in (0, 1] "
                          f"expected, got {b.load_max_waiting}, {b.load_max_kv_usage}")
 

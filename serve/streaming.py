@@ -76,8 +76,8 @@ async def relay(ctx: RequestContext, gw: Gateway, pipeline: Pipeline) -> AsyncIt
             yield b"data: " + data + b"\n\n"
         ended = True
         yield DONE
-    except (aiohttp.ClientError, TimeoutError) as exc:  # broke mid-stream: tell the client
-        ended = True
+    except (aiohttp.ClientError, TimeoutError, ValueError, TypeError) as exc:
+        ended = True  # the upstream broke mid-stream, or sent what is not SSE JSON
         ctx.error = upstream_failed(f"backend {ctx.answered.backend.name!r} failed "
                                     f"mid-stream: {type(exc).__name__}")
         ctx.status = 502
@@ -98,9 +98,11 @@ async def _finish(ctx: RequestContext, gw: Gateway, pipeline: Pipeline, ended: b
                                  "before the stream ended", code="client_disconnected")
         ctx.status = 499
         log.info("request %s: client disconnected mid-stream", ctx.request_id)
-    if ctx.stream_handle is not None:
-        await ctx.stream_handle.aclose()
-    await pipeline.complete(ctx, gw)
+    try:
+        if ctx.stream_handle is not None:
+            await ctx.stream_handle.aclose()
+    finally:
+        await pipeline.complete(ctx, gw)
 
 
 def _keep_usage_chunk(ctx: RequestContext, data: bytes) -> bool:

@@ -70,7 +70,7 @@ class StreamHandle:
     async def aclose(self) -> None:
         """Release the connection when the stream was read to its end; otherwise close it,
         which also tells the backend to stop generating for a client that left."""
-        if self.response.content.at_eof():
+        if self.response.content.is_eof():
             self.response.release()
         else:
             self.response.close()

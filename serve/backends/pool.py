@@ -4,6 +4,7 @@ startup availability (API keys, embedded servers) and liveness queries."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import time
@@ -17,6 +18,7 @@ from serve.load_signal import LoadPoller
 from serve.settings import BackendKind, BackendSettings, metrics_url
 
 log = logging.getLogger(__name__)
+MAX_OFFSET_MS = 1e6  # a load offset beyond ~17 min means nothing more
 
 
 class BackendPool:
@@ -97,7 +99,15 @@ class BackendPool:
         if load is None:
             return 0.0
         s = b.settings
-        return load.penalty(s.load_max_waiting) * s.load_max_waiting * s.ttft_ms
+        x = load.penalty(s.load_max_waiting) * s.load_max_waiting * s.ttft_ms
+        return min(x, MAX_OFFSET_MS) if math.isfinite(x) and x > 0 else 0.0
+
+    def by_load(self, backends: list[OpenAIHTTPBackend]) -> list[OpenAIHTTPBackend]:
+        """``backends`` least-loaded first (stable: config order among equals), so the
+        backend a model's offset came from is the one tried first."""
+        if not self.load_pollers or len(backends) < 2:
+            return backends
+        return sorted(backends, key=self.load_offset_ms)
 
     def latency_offsets(self, models: list[str], edge_only: bool = False) -> list[float] | None:
         """Per model (in ``models`` order): the smallest ``load_offset_ms`` over its live

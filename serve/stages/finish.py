@@ -24,8 +24,7 @@ class PostChecks:
         ctx.latency_ms = (time.perf_counter() - ctx.t0) * 1e3
         self._tokens(ctx)
         m = gw.metrics
-        model = ctx.answered.model if ctx.answered else (ctx.routed_model or ctx.requested_model
-                                                         or "-")
+        model = _label_model(ctx, gw)
         backend = ctx.answered.backend.name if ctx.answered else "-"
         m.child(m.requests, model, backend, str(ctx.status)).inc()
         if ctx.error is not None:
@@ -61,6 +60,19 @@ class PostChecks:
             # the backend reported no usage: estimate (prompt from chars, 1 token per chunk)
             ctx.prompt_tokens, ctx.completion_tokens = ctx.prompt_tokens_est, ctx.chunks
             ctx.tokens_estimated = True
+
+
+def _label_model(ctx: RequestContext, gw: Gateway) -> str:
+    """The ``model`` label: who answered, else the routed or requested model; a name the
+    gateway does not know is "unknown" (one label value per client typo would grow the
+    metrics without bound)."""
+    if ctx.answered is not None:
+        return ctx.answered.model
+    model = ctx.routed_model or ctx.requested_model or "-"
+    if ctx.routed_model or model == "-" or model in gw.pool.by_model \
+            or model in gw.settings.profiles:
+        return model
+    return "unknown"
 
 
 class Log:

@@ -13,7 +13,7 @@ import numpy as np
 
 from router_model.decision import Decision
 from serve.context import RequestContext, Route
-from serve.errors import budget_exceeded, no_backend
+from serve.errors import GatewayError, budget_exceeded, no_backend
 from serve.keys import utc_day
 
 if TYPE_CHECKING:
@@ -31,6 +31,10 @@ class RouteStage:
             self._explicit(ctx, gw)
         elif ctx.allowed and gw.router is not None:
             ctx.decision = await self._decide(ctx, gw, ctx.allowed, ctx.epsilon)
+            if ctx.decision.model not in ctx.allowed:  # the rules are hard: never serve it
+                raise GatewayError(500, f"router chose {ctx.decision.model!r}, which the rules "
+                                   "exclude for this request", type_="server_error",
+                                   code="router_error")
             ctx.routed_model, ctx.propensity = ctx.decision.model, ctx.decision.propensity
             ctx.reason = ctx.decision.reason
             ctx.chain = self._chain(ctx, gw, ctx.decision)
@@ -51,15 +55,14 @@ class RouteStage:
         assert gw.router is not None
         # vLLM load as extra expected latency per router model (None: none loaded, fast path)
         offsets = gw.pool.latency_offsets(gw.router_models, edge_only=ctx.sensitive)
+        kw = {} if offsets is None else {"latency_offset_ms": offsets}
         if not gw.settings.route_in_thread or gw.in_flight < gw.settings.route_thread_min_in_flight:
             ctx.routed_in_thread = False
-            d = gw.router.route(ctx.text, ctx.weights, allowed, epsilon, gw.rng,
-                                latency_offset_ms=offsets)
+            d = gw.router.route(ctx.text, ctx.weights, allowed, epsilon, gw.rng, **kw)
         else:
             ctx.routed_in_thread = True
             rng = np.random.default_rng(int(gw.rng.integers(2**63)))  # Generators aren't shared
-            call = partial(gw.router.route, ctx.text, ctx.weights, allowed, epsilon, rng,
-                           latency_offset_ms=offsets)
+            call = partial(gw.router.route, ctx.text, ctx.weights, allowed, epsilon, rng, **kw)
             d = await asyncio.get_running_loop().run_in_executor(gw.route_executor, call)
         ctx.load_offset_ms = offsets[d.index] if offsets is not None else 0.0
         return d
@@ -81,7 +84,8 @@ class RouteStage:
                         key=lambda m: -d.utility.get(m, -1e30))
         chain: list[Route] = []
         for model in [d.model, *others][: 1 + gw.settings.max_fallbacks]:
-            chain += [Route(model, b) for b in gw.pool.live_for(model, edge_only=ctx.sensitive)
+            live = gw.pool.by_load(gw.pool.live_for(model, edge_only=ctx.sensitive))
+            chain += [Route(model, b) for b in live
                       if b.settings.context_tokens >= ctx.prompt_tokens_est]
         return chain
 

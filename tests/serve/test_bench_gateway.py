@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from serve.bench import _split, level_report, main
+from serve.bench import _split, level_report, level_rounds, main
 from serve.bench_gateway import gateway_overrides
 from serve.bench_load import LoadResult, LoadSpec, combine, summarize
 
@@ -47,6 +47,8 @@ def test_rounds_combine_into_one_result_and_report_their_spread() -> None:
                        {"direct": [d1, d2], "lmroute": [a, b]})
     assert out["systems"]["lmroute"]["added_p50_ms_per_round"] == [1.0, 2.5]
     assert _split(10, 3) == [4, 3, 3] and _split(2, 5) == [1, 1] and _split(0, 3) == [0]
+    # >= 20 x C requests per round: C=1 keeps 5 rounds, C=50 gets 2, C=200 one
+    assert [level_rounds(5, 2000, c) for c in (1, 50, 200)] == [5, 2, 1]
 
 
 def test_level_report_ratio_undefined_when_litellm_adds_nothing() -> None:

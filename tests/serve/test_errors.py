@@ -62,6 +62,10 @@ def test_bad_header_is_400(gateway) -> None:
     assert_error(post(url, body, {"x-lmroute-weights": "w_cost=1,bogus=2"}), 400,
                  "invalid_request")
     assert_error(post(url, body, {"x-lmroute-tradeoff": "7"}), 400, "invalid_request")
+    # weights so large that every allowed utility would sink below the mask's NEG_INF
+    for spec in ("w_cost=1e36", "w_latency=inf"):
+        err = assert_error(post(url, body, {"x-lmroute-weights": spec}), 400, "invalid_request")
+        assert "expected <= 1e+12" in err["message"]
 
 
 def test_body_too_large_is_413(gateway) -> None:
