@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from router_model.policies.base import Predictions, argmax_utility
 from router_model.reward import NEG_INF, RewardWeights, utility
 
 
@@ -47,10 +46,10 @@ def load_adjusted(quality: np.ndarray, cost_usd: np.ndarray, latency_ms: np.ndar
         mask: (1, M) bool, True = allowed (at least one).
     """
     lat = latency_ms + offsets.astype(latency_ms.dtype, copy=False)
-    pred = Predictions(quality, cost_usd, lat, energy_j)
     limited = utility(quality, cost_usd, lat, energy_j, w, mask)
     fallback = bool(np.all(limited <= NEG_INF))
     u = utility(quality, cost_usd, lat, energy_j,
                 RewardWeights(w.w_cost, w.w_latency, w.w_energy), mask) if fallback else limited
-    greedy = int(argmax_utility(pred, w, mask)[0])
-    return Adjusted(greedy, np.asarray(u)[0].tolist(), fallback)
+    # = policies.base.argmax_utility(Predictions(q, c, lat, e), w, mask), without computing
+    # the two utilities again
+    return Adjusted(int(np.argmax(u[0])), np.asarray(u)[0].tolist(), fallback)

@@ -28,7 +28,7 @@ import onnxruntime as ort
 from router_model.artifact import ArtifactError, open_artifact
 from router_model.decision import Decision
 from router_model.load_adjust import load_adjusted
-from router_model.policies.explore import check_epsilon
+from router_model.policies.explore import check_epsilon, epsilon_greedy_draw
 from router_model.reward import NEG_INF, RewardWeights
 from router_model.tokenization import _layout_ok, encode, fast_encoder, load_tokenizer
 
@@ -86,13 +86,11 @@ class Router:
         self._index = {m: i for i, m in enumerate(self.models)}
         self._output_names = [o.name for o in session.get_outputs()]
         self._default_w = RewardWeights().as_array()
-        self._all_allowed = np.ones(len(self.models), dtype=bool)
-        self._all_allowed.flags.writeable = False
-        self._masks: dict[tuple[str, ...], np.ndarray] = {}  # allowed -> read-only mask
         # the single-text fast path (``route``): resolved once, not per request
         self._route_outputs = ["choice", "utility", "quality", "latency_ms", "cost_usd"]
         self._adjust_outputs = [*self._route_outputs, "energy_j"]  # latency offsets given
         self._w_rows: dict[RewardWeights | None, np.ndarray] = {}  # weights -> (1, 5)
+        # allowed set -> (1, M) read-only mask row and the allowed indices (few distinct sets)
         self._mask_rows: dict[tuple[str, ...] | None, tuple[np.ndarray, list[int]]] = {}
         fast = fast_encoder(self.tokenizer)
         self._fast = fast if fast.enabled and _layout_ok(self.tokenizer) else None
@@ -128,14 +126,12 @@ class Router:
 
     def mask(self, allowed: Sequence[str] | None) -> np.ndarray:
         """(M,) bool mask from allowed model names (None = all); read-only, cached per set."""
+        return self._mask_row(allowed)[0][0]
+
+    def _new_mask(self, allowed: Sequence[str] | None) -> np.ndarray:
+        """Validate ``allowed`` and build its (M,) mask."""
         if allowed is None:
-            return self._all_allowed
-        if isinstance(allowed, str):
-            allowed = [allowed]
-        key = tuple(allowed)
-        cached = self._masks.get(key)
-        if cached is not None:
-            return cached
+            return np.ones(len(self.models), dtype=bool)
         unknown = [m for m in allowed if m not in self._index]
         if unknown:
             raise InvalidRequest("allowed", f"unknown models {unknown}; known: {self.models}")
@@ -143,9 +139,6 @@ class Router:
             raise InvalidRequest("allowed", "expected at least one model")
         m = np.zeros(len(self.models), dtype=bool)
         m[[self._index[a] for a in allowed]] = True
-        m.flags.writeable = False
-        if len(self._masks) < 1024:  # a gateway sees few distinct allowed sets
-            self._masks[key] = m
         return m
 
     # ---- inference ---------------------------------------------------------------
@@ -169,7 +162,7 @@ class Router:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Query features (n, d) float32 (what kNN baselines use)."""
-        feed = self._feed(self._texts(texts), None, self._all_allowed)
+        feed = self._feed(self._texts(texts), None, self.mask(None))
         return self.session.run(["features"], feed)[0]
 
     def route(self, text: str, weights: RewardWeights | None = None,
@@ -201,17 +194,19 @@ class Router:
         else:
             greedy, util_row, reason = self._adjusted(outs, offsets, weights, mask_row)
         idx, propensity = greedy, 1.0
-        if eps > 0.0:  # epsilon-greedy, = epsilon_greedy_probs: eps/k each, + 1-eps greedy
-            k = len(allowed_idx)
+        if eps > 0.0:
             u = float((rng or np.random.default_rng()).random())
-            if u >= 1.0 - eps:
-                idx = allowed_idx[min(int((u - (1.0 - eps)) / eps * k), k - 1)]
-            propensity = eps / k + (1.0 - eps if idx == greedy else 0.0)
+            idx, propensity = epsilon_greedy_draw(greedy, allowed_idx, eps, u)
             reason = "explore" if idx != greedy else reason
-        models = self.models
-        util_d = {m: max(x, NEG_INF) for m, x in zip(models, util_row, strict=True)}
-        return Decision(models[idx], idx, propensity, (time.perf_counter_ns() - t0) / 1e3,
-                        reason, util_d, dict(zip(models, qual[0].tolist(), strict=True)))
+        return Decision(self.models[idx], idx, propensity,
+                        (time.perf_counter_ns() - t0) / 1e3, reason,
+                        *self._score_dicts(util_row, qual[0].tolist()))
+
+    def _score_dicts(self, util: list[float], qual: list[float]
+                     ) -> tuple[dict[str, float], dict[str, float]]:
+        """Decision.utility (excluded models at NEG_INF) and Decision.quality."""
+        return ({m: max(x, NEG_INF) for m, x in zip(self.models, util, strict=True)},
+                dict(zip(self.models, qual, strict=True)))
 
     def _offsets(self, offsets: Sequence[float] | None) -> np.ndarray | None:
         """Validated (M,) float32 latency offsets; None when absent or all zeros."""
@@ -276,8 +271,9 @@ class Router:
             else tuple(allowed)
         hit = self._mask_rows.get(key)
         if hit is None:
-            mask = self.mask(allowed)  # validates
-            hit = (mask[None], np.flatnonzero(mask).tolist())
+            row = self._new_mask(key)[None]
+            row.flags.writeable = False
+            hit = (row, np.flatnonzero(row[0]).tolist())
             if len(self._mask_rows) < 1024:
                 self._mask_rows[key] = hit
         return hit
@@ -286,23 +282,20 @@ class Router:
                     allowed: Sequence[str] | None = None) -> list[Decision]:
         """Route a batch in one ONNX call; each Decision carries the batch time / n."""
         t0 = time.perf_counter_ns()
-        mask = self.mask(allowed)
-        out = self._run(self._texts(texts), weights, mask)
-        ds = [self._decision(out, i, weights, mask, t0) for i in range(len(out["choice"]))]
+        mask_row, allowed_idx = self._mask_row(allowed)
+        w_row = self._w_row(weights)
+        out = self._run(self._texts(texts), weights, mask_row[0])
+        ds = [self._decision(out, i, w_row, allowed_idx) for i in range(len(out["choice"]))]
         per = (time.perf_counter_ns() - t0) / 1e3 / max(len(ds), 1)
         for d in ds:
             d.micros = per
         return ds
 
-    def _decision(self, out: dict[str, np.ndarray], i: int, weights: RewardWeights | None,
-                  mask: np.ndarray, t0: int) -> Decision:
+    def _decision(self, out: dict[str, np.ndarray], i: int, w_row: np.ndarray,
+                  allowed_idx: list[int]) -> Decision:
         idx = int(out["choice"][i])
-        w = weights or RewardWeights()
-        within = (out["latency_ms"][i] <= w.max_latency_ms) & \
-            (out["cost_usd"][i] <= w.max_cost_usd) & mask
-        reason = "argmax utility" if within.any() else FALLBACK_REASON
-        util = {m: max(u, NEG_INF) for m, u in zip(self.models, out["utility"][i].tolist(),
-                                                   strict=True)}
-        qual = dict(zip(self.models, out["quality"][i].tolist(), strict=True))
-        return Decision(self.models[idx], idx, 1.0, (time.perf_counter_ns() - t0) / 1e3,
-                        reason, util, qual)
+        reason = self._reason(out["latency_ms"][i].tolist(), out["cost_usd"][i].tolist(),
+                              w_row, allowed_idx)
+        return Decision(self.models[idx], idx, 1.0, 0.0, reason,
+                        *self._score_dicts(out["utility"][i].tolist(),
+                                           out["quality"][i].tolist()))

@@ -42,6 +42,21 @@ def epsilon_greedy_probs(greedy: np.ndarray, allowed: np.ndarray, epsilon: float
     return p
 
 
+def epsilon_greedy_draw(greedy: int, allowed_idx: list[int], epsilon: float,
+                        u: float) -> tuple[int, float]:
+    """One request's epsilon-greedy draw from a uniform ``u`` in [0, 1): the scalar form of
+    ``epsilon_greedy_probs`` + sampling (eps/k for each of the k allowed models, plus
+    1 - eps on ``greedy``), without numpy: the gateway's hot path (``Router.route``).
+
+    Returns the chosen index and its exact probability.
+    """
+    k = len(allowed_idx)
+    idx = greedy
+    if u >= 1.0 - epsilon:
+        idx = allowed_idx[min(int((u - (1.0 - epsilon)) / epsilon * k), k - 1)]
+    return idx, epsilon / k + (1.0 - epsilon if idx == greedy else 0.0)
+
+
 def sample_with_propensity(probs: np.ndarray, rng: np.random.Generator) -> tuple[int, float]:
     """Draw one action from probs (M,) -> (index, its exact probability)."""
     a = int(rng.choice(len(probs), p=probs / probs.sum()))
