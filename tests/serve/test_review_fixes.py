@@ -17,8 +17,8 @@ from serve.load_signal import VllmLoad
 from serve.logsink import LogSink
 from serve.request_ids import RequestIds
 from serve.settings import LogSettings, settings_from_dict
-from tests.serve.conftest import backend
-from tests.serve.fakes import HTTP
+from tests.serve.conftest import COST, QUALITY, backend
+from tests.serve.fakes import HTTP, StubRouter
 
 AUTO = {"lmroute/auto": {"w_cost": 0.0}}
 
@@ -115,3 +115,21 @@ def _row(rid: str) -> dict[str, Any]:
             "cost_usd": 0.0, "latency_ms": 1.0, "energy_j": 0.0, "prompt_tokens": 1,
             "completion_tokens": 1, "propensity": 1.0, "logging_policy": "p",
             "source": "gateway", "latency_source": "measured", "energy_source": "profile"}
+
+
+class _RogueRouter(StubRouter):
+    """Returns a model outside the allowed set (what the finite NEG_INF mask allowed with
+    huge weights before they were capped)."""
+
+    def route(self, *args: Any, **kw: Any) -> Any:
+        d = super().route(*args, **kw)
+        d.model = "m-strong"
+        return d
+
+
+def test_a_decision_outside_the_rules_is_never_served(gateway, control) -> None:
+    url = gateway(router=_RogueRouter(QUALITY, COST))
+    r = HTTP.post(f"{url}/v1/chat/completions", headers={"x-lmroute-sensitive": "true"},
+                  json={"model": "lmroute/auto", "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 500 and r.json()["error"]["code"] == "router_error"
+    assert control.count("up-strong") == 0
