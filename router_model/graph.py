@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from router_model.reward import NEG_INF
+from router_model.reward import NEG_INF, UTIL_FLOOR
 
 OUTPUT_NAMES = ("quality", "cost_usd", "latency_ms", "energy_j", "utility", "choice",
                 "features")
@@ -21,18 +21,20 @@ class DecisionHead(nn.Module):
     """(q, c, l, e) (B, M), weights (B, 5), mask (B, M) bool -> utility (B, M), choice (B,).
 
     Utility is NEG_INF where the mask or a limit excludes a model; when every allowed
-    model breaks a limit, the limits are dropped for that request (fallback).
+    model breaks a limit, the limits are dropped for that request (fallback). Allowed
+    utilities are floored at UTIL_FLOOR (> NEG_INF), so no weights or outcomes can make
+    an excluded model outscore an allowed one.
     """
 
     def forward(self, q: torch.Tensor, c: torch.Tensor, lat: torch.Tensor, e: torch.Tensor,
                 weights: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        w = weights.unsqueeze(-1)  # (B, 5, 1)
-        u = q - w[:, 0] * c - w[:, 1] * lat - w[:, 2] * e
-        neg = torch.full_like(u, NEG_INF)
-        within = (lat <= w[:, 3]) & (c <= w[:, 4]) & mask
-        limited = torch.where(within, u, neg)
-        relaxed = torch.where(mask, u, neg)
-        none_ok = torch.logical_not(within.any(dim=1, keepdim=True))
+        # one Split node gives the five (B, 1) columns; they broadcast over the M models
+        w_cost, w_lat, w_energy, max_lat, max_cost = weights.split(1, dim=1)
+        u = (q - w_cost * c - w_lat * lat - w_energy * e).clamp(min=UTIL_FLOOR)
+        within = (lat <= max_lat) & (c <= max_cost) & mask
+        limited = torch.where(within, u, NEG_INF)
+        relaxed = torch.where(mask, u, NEG_INF)
+        none_ok = limited.amax(dim=1, keepdim=True) <= NEG_INF
         util = torch.where(none_ok, relaxed, limited)
         return util, torch.argmax(util, dim=1)
 

@@ -20,6 +20,9 @@ NEG_INF = -1e30  # finite "minus infinity": survives float32 and ONNX arithmetic
 # (utility NEG_INF) would out-score every allowed one. 1e12 x (USD, ms, J of any real
 # request) is < 1e20.
 MAX_WEIGHT = 1e12
+# Allowed utilities are floored here, above NEG_INF: the graph and ``utility`` both
+# apply it, so an excluded model can never outrank an allowed one, whatever the weights.
+UTIL_FLOOR = -1e29
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,11 @@ def utility(
         mask: (n, M) or (M,) bool, True = allowed. None = all allowed.
 
     Returns:
-        (n, M) float64; NEG_INF where a limit or the mask excludes the model.
+        (n, M) float64; NEG_INF where a limit or the mask excludes the model, and at
+        least UTIL_FLOOR elsewhere.
     """
     u = quality - w.w_cost * cost_usd - w.w_latency * latency_ms - w.w_energy * energy_j
+    u = np.maximum(u, UTIL_FLOOR)
     ok = (latency_ms <= w.max_latency_ms) & (cost_usd <= w.max_cost_usd)
     if mask is not None:
         ok = ok & mask
