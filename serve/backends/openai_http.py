@@ -5,6 +5,9 @@ One pooled ``aiohttp.ClientSession`` (keep-alive) is shared by all backends. It
 replaced ``httpx.AsyncClient``: httpcore's pool scans every pooled connection (with a
 ``poll`` syscall each) on every request, which capped the gateway at ~50 requests/s at
 50 concurrent clients on 2 cores (profiled: 2.7 M ``is_idle`` calls per 1,000 requests).
+Non-streaming calls to a plain ``http://`` backend go through ``fast_http`` instead (the
+hot path: ~230 us less per call than aiohttp), unless the backend sets
+``http_client: aiohttp``.
 Each call retries retryable failures (connection errors, timeouts, 408/429/5xx) with
 exponential backoff and full jitter; a streaming call retries only before its first byte.
 """
@@ -21,12 +24,14 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from serve.backends.fast_http import Endpoint, FastHTTPClient
 from serve.backends.health import BackendHealth
 from serve.jsonfast import dumps, loads
 from serve.settings import BackendSettings
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+USER_AGENT = "lmroute-gateway"  # fast_http's; aiohttp sends its own
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -80,10 +85,13 @@ class OpenAIHTTPBackend:
     """One backend endpoint with its profile, retry policy and health."""
 
     def __init__(self, settings: BackendSettings, client: aiohttp.ClientSession,
-                 api_key: str | None, rng: random.Random | None = None) -> None:
+                 api_key: str | None, rng: random.Random | None = None,
+                 fast: FastHTTPClient | None = None) -> None:
         self.settings = settings
         self.name = settings.name
         self.client = client
+        self.fast = fast if settings.http_client == "fast" else None
+        self._endpoint: tuple[str, Endpoint | None] = ("", None)  # (url, parsed if http://)
         self.base_url = settings.base_url.rstrip("/")
         self.health = BackendHealth(settings.cooldown_after, settings.cooldown_s)
         self._rng = rng or random.Random()
@@ -95,10 +103,36 @@ class OpenAIHTTPBackend:
         self._headers = {"content-type": "application/json"}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
+        self._raw_headers = "".join(f"{k}: {v}\r\n" for k, v in
+                                    {**self._headers, "user-agent": USER_AGENT}.items()).encode()
 
     @property
     def url(self) -> str:
         return f"{self.base_url}/chat/completions"
+
+    def fast_endpoint(self) -> Endpoint | None:
+        """The parsed URL when non-streaming calls take ``fast_http`` (an http:// URL and
+        ``http_client: fast``), else None. Re-parsed only when ``base_url`` changes (an
+        embedded server sets it at start)."""
+        url = self.url
+        if self._endpoint[0] != url:
+            try:
+                ep = Endpoint.parse(url) if self.fast is not None else None
+            except ValueError:
+                ep = None  # https or unusual: aiohttp
+            self._endpoint = (url, ep)
+        return self._endpoint[1]
+
+    async def _post(self, content: bytes) -> tuple[int, bytes]:
+        """One non-streaming POST: (status, body)."""
+        ep = self.fast_endpoint()
+        if ep is not None and self.fast is not None:
+            res = await self.fast.post(ep, self._raw_headers, content, self.settings.timeout_s,
+                                       self.settings.connect_timeout_s)
+            return res.status, res.body
+        async with self.client.post(self.url, data=content, headers=self._headers,
+                                    timeout=self._timeout) as resp:
+            return resp.status, await resp.read()
 
     def backoff_s(self, attempt: int) -> float:
         """Full-jitter exponential backoff before retry ``attempt`` (1-based)."""
@@ -129,7 +163,7 @@ class OpenAIHTTPBackend:
             attempt += 1
             try:
                 return await once(attempt)
-            except (aiohttp.ClientError, TimeoutError, BackendError, ValueError) as exc:
+            except (aiohttp.ClientError, OSError, TimeoutError, BackendError, ValueError) as exc:
                 err = _as_backend_error(exc, self.name)
                 if err.client_error or attempt > self.settings.max_retries:
                     raise err from exc
@@ -141,10 +175,8 @@ class OpenAIHTTPBackend:
         t0 = time.perf_counter()
 
         async def once(attempt: int) -> CallResult:
-            async with self.client.post(self.url, data=content, headers=self._headers,
-                                        timeout=self._timeout) as resp:
-                raw = await resp.read()
-            _raise_for(resp.status, raw, self.name)
+            status, raw = await self._post(content)
+            _raise_for(status, raw, self.name)
             doc = loads(raw)
             if not isinstance(doc, dict):
                 raise ValueError("not a JSON object")

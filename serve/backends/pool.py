@@ -1,5 +1,6 @@
-"""All backends of one gateway: one pooled HTTP client (aiohttp), the model -> backends map,
-startup availability (API keys, embedded servers) and liveness queries."""
+"""All backends of one gateway: pooled HTTP clients (aiohttp, and fast_http for
+non-streaming calls to http:// backends), the model -> backends map, startup availability
+(API keys, embedded servers) and liveness queries."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 
+from serve.backends.fast_http import FastHTTPClient
 from serve.backends.llamacpp import EdgeStartError, LlamaCppServer
 from serve.backends.openai_http import OpenAIHTTPBackend
 from serve.load_signal import LoadPoller
@@ -31,12 +33,13 @@ class BackendPool:
             connector=aiohttp.TCPConnector(limit=2000, limit_per_host=0, keepalive_timeout=30.0,
                                            ttl_dns_cache=300),
             auto_decompress=True, raise_for_status=False)
+        self.fast_client = FastHTTPClient()  # non-streaming calls to http:// backends
         rng = random.Random(seed)
         self.backends: dict[str, OpenAIHTTPBackend] = {}
         self.edge_servers: dict[str, LlamaCppServer] = {}
         self.by_model: dict[str, list[OpenAIHTTPBackend]] = {}
         for name, s in backends.items():
-            b = OpenAIHTTPBackend(s, self.client, _api_key(s), rng)
+            b = OpenAIHTTPBackend(s, self.client, _api_key(s), rng, self.fast_client)
             self.backends[name] = b
             if s.kind == BackendKind.llamacpp:
                 self.edge_servers[name] = LlamaCppServer(s, run_dir)
@@ -76,6 +79,7 @@ class BackendPool:
         for server in self.edge_servers.values():
             await server.stop()
         await self.client.close()
+        await self.fast_client.close()
 
     @property
     def models(self) -> list[str]:

@@ -46,11 +46,13 @@ class FakeControl:
     models: dict[str, ModelBehaviour] = field(default_factory=lambda: defaultdict(ModelBehaviour))
     calls: list[dict[str, Any]] = field(default_factory=list)
     auth: list[str | None] = field(default_factory=list)  # Authorization header per call
+    agents: list[str | None] = field(default_factory=list)  # User-Agent header per call
 
     def reset(self) -> None:
         self.models.clear()
         self.calls.clear()
         self.auth.clear()
+        self.agents.clear()
 
     def count(self, model: str) -> int:
         return sum(1 for c in self.calls if c["model"] == model)
@@ -78,6 +80,7 @@ def fake_backend_app(control: FakeControl) -> FastAPI:
         model = body["model"]
         control.calls.append(body)
         control.auth.append(request.headers.get("authorization"))
+        control.agents.append(request.headers.get("user-agent"))
         b = control.models[model]
         if b.hang_s:
             await asyncio.sleep(b.hang_s)

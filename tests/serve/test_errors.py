@@ -81,9 +81,11 @@ def test_no_backend_is_503(gateway, control: FakeControl) -> None:
     assert "edge-only" in err["message"]
 
 
+@pytest.mark.parametrize("http_client", ["fast", "aiohttp"])
 def test_all_backends_failing_is_502_and_upstream_4xx_passes_through(
-        gateway, control: FakeControl) -> None:
-    url = gateway()
+        gateway, control: FakeControl, http_client: str) -> None:
+    url = gateway(backend_overrides={b: {"http_client": http_client}
+                                     for b in ("b-mid", "b-cheap", "edge")})
     control.models["up-mid"].fail_always = True
     body = b'{"model": "m-mid", "messages": [{"role": "user", "content": "x"}]}'
     assert "boom" in assert_error(post(url, body), 502, "backend_failed")["message"]
@@ -92,6 +94,8 @@ def test_all_backends_failing_is_502_and_upstream_4xx_passes_through(
     err = assert_error(post(url, body), 400, "upstream_rejected")
     assert "rejects this" in err["message"]
     assert control.count("up-cheap") == 1  # a client error is not retried
+    want = "lmroute-gateway" if http_client == "fast" else "aiohttp"
+    assert control.agents and all(want in (a or "") for a in control.agents)
 
 
 def test_unknown_path_is_openai_style_404(gateway) -> None:

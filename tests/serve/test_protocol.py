@@ -13,8 +13,9 @@ def client(url: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
 
 
-def test_non_streaming_routed(gateway, control: FakeControl) -> None:
-    url = gateway()
+@pytest.mark.parametrize("http_client", ["fast", "aiohttp"])
+def test_non_streaming_routed(gateway, control: FakeControl, http_client: str) -> None:
+    url = gateway(backend_overrides={"b-strong": {"http_client": http_client}})
     raw = client(url).chat.completions.with_raw_response.create(
         model="lmroute/auto", messages=[{"role": "user", "content": "hello there"}])
     completion = raw.parse()
@@ -28,6 +29,8 @@ def test_non_streaming_routed(gateway, control: FakeControl) -> None:
     assert float(raw.headers["x-lmroute-decision-us"]) > 0
     assert raw.headers["x-lmroute-reason"] == "argmax utility"
     assert control.calls[-1]["model"] == "up-strong"  # upstream name substituted
+    want = "lmroute-gateway" if http_client == "fast" else "aiohttp"  # aiohttp names itself
+    assert want in (control.agents[-1] or "")
 
 
 @pytest.mark.parametrize(("profile", "model"), [("lmroute/cheap", "m-cheap"),
