@@ -7,7 +7,7 @@ import torch
 
 from router_model.graph import DecisionHead
 from router_model.policies.base import Predictions, argmax_utility
-from router_model.reward import NEG_INF, RewardWeights, utility
+from router_model.reward import NEG_INF, UTIL_FLOOR, RewardWeights, utility
 
 
 def test_decision_head_matches_numpy_reference(rng: np.random.Generator) -> None:
@@ -39,3 +39,23 @@ def test_excluded_models_are_never_chosen(rng: np.random.Generator) -> None:
     mask[:, 2] = True
     _, choice = DecisionHead()(q, zeros, zeros, zeros, torch.zeros(n, 5), mask)
     assert (choice == 2).all()
+
+
+def test_no_weight_makes_an_excluded_model_win(rng: np.random.Generator) -> None:
+    """Weights far past RewardWeights' cap (the graph takes raw arrays) sink every allowed
+    utility, but only to UTIL_FLOOR, still above the NEG_INF of excluded models."""
+    n, m = 200, 5
+    q, c = torch.rand(n, m), torch.rand(n, m) + 0.1
+    mask = torch.rand(n, m) < 0.5
+    mask[:, 0] = False  # the excluded model ...
+    c[:, 0] = 0.0  # ... is the only one the huge cost weight would not sink
+    mask[torch.arange(n), torch.randint(1, m, (n,))] = True
+    for w_cost in (1e20, 1e36, 3e38):
+        w = torch.zeros(n, 5)
+        w[:, 0], w[:, 3:] = w_cost, 3e38
+        util, choice = DecisionHead()(q, c, torch.zeros(n, m), torch.zeros(n, m), w, mask)
+        assert mask[torch.arange(n), choice].all()
+        assert (util[mask] >= UTIL_FLOOR).all() and (util[~mask] == NEG_INF).all()
+    ref = utility(q.numpy(), c.numpy(), np.zeros((n, m)), np.zeros((n, m)),
+                  RewardWeights(w_cost=1e12), mask.numpy())
+    assert (ref[mask.numpy()] >= UTIL_FLOOR).all()
