@@ -7,6 +7,9 @@ bounded closed-loop load DIRECT to the backend (the baseline), THROUGH lmroute a
 THROUGH LiteLLM, interleaved so that background load on the machine hits all three alike,
 and prints JSON: per level and system p50/p99 latency (ms), throughput (rps), errors and
 the added latency (system minus direct), plus lmroute_added_p50 / litellm_added_p50.
+``--variant OVERRIDE`` (repeatable) also starts a second gateway, ``lmroute_b``, with
+those Hydra overrides on top, measured in the same interleaved rounds: an A/B of a
+config change (``backends.bench.http_client=aiohttp``, another ``router=...``) in one run.
 
     lmroute bench gateway [--concurrency 1,50,200] [--requests 2000] [--out FILE]
 
@@ -22,6 +25,7 @@ import logging
 import os
 import platform
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +42,7 @@ from serve.bench_procs import ManagedProcess, ProcessError, free_port
 logger = logging.getLogger(__name__)
 
 SYSTEMS = ("direct", "lmroute", "litellm")
+VARIANT = "lmroute_b"  # the second gateway of --variant
 BACKEND_MODEL = "bench-model"
 DEFAULT_ROUTERS = (Path("runs/demo/router"), Path("runs/bench/router"))
 BENCH_ROUTER = Path("runs/bench/router")
@@ -55,6 +60,7 @@ class BenchConfig:
     systems: tuple[str, ...] = SYSTEMS
     backend_delay_ms: float = 0.0
     router: Path | None = None
+    variant: tuple[str, ...] = ()  # Hydra overrides of the lmroute_b gateway; () = none
     model: str | None = None  # request model through lmroute; None = routed if a router
     litellm_venv: Path = Path(".venv-litellm")
     install: bool = True
@@ -125,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
              "trained on synthetic data by `lmroute train` on first use)")
     add("--no-router", action="store_true",
         help=f"no router artifact: requests name {BACKEND_MODEL!r}, bypassing routing")
+    add("--variant", action="append", default=[], metavar="OVERRIDE",
+        help="also run a second gateway (lmroute_b) with this Hydra override on top "
+             "(repeatable); the report gives lmroute_b minus lmroute per round")
     add("--model", default=None, help="model sent through lmroute (default lmroute/auto "
         f"with a router, else the concrete {BACKEND_MODEL!r})")
     add("--litellm-venv", type=Path, default=Path(".venv-litellm"))
@@ -151,10 +160,14 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BenchC
         router = found[0] if found else BENCH_ROUTER  # trained on first use
     if router not in (None, BENCH_ROUTER) and not (router / "manifest.json").exists():
         parser.error(f"--router: no manifest.json in {router}")
+    if args.variant and "lmroute" not in args.systems:
+        parser.error("--variant: compares against lmroute; add it to --systems")
+    systems = args.systems + ((VARIANT,) if args.variant else ())
     return BenchConfig(
         concurrency=args.concurrency, requests=args.requests, warmup=args.warmup,
         rounds=args.rounds,
-        systems=args.systems, backend_delay_ms=args.backend_delay_ms, router=router,
+        systems=systems, backend_delay_ms=args.backend_delay_ms, router=router,
+        variant=tuple(args.variant),
         model=args.model, litellm_venv=args.litellm_venv, install=args.install,
         workdir=args.workdir,
     )  # fmt: skip
@@ -187,15 +200,18 @@ def _start_litellm(
 
 
 def _start_lmroute(
-    cfg: BenchConfig, backend: str, work: Path, stack: contextlib.ExitStack, meta: dict[str, Any]
+    cfg: BenchConfig, backend: str, work: Path, stack: contextlib.ExitStack, meta: dict[str, Any],
+    name: str = "lmroute", extra: tuple[str, ...] = (),
 ) -> Target:
     if cfg.router is not None and not (cfg.router / "manifest.json").exists():
         meta["router_train_s"] = round(train_bench_router(cfg.router, work / "train.log"), 1)
+    work = work / name if extra else work
+    work.mkdir(parents=True, exist_ok=True)
     gw: GatewayTarget = start_gateway(
         backend_url=backend, backend_model=BACKEND_MODEL, router=cfg.router, model=cfg.model,
-        work=work, stack=stack, timeout_s=cfg.start_timeout_s,
+        work=work, stack=stack, timeout_s=cfg.start_timeout_s, extra_overrides=extra,
     )  # fmt: skip
-    meta["lmroute"] = {"startup_s": round(gw.startup_s, 1), "model": gw.model,
+    meta[name] = {"startup_s": round(gw.startup_s, 1), "model": gw.model, "variant": list(extra),
                        "routed": gw.routed, "router": str(cfg.router) if cfg.router else None,
                    "router_models": router_models(cfg.router) if cfg.router else None,
                        "overrides": gw.overrides}  # fmt: skip
@@ -260,7 +276,18 @@ def level_report(concurrency: int, results: dict[str, LoadResult],
     if "lmroute" in systems and "litellm" in systems:
         lm, ll = systems["lmroute"]["added_p50_ms"], systems["litellm"]["added_p50_ms"]
         out["ratio_added_p50_lmroute_over_litellm"] = round(lm / ll, 4) if ll > 0 else None
+    if VARIANT in systems and "lmroute" in systems:
+        out["variant_minus_lmroute"] = _paired(systems[VARIANT], systems["lmroute"])
     return out
+
+
+def _paired(b: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
+    """b minus a: added p50 overall and per round (paired: same round, same conditions)."""
+    per = [round(x - y, 3) for x, y in zip(b.get("added_p50_ms_per_round") or [],
+                                           a.get("added_p50_ms_per_round") or [], strict=True)]
+    return {"added_p50_ms": round(b["added_p50_ms"] - a["added_p50_ms"], 3),
+            "added_p50_ms_per_round": per,
+            "median_per_round_ms": round(float(statistics.median(per)), 3) if per else None}
 
 
 def _summary(levels: list[dict[str, Any]]) -> dict[str, Any]:
@@ -273,6 +300,9 @@ def _summary(levels: list[dict[str, Any]]) -> dict[str, Any]:
                 "under_2ms": lm["added_p50_ms"] < 2.0,
                 "ratio_vs_litellm": lvl.get("ratio_added_p50_lmroute_over_litellm"),
             }
+            if "variant_minus_lmroute" in lvl:
+                goal[str(lvl["concurrency"])]["variant_minus_lmroute_added_p50_ms"] = \
+                    lvl["variant_minus_lmroute"]["median_per_round_ms"]
     errors = sum(s["n_errors"] for lvl in levels for s in lvl["systems"].values())
     return {"goal_added_p50_under_2ms": goal, "total_errors": errors}
 
@@ -299,6 +329,9 @@ def run_benchmark(cfg: BenchConfig) -> BenchReport:
         targets = {"direct": Target(f"{backend}/chat/completions", BACKEND_MODEL)}
         if "lmroute" in cfg.systems:
             targets["lmroute"] = _start_lmroute(cfg, backend, work, stack, meta)
+        if VARIANT in cfg.systems:
+            targets[VARIANT] = _start_lmroute(cfg, backend, work, stack, meta, VARIANT,
+                                              cfg.variant)
         if "litellm" in cfg.systems:
             targets["litellm"] = _start_litellm(cfg, backend, work, stack, meta)
         levels = _measure(cfg, targets)

@@ -99,10 +99,13 @@ def start_gateway(
     work: Path,
     stack: contextlib.ExitStack,
     timeout_s: float,
+    extra_overrides: tuple[str, ...] = (),
 ) -> GatewayTarget:
-    """Start ``lmroute serve`` (stopped by ``stack``) and wait for ``/health/ready``."""
+    """Start ``lmroute serve`` (stopped by ``stack``) and wait for ``/health/ready``;
+    ``extra_overrides`` come last, so they win."""
     port = free_port()
-    overrides = gateway_overrides(backend_url, backend_model, router, port, work)
+    overrides = [*gateway_overrides(backend_url, backend_model, router, port, work),
+                 *extra_overrides]
     argv = [sys.executable, "-m", "lmroute_cli", "serve", *overrides]
     proc = ManagedProcess(
         "lmroute", argv, f"http://127.0.0.1:{port}/health/ready", work / "lmroute.log"

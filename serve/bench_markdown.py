@@ -38,6 +38,12 @@ def table(report: dict[str, Any]) -> str:
               for lvl in report["levels"] if "ratio_added_p50_lmroute_over_litellm" in lvl]
     if ratios:
         lines += ["", "lmroute_added_p50 / litellm_added_p50: " + ", ".join(ratios)]
+    diffs = [f"C={lvl['concurrency']}: **{lvl['variant_minus_lmroute']['median_per_round_ms']}**"
+             for lvl in report["levels"] if "variant_minus_lmroute" in lvl]
+    if diffs:
+        variant = " ".join((m.get("lmroute_b") or {}).get("variant", []))
+        lines += ["", f"lmroute_b ({variant}) minus lmroute, added p50, median of the paired "
+                  "per-round differences, ms: " + ", ".join(diffs)]
     return "\n".join(lines)
 
 

@@ -51,6 +51,24 @@ def test_rounds_combine_into_one_result_and_report_their_spread() -> None:
     assert [level_rounds(5, 2000, c) for c in (1, 50, 200)] == [5, 2, 1]
 
 
+def test_variant_is_compared_round_by_round_with_lmroute() -> None:
+    spec = LoadSpec("http://x", {}, 1, 3)
+    ms = 1_000_000
+
+    def one(p50: float) -> LoadResult:
+        return summarize(spec, [int(p50 * ms)], [], 1)
+
+    rounds = {"direct": [one(1.0), one(1.0), one(2.0)],
+              "lmroute": [one(3.0), one(3.5), one(4.0)],
+              "lmroute_b": [one(2.5), one(3.5), one(3.0)]}
+    out = level_report(1, {k: combine(v) for k, v in rounds.items()}, rounds)
+    diff = out["variant_minus_lmroute"]
+    assert diff["added_p50_ms_per_round"] == [-0.5, 0.0, -1.0]
+    assert diff["median_per_round_ms"] == -0.5
+    assert diff["added_p50_ms"] == pytest.approx(out["systems"]["lmroute_b"]["added_p50_ms"]
+                                                 - out["systems"]["lmroute"]["added_p50_ms"])
+
+
 def test_level_report_ratio_undefined_when_litellm_adds_nothing() -> None:
     out = level_report(1, {"direct": _result(5, 9), "lmroute": _result(6, 9),
                            "litellm": _result(4, 9)})  # fmt: skip
@@ -67,6 +85,7 @@ def test_level_report_ratio_undefined_when_litellm_adds_nothing() -> None:
         (["--requests", "0"], "--requests"),
         (["--rounds", "0"], "--rounds"),
         (["--router", "/nonexistent/router"], "manifest.json"),
+        (["--systems", "direct,litellm", "--variant", "seed=1"], "--variant"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message(
@@ -102,20 +121,24 @@ def test_bench_direct_and_lmroute_end_to_end(
     out = tmp_path / "bench.json"
     argv = ["--systems", "direct,lmroute", "--concurrency", "1,4", "--requests", "60",
             "--warmup", "10", "--out", str(out), "--workdir", str(tmp_path / "work"),
-            "--no-router"]  # fmt: skip
+            "--no-router", "--variant", "backends.bench.http_client=aiohttp"]  # fmt: skip
     assert main(argv) == 0
     report = json.loads(out.read_text())
     assert report == json.loads(capsys.readouterr().out)
     assert [lvl["concurrency"] for lvl in report["levels"]] == [1, 4]
     for lvl in report["levels"]:
-        for name in ("direct", "lmroute"):
+        for name in ("direct", "lmroute", "lmroute_b"):
             s = lvl["systems"][name]
             assert (s["n_ok"], s["n_errors"]) == (60, 0), s["error_samples"]
+        assert len(lvl["variant_minus_lmroute"]["added_p50_ms_per_round"]) == lvl["rounds"]
         lm = lvl["systems"]["lmroute"]
         assert lm["added_p50_ms"] == pytest.approx(
             lm["p50_ms"] - lvl["systems"]["direct"]["p50_ms"]
         )
     assert report["meta"]["lmroute"]["routed"] is False
+    variant = report["meta"]["lmroute_b"]
+    assert variant["variant"] == ["backends.bench.http_client=aiohttp"]
+    assert variant["overrides"][-1] == "backends.bench.http_client=aiohttp"  # last: it wins
     assert report["summary"]["total_errors"] == 0
     rows = list((tmp_path / "work" / "gateway_logs").rglob("*.parquet"))
     assert rows, "the gateway wrote no decision log during the benchmark"
