@@ -101,3 +101,9 @@ def test_all_backends_failing_is_502_and_upstream_4xx_passes_through(
 def test_unknown_path_is_openai_style_404(gateway) -> None:
     r = HTTP.get(f"{gateway()}/v1/nope")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_wrong_method_on_the_hot_route_is_openai_style_405(gateway) -> None:
+    r = HTTP.get(f"{gateway()}/v1/chat/completions")  # a plain Starlette route
+    assert r.status_code == 405, r.text
+    assert r.json()["error"]["message"] and "Traceback" not in r.text
