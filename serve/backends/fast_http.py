@@ -136,11 +136,15 @@ class _Connection(asyncio.Protocol):
 class FastHTTPClient:
     """Pooled keep-alive connections per (host, port). Create inside a running loop."""
 
-    def __init__(self, idle_timeout_s: float = 4.0, max_idle_per_host: int = 512) -> None:
+    def __init__(self, idle_timeout_s: float = 4.0, max_idle_per_host: int = 512,
+                 max_connections: int = 2000) -> None:
         self.idle_timeout_s = idle_timeout_s
         self.max_idle_per_host = max_idle_per_host
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
         self._closed = False
+        # calls in flight (each holds one connection): beyond it, calls wait (the timeout
+        # runs); aiohttp's pool had the same total limit
+        self._slots = asyncio.Semaphore(max_connections)
 
     async def post(self, endpoint: Endpoint, headers: bytes, body: bytes,
                    timeout_s: float, connect_timeout_s: float) -> HTTPResult:
@@ -153,7 +157,7 @@ class FastHTTPClient:
             b"POST ", endpoint.target.encode(), b" HTTP/1.1\r\nhost: ",
             f"{endpoint.host}:{endpoint.port}".encode(), b"\r\ncontent-length: ",
             str(len(body)).encode(), b"\r\n", headers, b"\r\n", body))
-        async with asyncio.timeout(timeout_s):
+        async with asyncio.timeout(timeout_s), self._slots:
             conn, reused = await self._acquire(endpoint, connect_timeout_s)
             try:
                 try:
@@ -168,7 +172,7 @@ class FastHTTPClient:
             except BaseException:
                 conn.close()  # a response may still be on its way: never reuse
                 raise
-        self._release(endpoint, conn)
+            self._release(endpoint, conn)  # before the slot: a waiting call can reuse it
         return result
 
     async def _acquire(self, ep: Endpoint, connect_timeout_s: float

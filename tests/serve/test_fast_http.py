@@ -201,3 +201,20 @@ def test_endpoint_parse_accepts_only_http_urls() -> None:
     for url in ("https://api.example.com/v1", "ftp://h/x", "http:///nohost"):
         with pytest.raises(ValueError, match="expected an http"):
             Endpoint.parse(url)
+
+
+def test_calls_beyond_max_connections_wait_for_a_free_connection() -> None:
+    async def slow(_r: asyncio.StreamReader, w: asyncio.StreamWriter, _n: int) -> bool:
+        await asyncio.sleep(0.05)
+        w.write(_response())
+        return True
+
+    async def main() -> None:
+        server = Scripted(slow)
+        async with server as ep:
+            client = FastHTTPClient(max_connections=2)
+            bodies = await asyncio.gather(*(_post(client, ep) for _ in range(6)))
+            await client.close()
+        assert bodies == [BODY] * 6
+        assert server.connections == 2  # the other four calls reused them in turn
+    run(main())
