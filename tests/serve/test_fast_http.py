@@ -60,6 +60,12 @@ class Scripted:
         self.server.close()
 
 
+async def ok(_r: asyncio.StreamReader, w: asyncio.StreamWriter, _n: int) -> bool:
+    """Answer every request with BODY, keep the connection."""
+    w.write(_response())
+    return True
+
+
 def run(coro: Awaitable[None]) -> None:
     uvloop.run(coro)  # the gateway's loop (uvloop's transports differ from asyncio's)
 
@@ -72,10 +78,6 @@ async def _post(client: FastHTTPClient, ep: Endpoint, timeout_s: float = 5.0) ->
 
 
 def test_request_bytes_and_keep_alive_reuse() -> None:
-    async def ok(_r: asyncio.StreamReader, w: asyncio.StreamWriter, _n: int) -> bool:
-        w.write(_response())
-        return True
-
     async def main() -> None:
         server = Scripted(ok)
         async with server as ep:
@@ -176,10 +178,6 @@ def test_garbage_fails_and_silence_times_out_without_reuse() -> None:
 
 
 def test_idle_connections_expire_and_connect_errors_raise() -> None:
-    async def ok(_r: asyncio.StreamReader, w: asyncio.StreamWriter, _n: int) -> bool:
-        w.write(_response())
-        return True
-
     async def main() -> None:
         server = Scripted(ok)
         async with server as ep:
