@@ -39,9 +39,9 @@ def error_response(exc: GatewayError, headers: dict[str, str] | None = None) -> 
 async def chat_completions(request: Request) -> Response:
     """``POST /v1/chat/completions``, the hot path: a plain Starlette route (registered
     below), not a FastAPI one. FastAPI's per-request handling (exit stacks, dependency
-    solving) costs ~75 us hot in-process and 0.15-0.6 ms in the served gateway, measured
-    with ``lmroute bench gateway`` (docs/benchmarks.md); this endpoint needs none of it:
-    it parses and validates its own body (serve/parse.py), and the app's exception
+    solving) cost ~75 us hot in-process and 0.15-0.6 ms in interleaved A/B runs of the
+    served gateway (exploratory figures, docs/benchmarks.md); this endpoint needs none of
+    it: it parses and validates its own body (serve/parse.py), and the app's exception
     handlers still apply."""
     gw = gateway_of(request)
     pipeline = gw.pipeline
