@@ -3,10 +3,10 @@
 Keys look like ``lmr-<key_id>.<secret>``; only ``sha256(salt || secret)`` with a random
 per-key salt is stored, and compared in constant time. Budgets are enforced atomically:
 each request *reserves* its estimated cost inside one ``BEGIN IMMEDIATE`` transaction
-(spent + reserved + estimate <= budget, or refused) and *settles* the measured cost
+(spent + reserved + worst case <= budget, or refused) and *settles* the measured cost
 afterwards. Concurrent requests, threads or processes sharing the file can therefore
-never reserve past the budget; the measured cost may differ from the estimate by the
-prompt-token estimation error (see docs/serve.md).
+never reserve past the budget; the worst case is an upper bound on the cost (the
+``Budget`` stage, serve/stages/route.py; its limits are in docs/serve.md).
 
 All SQLite work runs on one dedicated worker thread, never on the event loop.
 """

@@ -124,7 +124,7 @@ class ServeSettings:
     # of ``backends`` (None when there is none), so each backends group brings its own
     fallback_backend: str | None = None
     max_fallbacks: int = 2  # extra models tried after the routed one fails
-    default_max_tokens: int = 256  # for budget reservations when the request has none
+    default_max_tokens: int = 256  # sent as max_tokens by a budgeted request without one
     chars_per_token: float = 4.0  # prompt-token estimate before the call
     max_request_bytes: int = 1_000_000
     route_in_thread: bool = True  # measured: 2.4x throughput at 50 clients (docs/serve.md)

@@ -140,8 +140,25 @@ def _why(b: object, ctx: RequestContext, gw: Gateway) -> str:
     return "not allowed for this API key"
 
 
+# chat-template tokens per message (role markers, turn ends) and per request (BOS, the
+# assistant's opening turn): ChatML, Llama 3 and Gemma templates add ~5 per message
+TEMPLATE_TOKENS = 8
+
+
+def prompt_tokens_bound(ctx: RequestContext) -> int:
+    """An upper bound on the prompt tokens any byte-level BPE or SentencePiece tokenizer
+    bills for this request: every token covers at least one UTF-8 byte of the text, plus
+    TEMPLATE_TOKENS per message and per request. (Not a bound for image parts, or for a
+    server whose template injects a long default system prompt.)"""
+    return len(ctx.text.encode()) + TEMPLATE_TOKENS * (len(ctx.body["messages"]) + 1)
+
+
 class Budget:
-    """Reserve the worst-case cost of the chain against the key's daily budget (atomic)."""
+    """Reserve the worst-case cost of the chain against the key's daily budget (atomic).
+
+    Worst case = the prompt-token upper bound and ``max_tokens`` at the most expensive
+    backend of the chain. A budgeted request without ``max_tokens`` is sent with
+    ``max_tokens = default_max_tokens``: an unbounded completion cannot be reserved."""
 
     name = "budget"
 
@@ -149,8 +166,10 @@ class Budget:
         key = ctx.key
         if key is None or key.daily_budget_usd is None or gw.keys is None:
             return
-        out = ctx.max_tokens or gw.settings.default_max_tokens
-        est = max(r.backend.cost_usd(ctx.prompt_tokens_est, out) for r in ctx.chain)
+        if ctx.max_tokens is None:
+            ctx.max_tokens = ctx.body["max_tokens"] = gw.settings.default_max_tokens
+        out = ctx.max_tokens
+        est = max(r.backend.cost_usd(prompt_tokens_bound(ctx), out) for r in ctx.chain)
         day = utc_day()
         if not await gw.keys.run(gw.keys.reserve, key, est, day):
             raise budget_exceeded(f"Daily budget of ${key.daily_budget_usd:g} for key "

@@ -94,3 +94,56 @@ def test_keys_are_stored_hashed(tmp_path: Path) -> None:
     assert rec is not None and store.revoke(rec.key_id)
     assert store.authenticate(key) is None
     store.close()
+
+
+def _burst(url: str, key: str, body: dict, n: int) -> list[int]:
+    async def go() -> list[int]:
+        async with httpx.AsyncClient(timeout=30) as c:
+            rs = await asyncio.gather(*[
+                c.post(f"{url}/v1/chat/completions", json=body,
+                       headers={"authorization": f"Bearer {key}"}) for _ in range(n)])
+        return [r.status_code for r in rs]
+    return asyncio.run(go())
+
+
+def _spent(db: Path, key_id: str) -> tuple[float, float]:
+    store = KeyStore(db)
+    try:
+        return store.spent(key_id, utc_day())
+    finally:
+        store.close()
+
+
+def test_a_long_prompt_cannot_overshoot_the_budget(gateway, control, tmp_path: Path) -> None:
+    """The fake bills one token per word: "x " * 400 is 400 prompt tokens, which the
+    chars/4 estimate (204) under-counts; the reservation uses the byte bound (816)."""
+    db = tmp_path / "keys.sqlite"
+    store = KeyStore(db)
+    key = store.create_key("long", daily_budget_usd=1000e-6)  # 1,000 prompt tokens
+    store.close()
+    url = gateway(auth={"enabled": True, "db_path": str(db)}, backend_overrides={
+        "b-mid": {"price_in_per_mtok": 1.0, "price_out_per_mtok": 0.0}})
+    control.models["up-mid"].delay_s = 0.3  # the burst's requests overlap
+    body = {"model": "m-mid", "max_tokens": 5,
+            "messages": [{"role": "user", "content": "x " * 400}]}
+    statuses = _burst(url, key, body, 8)
+    spent, reserved = _spent(db, key[4:].split(".")[0])
+    assert statuses.count(200) == 1 and reserved == pytest.approx(0)
+    assert spent == pytest.approx(400e-6) and spent <= 1000e-6
+
+
+def test_a_budgeted_request_without_max_tokens_is_bounded(gateway, control,
+                                                          tmp_path: Path) -> None:
+    db = tmp_path / "keys.sqlite"
+    store = KeyStore(db)
+    key = store.create_key("nomax", daily_budget_usd=N_ALLOWED * PER_REQUEST)
+    store.close()
+    url = gateway(auth={"enabled": True, "db_path": str(db)}, default_max_tokens=5,
+                  backend_overrides={"b-mid": {"price_in_per_mtok": 0.0}})
+    control.models["up-mid"].completion_tokens = 1000  # would run on without a limit
+    body = {"model": "m-mid", "messages": [{"role": "user", "content": "x"}]}
+    statuses = _burst(url, key, body, 20)
+    assert statuses.count(200) == N_ALLOWED
+    assert all(c["max_tokens"] == 5 for c in control.calls)
+    spent, _ = _spent(db, key[4:].split(".")[0])
+    assert spent == pytest.approx(N_ALLOWED * PER_REQUEST)
