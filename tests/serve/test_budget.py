@@ -32,22 +32,12 @@ def test_concurrent_spending_stops_exactly_at_the_budget(gateway, budget_key) ->
     url = gateway(auth={"enabled": True, "db_path": str(db)},
                   backend_overrides={"b-mid": {"price_in_per_mtok": 0.0}})
     body = {"model": "m-mid", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
-
-    async def burst() -> list[int]:
-        async with httpx.AsyncClient(timeout=30) as c:
-            rs = await asyncio.gather(*[
-                c.post(f"{url}/v1/chat/completions", json=body,
-                       headers={"authorization": f"Bearer {key}"}) for _ in range(40)])
-        return [r.status_code for r in rs]
-
-    statuses = asyncio.run(burst())
+    statuses = _burst(url, key, body, 40)
     assert statuses.count(200) == N_ALLOWED and statuses.count(429) == 40 - N_ALLOWED
     r = HTTP.post(f"{url}/v1/chat/completions", json=body,
                   headers={"authorization": f"Bearer {key}"})
     assert r.status_code == 429 and r.json()["error"]["code"] == "budget_exceeded"
-    store = KeyStore(db)
-    spent, reserved = store.spent(key_id, utc_day())
-    store.close()
+    spent, reserved = _spent(db, key_id)
     assert spent == pytest.approx(N_ALLOWED * PER_REQUEST) and reserved == pytest.approx(0)
 
 
