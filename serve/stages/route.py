@@ -147,10 +147,12 @@ TEMPLATE_TOKENS = 8
 
 def prompt_tokens_bound(ctx: RequestContext) -> int:
     """An upper bound on the prompt tokens any byte-level BPE or SentencePiece tokenizer
-    bills for this request: every token covers at least one UTF-8 byte of the text, plus
-    TEMPLATE_TOKENS per message and per request. (Not a bound for image parts, or for a
-    server whose template injects a long default system prompt.)"""
-    return len(ctx.text.encode()) + TEMPLATE_TOKENS * (len(ctx.body["messages"]) + 1)
+    bills for this request: every token covers at least one UTF-8 byte of the request
+    body (which holds the messages, tool definitions and tool calls, JSON escaping only
+    adds bytes), plus TEMPLATE_TOKENS per message and per request. (Not a bound for
+    images given by URL, or for a server whose template injects a long default system
+    prompt.)"""
+    return len(ctx.raw) + TEMPLATE_TOKENS * (len(ctx.body["messages"]) + 1)
 
 
 class Budget:
