@@ -41,6 +41,7 @@ class Endpoint:
     host: str
     port: int
     target: str  # path (+ query)
+    head: bytes = b""  # request line and host header, built once by ``parse``
 
     @classmethod
     def parse(cls, url: str) -> Endpoint:
@@ -49,7 +50,9 @@ class Endpoint:
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"expected an http://host[:port]/path URL, got {url!r}")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return cls(parts.hostname, parts.port or 80, target)
+        host, port = parts.hostname, parts.port or 80
+        head = f"POST {target} HTTP/1.1\r\nhost: {host}:{port}\r\n".encode()
+        return cls(host, port, target, head)
 
 
 @dataclass(frozen=True)
@@ -153,10 +156,8 @@ class FastHTTPClient:
         Raises HTTPFailure (connection / protocol), TimeoutError (``timeout_s`` for the
         whole call, ``connect_timeout_s`` for a new connection) or OSError (connect).
         """
-        request = b"".join((
-            b"POST ", endpoint.target.encode(), b" HTTP/1.1\r\nhost: ",
-            f"{endpoint.host}:{endpoint.port}".encode(), b"\r\ncontent-length: ",
-            str(len(body)).encode(), b"\r\n", headers, b"\r\n", body))
+        request = b"".join((endpoint.head, b"content-length: ", str(len(body)).encode(),
+                            b"\r\n", headers, b"\r\n", body))
         async with asyncio.timeout(timeout_s), self._slots:
             conn, reused = await self._acquire(endpoint, connect_timeout_s)
             try:
