@@ -10,6 +10,9 @@ TARGETS: dict[str, str] = {
     "train": "train.bench",
     "router": "router_model.bench",
     "gateway": "serve.bench",
+    "guard": "router_model.guard.bench",
+    "cache": "serve.cache.bench",
+    "memory": "serve.memory.bench",
 }
 
 

@@ -5,6 +5,10 @@
     lmroute route --router DIR "text"      route one text, print the decision as JSON
     lmroute eval [hydra overrides]         evaluate a router on held-out logs
     lmroute serve [hydra overrides]        OpenAI-compatible gateway
+    lmroute loop --logs DIR --current DIR --out DIR   retrain on gateway logs, gate, export
+    lmroute guard {train,scan,eval} ...    guardrails (prompt injection, harmful, PII)
+    lmroute memory {build,context,eval,...} ...   conversation memory
+    lmroute cache {pairs,eval} ...         semantic cache
     lmroute bench {data,train,router,gateway} ...
 
 Each subcommand lives in its package (``<pkg>/cli.py``, ``main(argv) -> int``) and is
@@ -22,13 +26,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "route": ("router_model.cli", "Route one text with an exported router"),
     "eval": ("eval.cli", "Evaluate a router on held-out logs (Hydra overrides)"),
     "serve": ("serve.cli", "Run the OpenAI-compatible gateway (Hydra overrides)"),
+    "loop": ("train.loop_cli", "One pass of the learning loop: gateway logs -> retrain -> gate"),
+    "guard": ("router_model.guard.cli", "Guardrails: train, scan, eval"),
+    "memory": ("serve.memory.cli", "Conversation memory: build, context, eval, erase"),
+    "cache": ("serve.cache.cli", "Semantic cache: pairs, eval"),
     "bench": ("lmroute_bench", "Benchmarks: data, train, router, gateway (print JSON)"),
 }
 
 
 def _usage() -> str:
     lines = ["usage: lmroute COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name:<7} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines)
 
 
