@@ -50,7 +50,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class LlamaCppServer:
-    """``python -m llama_cpp.server`` on a free localhost port."""
+    """llama-cpp-python's server (``serve.backends.llamacpp_main``: without the AMX kernels
+    that crash on this project's VMs) on a free localhost port."""
 
     def __init__(self, settings: BackendSettings, log_dir: Path) -> None:
         self.settings = settings
@@ -64,7 +65,7 @@ class LlamaCppServer:
 
     def command(self, gguf: Path) -> list[str]:
         s = self.settings
-        return [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+        return [sys.executable, "-m", "serve.backends.llamacpp_main", "--model", str(gguf),
                 "--model_alias", s.model, "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_ctx", str(s.n_ctx), "--n_threads", str(s.n_threads)]
 
