@@ -45,6 +45,7 @@ class RequestContext:
     weights: RewardWeights | None = None
     epsilon: float = 0.0
     task: str | None = None
+    ignored_headers: list[str] = field(default_factory=list)  # routing headers, concrete model
     # pre-checks
     prompt_tokens_est: int = 0
     allowed: list[str] = field(default_factory=list)  # router models passing every rule
@@ -89,6 +90,8 @@ class RequestContext:
              "x-lmroute-reason": self.reason.replace("\n", " ")[:200]}
         if self.propensity is not None:
             h["x-lmroute-propensity"] = f"{self.propensity:.6g}"
+        if self.ignored_headers:
+            h["x-lmroute-ignored-headers"] = ",".join(self.ignored_headers)
         if self.answered is not None:
             h["x-lmroute-backend"] = self.answered.backend.name
             h["x-lmroute-served-model"] = self.answered.model

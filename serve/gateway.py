@@ -67,7 +67,8 @@ class Gateway:
                                    self.metrics)
         self.feedback_log = LogSink(settings.log, log_dir / "feedback", FEEDBACK_SCHEMA,
                                     self.metrics)
-        self.keys = KeyStore(settings.auth.db_path) if settings.auth.enabled else None
+        self.keys = (KeyStore(settings.auth.db_path, settings.auth.cache_ttl_s)
+                     if settings.auth.enabled else None)
         self.rng = np.random.default_rng(settings.seed)
         self.profile_weights = {n: p.weights() for n, p in settings.profiles.items()}
         self.router_models: list[str] = list(router.models) if router is not None else []

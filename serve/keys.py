@@ -9,12 +9,21 @@ never reserve past the budget; the worst case is an upper bound on the cost (the
 ``Budget`` stage, serve/stages/route.py; its limits are in docs/serve.md).
 
 All SQLite work runs on one dedicated worker thread, never on the event loop.
+
+Authentication cache: a key's record is cached (at most ``CACHE_MAX`` keys, least recently
+used evicted first) and dropped as soon as the database changes: every lookup reads
+SQLite's ``PRAGMA data_version``, which moves when another connection (``lmroute serve
+keys revoke`` in another process, another replica) commits, so a revocation takes effect
+on the next request. ``cache_ttl_s`` bounds a cached record's age as well. Unknown,
+malformed or revoked keys are never cached, and a token that cannot be a key
+(``lmr-<12 hex>.<secret of at most 64 chars>``) never reaches the database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import hmac
 import json
 import secrets
@@ -39,6 +48,8 @@ CREATE TABLE IF NOT EXISTS spend (
   PRIMARY KEY (key_id, day));
 """
 CACHE_TTL_S = 30.0
+CACHE_MAX = 10_000
+_KEY = re.compile(r"lmr-([0-9a-f]{12})\.([A-Za-z0-9_-]{1,64})")
 
 
 @dataclass(frozen=True)
@@ -62,12 +73,15 @@ def _hash(salt: bytes, secret: str) -> bytes:
 class KeyStore:
     """SQLite-backed keys and spend; sync methods for the CLI, async ones for the app."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, cache_ttl_s: float = CACHE_TTL_S) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.cache_ttl_s = cache_ttl_s
         self._conn: sqlite3.Connection | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._cache: dict[str, tuple[float, KeyRecord | None, bytes, bytes]] = {}
+        # key_id -> (loaded at, record, salt, hash); insertion order = recency (LRU)
+        self._cache: dict[str, tuple[float, KeyRecord, bytes, bytes]] = {}
+        self._data_version = -1
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -124,24 +138,35 @@ class KeyStore:
 
     def authenticate(self, key: str) -> KeyRecord | None:
         """The key's record, or None when unknown, malformed or revoked."""
-        if not key.startswith("lmr-") or "." not in key:
+        m = _KEY.fullmatch(key)
+        if m is None:
             return None
-        key_id, secret = key[4:].split(".", 1)
-        hit = self._cache.get(key_id)
-        if hit is None or time.monotonic() - hit[0] > CACHE_TTL_S:
+        key_id, secret = m.group(1), m.group(2)
+        self._drop_cache_if_changed()
+        hit = self._cache.pop(key_id, None)
+        if hit is None or time.monotonic() - hit[0] > self.cache_ttl_s:
             hit = self._load(key_id)
-            self._cache[key_id] = hit
+            if hit is None:
+                return None
+        self._cache[key_id] = hit  # (re)inserted last: most recently used
+        if len(self._cache) > CACHE_MAX:
+            del self._cache[next(iter(self._cache))]
         _, record, salt, digest = hit
-        if record is None or not hmac.compare_digest(_hash(salt, secret), digest):
-            return None
-        return record
+        return record if hmac.compare_digest(_hash(salt, secret), digest) else None
 
-    def _load(self, key_id: str) -> tuple[float, KeyRecord | None, bytes, bytes]:
+    def _drop_cache_if_changed(self) -> None:
+        """Empty the cache when another connection committed since the last lookup."""
+        version = int(self._db().execute("PRAGMA data_version").fetchone()[0])
+        if version != self._data_version:
+            self._cache.clear()
+            self._data_version = version
+
+    def _load(self, key_id: str) -> tuple[float, KeyRecord, bytes, bytes] | None:
         row = self._db().execute(
             "SELECT name, salt, hash, allowed_models, daily_budget_usd FROM api_keys"
             " WHERE key_id = ? AND revoked = 0", (key_id,)).fetchone()
         if row is None:
-            return time.monotonic(), None, b"", b""
+            return None
         models = json.loads(row[3]) if row[3] else None
         rec = KeyRecord(key_id, row[0], frozenset(models) if models else None, row[4])
         return time.monotonic(), rec, row[1], row[2]

@@ -45,6 +45,9 @@ class GatewayMetrics:
                               ["model"], registry=r)
         self.log_dropped = Counter("lmroute_log_rows_dropped",
                                    "Decision-log rows dropped (buffer full)", registry=r)
+        self.unauthenticated_unlogged = Counter(
+            "lmroute_unauthenticated_unlogged", "Requests refused for their API key (401) "
+            "beyond log.max_unauthenticated_per_s, counted here instead of logged", registry=r)
 
     def child(self, metric: Counter | Histogram, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached: ``labels`` takes a lock and builds a tuple

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from router_model.reward import RewardWeights
+from serve.body_rules import check_depth, check_fields, check_message
 from serve.errors import bad_request
 from serve.jsonfast import loads
 from serve.settings import ProfileSettings
@@ -42,15 +43,15 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise bad_request("'messages' is required: a non-empty list of {role, content}.",
                           code="missing_required_parameter", param="messages")
     for i, m in enumerate(msgs):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-            raise bad_request(f"messages[{i}]: expected an object with a string 'role'.",
-                              param=f"messages[{i}]")
+        check_message(i, m)
+    check_depth(raw, body)
     mt = body.get("max_tokens", body.get("max_completion_tokens"))
     if mt is not None and (not isinstance(mt, int) or isinstance(mt, bool) or mt < 1):
         raise bad_request(f"'max_tokens': expected a positive integer, got {mt!r}.",
                           param="max_tokens")
     if not isinstance(body.get("stream", False), bool):
         raise bad_request("'stream': expected a boolean.", param="stream")
+    check_fields(body)
     return body
 
 
@@ -78,8 +79,9 @@ def _number(headers: Mapping[str, str], name: str) -> float | None:
         x = float(v)
     except ValueError:
         x = math.nan
-    if math.isnan(x) or x < 0:
-        raise bad_request(f"header {name}: expected a number >= 0, got {v!r}.", param=name)
+    if not math.isfinite(x) or x < 0:
+        raise bad_request(f"header {name}: expected a finite number >= 0, got {v[:60]!r}.",
+                          param=name)
     return x
 
 
@@ -88,14 +90,20 @@ def _header_weights(headers: Mapping[str, str], profiles: dict[str, ProfileSetti
     if (spec := headers.get(H_WEIGHTS)) is not None:
         vals = dict.fromkeys(WEIGHT_NAMES, 0.0)
         try:
-            for item in filter(None, (s.strip() for s in spec.split(","))):
+            items = [s.strip() for s in spec.split(",") if s.strip()]
+            if not items:  # an empty header would silently mean all-zero weights
+                raise ValueError(spec)
+            for item in items:
                 k, v = item.split("=", 1)
                 if k.strip() not in vals:
                     raise ValueError(k)
                 vals[k.strip()] = float(v)
+                if not math.isfinite(vals[k.strip()]):
+                    raise ValueError(v)
         except ValueError:
-            raise bad_request(f"header {H_WEIGHTS}: expected 'w_cost=X,w_latency=Y,w_energy=Z',"
-                              f" got {spec!r}.", param=H_WEIGHTS) from None
+            raise bad_request(f"header {H_WEIGHTS}: expected 'w_cost=X,w_latency=Y,w_energy=Z'"
+                              " (finite numbers >= 0),"
+                              f" got {spec[:80]!r}.", param=H_WEIGHTS) from None
         return vals["w_cost"], vals["w_latency"], vals["w_energy"]
     t = _number(headers, H_TRADEOFF)
     if t is None:
@@ -122,6 +130,22 @@ def request_weights(headers: Mapping[str, str], profile: ProfileSettings,
                              math.inf if max_cost is None else max_cost)
     except ValueError as exc:
         raise bad_request(f"x-lmroute weights: {exc}", param=H_WEIGHTS) from exc
+
+
+ROUTING_HEADERS = (H_MAX_LATENCY, H_MAX_COST, H_TRADEOFF, H_WEIGHTS)
+
+
+def ignored_routing_headers(headers: Mapping[str, str],
+                            profiles: dict[str, ProfileSettings]) -> list[str]:
+    """For a request naming a concrete model: the routing headers it sent, each checked
+    as for a profile (a bad value is still a 400); they are then ignored (there is no
+    choice to steer) and the response says so in ``x-lmroute-ignored-headers``."""
+    sent = [h for h in ROUTING_HEADERS if headers.get(h) is not None]
+    if sent:
+        _number(headers, H_MAX_LATENCY)
+        _number(headers, H_MAX_COST)
+        _header_weights(headers, profiles)
+    return sent
 
 
 def is_true(v: str | None) -> bool:

@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from serve.body_limit import read_body
+from serve.body_rules import check_depth
 from serve.context import RequestContext
 from serve.errors import GatewayError, bad_request
 from serve.gateway import Gateway
@@ -45,8 +47,11 @@ async def chat_completions(request: Request) -> Response:
     handlers still apply."""
     gw = gateway_of(request)
     pipeline = gw.pipeline
-    ctx = RequestContext(request_id=gw.request_ids.new(), raw=await request.body(),
-                         headers=request.headers)
+    try:
+        raw = await read_body(request, gw.settings.max_request_bytes)
+    except GatewayError as exc:
+        return error_response(exc)
+    ctx = RequestContext(request_id=gw.request_ids.new(), raw=raw, headers=request.headers)
     try:
         await pipeline.run(ctx, gw)
     except GatewayError as exc:
@@ -77,7 +82,11 @@ async def feedback(request: Request, gw: GatewayDep) -> Response:
     """Attach a quality score in [0, 1] to an earlier request id (joined on request_id).
     404 for an id no gateway can have issued, or that this one has not issued yet."""
     try:
-        body = loads(await request.body())
+        raw = await read_body(request, gw.settings.max_feedback_bytes, "Feedback body")
+        body = loads(raw)
+        check_depth(raw, body)
+    except GatewayError as exc:
+        return error_response(exc)
     except ValueError:
         return error_response(bad_request("Request body is not valid JSON.", code="invalid_json"))
     rid, q = (body.get("request_id"), body.get("quality")) if isinstance(body, dict) else (0, 0)

@@ -95,6 +95,9 @@ class AuthSettings:
 
     enabled: bool = False
     db_path: str = "runs/serve/keys.sqlite"
+    # a cached key record is re-read after this long at the latest; a revocation committed
+    # by any other connection (the keys CLI, another replica) applies on the next request
+    cache_ttl_s: float = 30.0
 
 
 @dataclass
@@ -108,6 +111,8 @@ class LogSettings:
     flush_interval_s: float = 2.0  # ... or this often, and at shutdown
     max_buffer_rows: int = 50_000  # beyond this, rows are dropped (counted + logged)
     rotate_rows: int = 100_000  # jsonl: start a new file after this many rows
+    # requests refused for their API key (401): at most this many rows per second
+    max_unauthenticated_per_s: float = 20.0
 
 
 @dataclass
@@ -127,6 +132,7 @@ class ServeSettings:
     default_max_tokens: int = 256  # sent as max_tokens by a budgeted request without one
     chars_per_token: float = 4.0  # prompt-token estimate before the call
     max_request_bytes: int = 1_000_000
+    max_feedback_bytes: int = 65_536  # POST /v1/feedback: a score, an id, a short comment
     route_in_thread: bool = True  # measured: 2.4x throughput at 50 clients (docs/serve.md)
     # ... but only when at least this many requests are in flight (this one included):
     # alone, the router runs inline, saving the thread hop (1 = always in the thread)

@@ -37,14 +37,19 @@ RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 class BackendError(Exception):
     """A failed backend call. ``client_error`` = the upstream rejected the request (4xx):
-    not the backend's fault, not retried, passed back to the caller."""
+    not the backend's fault, not retried, passed back to the caller.
+
+    ``str(exc)`` is the full account for the decision log and the server log (it may quote
+    the upstream's body or name its host:port); ``public`` is what a client may see: the
+    backend's name and the kind of failure, never upstream bytes or addresses."""
 
     def __init__(self, message: str, *, status: int | None = None,
-                 client_error: bool = False, body: bytes = b"") -> None:
+                 client_error: bool = False, body: bytes = b"", public: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.client_error = client_error
         self.body = body
+        self.public = public or message
 
 
 @dataclass
@@ -218,7 +223,8 @@ def _raise_for(status: int, body: bytes, name: str) -> None:
         return
     snippet = body[:300].decode(errors="replace")
     raise BackendError(f"backend {name!r} answered HTTP {status}: {snippet}", status=status,
-                       client_error=status not in RETRYABLE_STATUS and status < 500, body=body)
+                       client_error=status not in RETRYABLE_STATUS and status < 500, body=body,
+                       public=f"backend {name!r} answered HTTP {status}")
 
 
 def _as_backend_error(exc: Exception, name: str) -> BackendError:
@@ -227,5 +233,7 @@ def _as_backend_error(exc: Exception, name: str) -> BackendError:
     if isinstance(exc, TimeoutError):
         return BackendError(f"backend {name!r} timed out ({type(exc).__name__})")
     if isinstance(exc, ValueError):
-        return BackendError(f"backend {name!r} returned invalid JSON")
-    return BackendError(f"backend {name!r} unreachable: {type(exc).__name__}: {exc}")
+        return BackendError(f"backend {name!r} returned invalid JSON: {exc}",
+                            public=f"backend {name!r} returned invalid JSON")
+    return BackendError(f"backend {name!r} unreachable: {type(exc).__name__}: {exc}",
+                        public=f"backend {name!r} unreachable ({type(exc).__name__})")

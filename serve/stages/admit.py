@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 from serve.context import RequestContext
 from serve.errors import GatewayError, bad_request, forbidden, model_not_found, unauthorized
-from serve.parse import H_SENSITIVE, H_TASK, is_true, parse_body, request_weights, routing_text
+from serve.parse import (
+    H_SENSITIVE,
+    H_TASK,
+    ignored_routing_headers,
+    is_true,
+    parse_body,
+    request_weights,
+    routing_text,
+)
 
 if TYPE_CHECKING:
     from serve.gateway import Gateway
@@ -44,6 +52,8 @@ class Admit:
             raise model_not_found(model)
         elif ctx.key is not None and not _key_allows(ctx, model):
             raise forbidden(f"This API key may not use model {model!r}.")
+        else:
+            ctx.ignored_headers = ignored_routing_headers(ctx.headers, profiles)
 
     async def _authenticate(self, ctx: RequestContext, gw: Gateway) -> None:
         assert gw.keys is not None

@@ -23,10 +23,12 @@ class Call:
     name = "call"
 
     async def __call__(self, ctx: RequestContext, gw: Gateway) -> None:
+        public: list[str] = []  # what the client may read of each failure
         for i, route in enumerate(ctx.chain):
             b = route.backend
             if not b.health.is_live():
                 ctx.failures.append(f"{b.name}: cooling down")
+                public.append(f"backend {b.name!r} cooling down")
                 continue
             try:
                 if ctx.stream:
@@ -41,6 +43,7 @@ class Call:
                 ctx.attempts += b.settings.max_retries + 1
                 record_failure(gw, route, str(exc))
                 ctx.failures.append(str(exc))
+                public.append(exc.public)
                 continue
             b.health.record_success()
             ctx.answered = route
@@ -50,7 +53,8 @@ class Call:
         if not ctx.failures:
             raise no_backend("No backend can serve this request now.", gw.pool.cooldown_left_s())
         raise GatewayError(502, f"All {len(ctx.chain)} backend(s) failed: "
-                           + " | ".join(ctx.failures)[:800],
+                           + " | ".join(public)[:800] + f" (request {ctx.request_id}; the "
+                           "gateway's decision log has the details)",
                            type_="upstream_error", code="backend_failed")
 
     def _note_fallback(self, ctx: RequestContext, gw: Gateway, route: Route) -> None:
@@ -71,14 +75,15 @@ def record_failure(gw: Gateway, route: Route, message: str) -> None:
 
 
 def _passthrough(exc: BackendError) -> GatewayError:
-    """An upstream 4xx goes back to the caller with the upstream's message."""
-    message = str(exc)
+    """An upstream 4xx goes back to the caller with the upstream's OpenAI-style error
+    message (at most 300 characters); any other body stays in the log."""
+    message = f"HTTP {exc.status}"
     try:
         err = loads(exc.body).get("error")
         if isinstance(err, dict) and isinstance(err.get("message"), str):
-            message = err["message"]
+            message = err["message"][:300]
         elif isinstance(err, str):
-            message = err
+            message = err[:300]
     except (ValueError, AttributeError):
         pass
     return GatewayError(exc.status or 400, f"upstream rejected the request: {message}",

@@ -76,12 +76,34 @@ def _label_model(ctx: RequestContext, gw: Gateway) -> str:
 
 
 class Log:
-    """Append one canonical logged tuple (data/schema.py) to the buffered sink."""
+    """Append one canonical logged tuple (data/schema.py) to the buffered sink.
+
+    Requests refused for their API key (401) are logged at most
+    ``log.max_unauthenticated_per_s`` per second (a token bucket): a flood of random keys
+    must not flood the log. The rest are counted in ``lmroute_unauthenticated_unlogged``
+    (and, like every request, in ``lmroute_requests{status="401"}``)."""
 
     name = "log"
 
+    def __init__(self) -> None:
+        self._tokens = 0.0
+        self._last = time.monotonic()
+
     async def __call__(self, ctx: RequestContext, gw: Gateway) -> None:
+        if ctx.status == 401 and not self._admit_unauthenticated(
+                gw.settings.log.max_unauthenticated_per_s):
+            gw.metrics.unauthenticated_unlogged.inc()
+            return
         gw.request_log.append(build_row(ctx, gw))
+
+    def _admit_unauthenticated(self, rate: float) -> bool:
+        now = time.monotonic()
+        self._tokens = min(rate, self._tokens + (now - self._last) * rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
 
 
 def build_row(ctx: RequestContext, gw: Gateway) -> dict[str, Any]:

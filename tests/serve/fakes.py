@@ -37,6 +37,10 @@ class ModelBehaviour:
     reject_status: int | None = None  # answer a 4xx (client error) instead
     hang_s: float = 0.0  # sleep this long before answering (timeouts)
     chunk_delay_s: float = 0.0  # streaming: sleep this long before each chunk
+    # a scripted fault: "html" (200 text/html), "cut" (stream closed after 2 chunks),
+    # "stall" (stream stops after the first chunk), "garbage_sse" (non-JSON data events),
+    # "leaky500" (a 500 whose body holds a traceback and a secret)
+    fault: str | None = None
 
 
 @dataclass
@@ -89,6 +93,8 @@ def fake_backend_app(control: FakeControl) -> FastAPI:
         if b.reject_status:
             return JSONResponse({"error": {"message": f"{model} rejects this"}},
                                 status_code=b.reject_status)
+        if b.fault is not None and (early := _fault_response(b.fault)) is not None:
+            return early
         if b.fail_always or b.fail_next > 0:
             b.fail_next = max(0, b.fail_next - 1)
             return JSONResponse({"error": {"message": "boom"}}, status_code=b.fail_status)
@@ -97,10 +103,39 @@ def fake_backend_app(control: FakeControl) -> FastAPI:
         words = [f"w{i}" for i in range(n_out)]
         if not body.get("stream"):
             return JSONResponse(_completion(model, " ".join(words), n_out, prompt_tokens))
-        return StreamingResponse(_stream(model, words, prompt_tokens, body, b.chunk_delay_s),
-                                 media_type="text/event-stream")
+        gen = (_faulty_stream(model, b.fault) if b.fault else
+               _stream(model, words, prompt_tokens, body, b.chunk_delay_s))
+        return StreamingResponse(gen, media_type="text/event-stream")
 
     return app
+
+
+LEAKY_BODY = "Traceback (most recent call last): File \"/srv/app.py\" SECRET_TOKEN=sk-live-123"
+
+
+def _fault_response(fault: str) -> Response | None:
+    if fault == "html":
+        return Response("<html><body>Bad Gateway</body></html>", media_type="text/html")
+    if fault == "leaky500":
+        return Response(LEAKY_BODY, status_code=500, media_type="text/plain")
+    return None
+
+
+async def _faulty_stream(model: str, fault: str):
+    base = {"id": "upstream-1", "object": "chat.completion.chunk", "created": 0, "model": model}
+    first = {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "w0"},
+                                  "finish_reason": None}]}
+    if fault == "garbage_sse":
+        yield "data: this is not json\n\n"
+        yield "data: [DONE]\n\n"
+        return
+    yield f"data: {json.dumps(first)}\n\n"
+    if fault == "stall":
+        await asyncio.sleep(60)
+    second = {**base, "choices": [{"index": 0, "delta": {"content": " w1"},
+                                   "finish_reason": None}]}
+    yield f"data: {json.dumps(second)}\n\n"
+    raise RuntimeError("connection cut mid-stream")  # uvicorn drops the connection
 
 
 async def _stream(model: str, words: list[str], prompt_tokens: int, body: dict[str, Any],

@@ -62,7 +62,8 @@ def test_every_request_logged_in_canonical_schema(fake_backend, control, tmp_pat
     streamed = df.iloc[1]
     assert streamed["model"] == "m-cheap" and streamed["completion_tokens"] == 5
     assert meta[1]["stream"] and meta[1]["ttft_ms"] > 0
-    assert "boom" in meta[2]["error"]["message"] and meta[2]["attempts"] == 2
+    assert "boom" in meta[2]["failures"][0] and "boom" not in meta[2]["error"]["message"]
+    assert meta[2]["attempts"] == 2
     assert meta[3]["error"]["code"] == "model_not_found"
     assert df.iloc[4]["query"] == "<invalid request>"
     assert list(df["logging_policy"]) == ["lmroute-router", "lmroute-router", "explicit",
