@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 import hmac
 import json
+import re
 import secrets
 import sqlite3
 import time

@@ -82,7 +82,7 @@ def test_502_never_shows_upstream_bodies_or_addresses(gateway, control: FakeCont
     for leak in ("SECRET", "Traceback", "127.0.0.1", ":9", "sk-live"):
         assert leak not in err["message"], err["message"]
     assert "HTTP 500" in err["message"] and "unreachable" in err["message"]
-    HTTP.post(f"{url}/v1/feedback", json={"request_id": "x", "quality": 0})  # noqa: a flush tick
+    HTTP.post(f"{url}/v1/feedback", json={"request_id": "x", "quality": 0})  # a flush tick
     meta = _last_meta(tmp_path, url)
     assert any(LEAKY_BODY[:40] in f for f in meta["failures"])  # the log keeps the detail
 
