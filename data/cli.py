@@ -1,4 +1,4 @@
-"""``lmroute data {convert,validate,split,simulate,synth,summary,profiles}``.
+"""``lmroute data {convert,validate,split,simulate,synth,summary,profiles,fetch}``.
 
 Thin argparse layer over the library; every bad-input error becomes one line on stderr
 and exit status 2 (never a traceback).
@@ -17,7 +17,7 @@ import pyarrow as pa
 from rich.console import Console
 from rich.logging import RichHandler
 
-from data import commands
+from data import commands, fetch_cli
 from data.convert import FORMATS
 from data.simulate import POLICIES
 
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lmroute data", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_convert, _validate, _split, _simulate, _small):
+    for add in (_convert, _validate, _split, _simulate, _small, fetch_cli.add_parser):
         add(sub)
     return parser
 

@@ -117,14 +117,22 @@ class _Fetcher:
         self._each_url(entry.urls, attempt)
 
     def derived(self, entry: ManifestFile, final: Path) -> None:
-        blobs = [self._each_url(inp.urls, lambda u: download_bytes(self.client, u))
-                 for inp in entry.inputs]
+        blobs = [
+            self._each_url(inp.urls, lambda u: download_bytes(self.client, u))
+            for inp in entry.inputs
+        ]
         try:
             data = get_transform(entry.transform).apply(blobs, entry.args)
         except (ValueError, KeyError, TypeError) as exc:
             raise DownloadError(f"cannot rebuild with {entry.transform}: {exc}") from exc
-        write_verified(final, [data], entry.size, entry.sha256, self._tick(entry.path),
-                       f"{entry.transform} of {len(blobs)} input(s)")
+        write_verified(
+            final,
+            [data],
+            entry.size,
+            entry.sha256,
+            self._tick(entry.path),
+            f"{entry.transform} of {len(blobs)} input(s)",
+        )
 
 
 def fetch_one(fetcher: _Fetcher, entry: ManifestFile, dest: Path) -> FileResult:
@@ -146,13 +154,18 @@ def fetch_one(fetcher: _Fetcher, entry: ManifestFile, dest: Path) -> FileResult:
 
 def pending_bytes(manifest: Manifest, dest: Path) -> int:
     """Bytes still to write into ``dest`` (for the progress bar's total)."""
-    return sum(f.size for f in manifest.fetchable()
-               if not is_verified(dest / f.path, f.size, f.sha256))
+    return sum(
+        f.size for f in manifest.fetchable() if not is_verified(dest / f.path, f.size, f.sha256)
+    )
 
 
-def fetch_all(manifest: Manifest, dest: Path, progress: Progress | None = None,
-              client: httpx.Client | None = None,
-              on_result: Callable[[FileResult], None] | None = None) -> FetchReport:
+def fetch_all(
+    manifest: Manifest,
+    dest: Path,
+    progress: Progress | None = None,
+    client: httpx.Client | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> FetchReport:
     """Fetch every manifest file into ``dest`` (layout: ``dest/<entry.path>``)."""
     report = FetchReport(dest=dest)
     own = client is None

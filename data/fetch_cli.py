@@ -31,12 +31,22 @@ ERR = Console(stderr=True, highlight=False, soft_wrap=True)
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``fetch`` on the ``lmroute data`` sub-parsers."""
     p = sub.add_parser("fetch", help="download the public data files (verified) into the cache")
-    p.add_argument("--to", type=Path, default=None,
-                   help=f"destination folder (default: {cache_location()})")
-    p.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST,
-                   help="the manifest of files, URLs and SHA-256 (default: the repo's)")
-    p.add_argument("--verify", type=Path, default=None, metavar="DIR",
-                   help="only check an existing data folder against the manifest")
+    p.add_argument(
+        "--to", type=Path, default=None, help=f"destination folder (default: {cache_location()})"
+    )
+    p.add_argument(
+        "--manifest",
+        type=Path,
+        default=DEFAULT_MANIFEST,
+        help="the manifest of files, URLs and SHA-256 (default: the repo's)",
+    )
+    p.add_argument(
+        "--verify",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="only check an existing data folder against the manifest",
+    )
     p.set_defaults(func=command)
 
 
@@ -61,8 +71,9 @@ def summary(report: FetchReport) -> str:
     return f"data in {report.dest}: " + ", ".join(parts) + tail
 
 
-def run_fetch(manifest: Manifest, dest: Path, console: Console = ERR,
-              verbose: bool = True) -> FetchReport:
+def run_fetch(
+    manifest: Manifest, dest: Path, console: Console = ERR, verbose: bool = True
+) -> FetchReport:
     """Fetch with a progress bar on ``console``; failures print as they happen.
 
     ``verbose=False`` (``make demo``): the bar disappears when done and nothing else is
@@ -70,8 +81,13 @@ def run_fetch(manifest: Manifest, dest: Path, console: Console = ERR,
     """
     sizes = {f.path: f.size for f in manifest.files}
     got: defaultdict[str, int] = defaultdict(int)
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-               TransferSpeedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=not verbose) as bar:
         task = bar.add_task("fetching", total=pending_bytes(manifest, dest))
 
@@ -81,8 +97,11 @@ def run_fetch(manifest: Manifest, dest: Path, console: Console = ERR,
 
         def on_result(r: FileResult) -> None:
             if r.status == "failed":  # take its bytes back out of the bar
-                bar.update(task, advance=-got[r.path],
-                           total=(bar.tasks[0].total or 0) - sizes.get(r.path, 0))
+                bar.update(
+                    task,
+                    advance=-got[r.path],
+                    total=(bar.tasks[0].total or 0) - sizes.get(r.path, 0),
+                )
             if verbose:
                 print_result(r)
 
@@ -98,13 +117,18 @@ def command(args: argparse.Namespace) -> int:
         problems = verify_dir(manifest, args.verify)
         for line in problems:
             ERR.print(f"mismatch: {line}", markup=False)
-        ERR.print(f"{args.verify}: {len(manifest.files) - len(problems)}/{len(manifest.files)}"
-                  " files match the manifest", markup=False)
+        ERR.print(
+            f"{args.verify}: {len(manifest.files) - len(problems)}/{len(manifest.files)}"
+            " files match the manifest",
+            markup=False,
+        )
         return 1 if problems else 0
     dest = _destination(args.to)
     report = run_fetch(manifest, dest)
     ERR.print(summary(report), markup=False)
     if report.network_unreachable:
-        ERR.print(f"network unreachable: nothing downloaded; run `{FETCH_COMMAND}` again "
-                  "when online", markup=False)
+        ERR.print(
+            f"network unreachable: nothing downloaded; run `{FETCH_COMMAND}` again when online",
+            markup=False,
+        )
     return 0 if report.ok else 1

@@ -38,8 +38,11 @@ def host_of(url: str) -> str:
 
 def make_client(timeout_s: float = 60.0, connect_s: float = 10.0) -> httpx.Client:
     """The HTTP client fetch uses: redirects followed (Hugging Face resolves to a CDN)."""
-    return httpx.Client(timeout=httpx.Timeout(timeout_s, connect=connect_s),
-                        follow_redirects=True, headers={"User-Agent": "lmroute-data-fetch"})
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout_s, connect=connect_s),
+        follow_redirects=True,
+        headers={"User-Agent": "lmroute-data-fetch"},
+    )
 
 
 def stream_chunks(client: httpx.Client, url: str, limit: int) -> Iterator[bytes]:
@@ -57,12 +60,17 @@ def stream_chunks(client: httpx.Client, url: str, limit: int) -> Iterator[bytes]
     except NETWORK_ERRORS as exc:
         raise DownloadError(f"cannot reach {host_of(url)} ({exc})", network=True) from exc
     except httpx.HTTPError as exc:
-        raise DownloadError(f"download of {url} broke off after {seen} bytes "
-                            f"({type(exc).__name__}: {exc})") from exc
+        raise DownloadError(
+            f"download of {url} broke off after {seen} bytes ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
-def download_bytes(client: httpx.Client, url: str, on_bytes: ByteCallback | None = None,
-                   limit: int = MAX_INPUT_BYTES) -> bytes:
+def download_bytes(
+    client: httpx.Client,
+    url: str,
+    on_bytes: ByteCallback | None = None,
+    limit: int = MAX_INPUT_BYTES,
+) -> bytes:
     """The whole body of ``url`` in memory (for a derived file's inputs)."""
     parts = []
     for chunk in stream_chunks(client, url, limit):
@@ -85,8 +93,9 @@ def is_verified(path: Path, size: int, sha256: str) -> bool:
     return path.is_file() and path.stat().st_size == size and sha256_file(path) == sha256
 
 
-def _write_chunks(fd: int, chunks: Iterable[bytes], on_bytes: ByteCallback | None
-                  ) -> tuple[int, str]:
+def _write_chunks(
+    fd: int, chunks: Iterable[bytes], on_bytes: ByteCallback | None
+) -> tuple[int, str]:
     h, n = hashlib.sha256(), 0
     it = iter(chunks)
     try:
@@ -106,8 +115,14 @@ def _write_chunks(fd: int, chunks: Iterable[bytes], on_bytes: ByteCallback | Non
     return n, h.hexdigest()
 
 
-def write_verified(final: Path, chunks: Iterable[bytes], size: int, sha256: str,
-                   on_bytes: ByteCallback | None = None, what: str = "") -> None:
+def write_verified(
+    final: Path,
+    chunks: Iterable[bytes],
+    size: int,
+    sha256: str,
+    on_bytes: ByteCallback | None = None,
+    what: str = "",
+) -> None:
     """Write ``chunks`` to ``final`` via a temporary file, only if size and SHA-256 match."""
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
@@ -118,8 +133,9 @@ def write_verified(final: Path, chunks: Iterable[bytes], size: int, sha256: str,
         if n != size:
             raise DownloadError(f"got {n} bytes{origin}, expected {size}")
         if digest != sha256:
-            raise DownloadError(f"SHA-256 mismatch{origin}: got {digest[:16]}..., "
-                                f"expected {sha256[:16]}...")
+            raise DownloadError(
+                f"SHA-256 mismatch{origin}: got {digest[:16]}..., expected {sha256[:16]}..."
+            )
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)

@@ -109,11 +109,16 @@ def _source_fields(entry: dict[str, Any], kind: str, where: str) -> dict[str, An
             SourceInput(_urls(i.get("urls"), f"{where}.inputs[{k}]"), str(i.get("note", "")))
             for k, i in enumerate(raw)
         )
-        return {"inputs": inputs, "transform": _need(entry, "transform", str, where),
-                "args": dict(entry.get("args", {})),
-                "derived_from": _need(entry, "derived_from", str, where)}
-    return {"reason": _need(entry, "reason", str, where),
-            "action": _need(entry, "action", str, where)}
+        return {
+            "inputs": inputs,
+            "transform": _need(entry, "transform", str, where),
+            "args": dict(entry.get("args", {})),
+            "derived_from": _need(entry, "derived_from", str, where),
+        }
+    return {
+        "reason": _need(entry, "reason", str, where),
+        "action": _need(entry, "action", str, where),
+    }
 
 
 def parse_entry(entry: Any, index: int) -> ManifestFile:
@@ -130,9 +135,15 @@ def parse_entry(entry: Any, index: int) -> ManifestFile:
     kind = _need(entry, "kind", str, where)
     if kind not in SOURCE_KINDS:
         raise ValueError(f"{where}: kind expected one of {SOURCE_KINDS}, got {kind!r}")
-    return ManifestFile(path=path, size=size, sha256=sha, kind=kind,
-                        origin=str(entry.get("origin", "")), license=str(entry.get("license", "")),
-                        **_source_fields(entry, kind, where))
+    return ManifestFile(
+        path=path,
+        size=size,
+        sha256=sha,
+        kind=kind,
+        origin=str(entry.get("origin", "")),
+        license=str(entry.get("license", "")),
+        **_source_fields(entry, kind, where),
+    )
 
 
 def load_manifest(path: Path = DEFAULT_MANIFEST) -> Manifest:

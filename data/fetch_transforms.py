@@ -67,9 +67,10 @@ class ReplaceFirstLine(Transform):
             raise ValueError(f"{self.name}: input has no newline")
         first = data[:end].rstrip(b"\r")
         if first != expect:
-            raise ValueError(f"{self.name}: input's first line is {first[:200]!r}, "
-                             f"expected {expect!r}")
-        return new + data[len(first):]
+            raise ValueError(
+                f"{self.name}: input's first line is {first[:200]!r}, expected {expect!r}"
+            )
+        return new + data[len(first) :]
 
 
 class LlmperfRequestsCsv(Transform):

@@ -1,12 +1,22 @@
-"""Find the shared real data (``../shared/data`` or ``$LMROUTE_SHARED_DATA``)."""
+"""Find the public data folder.
+
+Lookup order (the first that holds the required sub-folder wins):
+
+1. ``$LMROUTE_SHARED_DATA`` (when set);
+2. ``<repo>/../shared/data`` (the team's shared copy);
+3. the copy ``lmroute data fetch`` downloads into the user's cache directory
+   (``$XDG_CACHE_HOME/lmroute/data``, default ``~/.cache/lmroute/data``).
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 ENV_VAR = "LMROUTE_SHARED_DATA"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+FETCH_COMMAND = "lmroute data fetch"
 
 EXPECTED_FILES: tuple[str, ...] = (
     "routerbench/arc_challenge_train.csv",
@@ -24,29 +34,70 @@ EXPECTED_FILES: tuple[str, ...] = (
 
 
 class SharedDataMissing(FileNotFoundError):
-    """The shared data folder is absent; the message says where to put which files."""
+    """No data folder found; the message says where it looked and what to do."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One place the data may be: ``label`` says which rule it comes from."""
+
+    label: str
+    path: Path
+
+
+def cache_location() -> Path:
+    """Where ``lmroute data fetch`` writes by default (XDG cache dir)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lmroute" / "data"
+
+
+def sibling_location() -> Path:
+    """``<repo>/../shared/data``."""
+    return REPO_ROOT.parent / "shared" / "data"
 
 
 def default_location() -> Path:
-    """``$LMROUTE_SHARED_DATA`` if set, else ``<repo>/../shared/data``."""
+    """``$LMROUTE_SHARED_DATA`` if set, else ``<repo>/../shared/data`` (no cache)."""
     env = os.environ.get(ENV_VAR)
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    return Path(env) if env else sibling_location()
+
+
+def candidates() -> list[Candidate]:
+    """The places looked at, in order."""
+    out = []
+    env = os.environ.get(ENV_VAR)
+    if env:
+        out.append(Candidate(f"${ENV_VAR}", Path(env)))
+    out.append(Candidate("../shared/data", sibling_location()))
+    out.append(Candidate(f"fetched copy ({FETCH_COMMAND})", cache_location()))
+    return out
+
+
+def find_data(required: str = "routerbench") -> Candidate | None:
+    """The first candidate holding the sub-folder ``required``, or None."""
+    for cand in candidates():
+        if (cand.path / required).is_dir():
+            return cand
+    return None
 
 
 def find_shared_data(required: str = "routerbench") -> Path:
-    """Return the shared data directory, or raise ``SharedDataMissing``.
+    """Return the data directory, or raise ``SharedDataMissing``.
 
     Args:
         required: a sub-folder that must exist (e.g. ``"routerbench"``, ``"profiles"``).
     """
-    root = default_location()
-    if (root / required).is_dir():
-        return root
-    listing = "\n".join(f"  {root / f}" for f in EXPECTED_FILES)
+    found = find_data(required)
+    if found is not None:
+        return found.path
+    tried = "\n".join(f"  {c.path / required}  [{c.label}]" for c in candidates())
+    listing = "\n".join(f"  <data>/{f}" for f in EXPECTED_FILES)
     raise SharedDataMissing(
-        f"shared data not found: {root / required} does not exist.\n"
-        f"Set ${ENV_VAR} to the folder holding the public files, or place them at:\n{listing}\n"
+        f"data not found: no {required}/ folder in any of\n{tried}\n"
+        f"Run `{FETCH_COMMAND}` to download the public files into the cache, "
+        f"or set ${ENV_VAR} to a folder laid out as:\n{listing}\n"
         "Origins: RouterBench (withmartian/routerbench, zero-shot split via RouterDC), "
         "RouteLLM evals (lm-sys/RouteLLM), DC-Router (ulab-uiuc/LLMRouter), "
-        "ML.ENERGY (ml-energy/benchmark), llmperf-leaderboard (ray-project)."
+        "ML.ENERGY (ml-energy/benchmark), llmperf-leaderboard (ray-project); "
+        "data/fetch_manifest.json lists every file with its pinned URL and SHA-256."
     )
