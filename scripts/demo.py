@@ -4,6 +4,11 @@ convert -> validate -> summarize -> split -> train + export (ONNX) -> evaluate o
 held-out split -> serve one routed request through the gateway (local llama.cpp edge
 model). Every step is an ``lmroute`` command, echoed so it can be rerun by hand.
 Outputs go to ``runs/demo/``.
+
+Data (``resolve_demo_data``): ``$LMROUTE_SHARED_DATA`` or ``../shared/data`` when present,
+else the copy ``lmroute data fetch`` put in the user's cache, else it runs that fetch;
+when the network cannot be reached (or the fetch fails) it says so in one line and runs
+the same steps on the seeded synthetic generator instead, labelled SYNTHETIC throughout.
 """
 
 from __future__ import annotations
@@ -16,13 +21,17 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from rich.console import Console
 from rich.markup import escape
 
-from data.locate import SharedDataMissing, find_shared_data
+from data.fetch import subset_verified
+from data.fetch_cli import run_fetch
+from data.fetch_manifest import DEFAULT_MANIFEST, load_manifest
+from data.locate import FETCH_COMMAND, cache_location, find_data
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "runs" / "demo"
@@ -93,22 +102,73 @@ def serve_one_request(router_dir: Path) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+@dataclass(frozen=True)
+class DemoData:
+    """What the demo runs on: ``kind`` "shared" / "fetched" (real RouterBench CSVs under
+    ``root/routerbench``) or "synthetic" (``root`` None: the seeded generator)."""
+
+    kind: str
+    root: Path | None
+    note: str
+
+    @property
+    def synthetic(self) -> bool:
+        return self.kind == "synthetic"
+
+    @property
+    def experiment(self) -> str:
+        return "synthetic_small" if self.synthetic else "routerbench"
+
+
+def resolve_demo_data(manifest: Path = DEFAULT_MANIFEST) -> DemoData:
+    """Shared / env data, else the fetched copy, else fetch; offline -> synthetic.
+
+    Prints exactly one line saying which data the demo uses (and why, when synthetic).
+    """
+    found, files, dest = find_data("routerbench"), load_manifest(manifest), cache_location()
+    if found is not None and (found.path != dest or subset_verified(files, dest, "routerbench")):
+        kind = "fetched" if found.path == dest else "shared"
+        data = DemoData(kind, found.path, f"real data: {found.path} [{found.label}]")
+    else:
+        report = run_fetch(files, dest, console, verbose=False)
+        if report.complete("routerbench"):
+            data = DemoData("fetched", dest, f"real data: fetched into {dest} ({FETCH_COMMAND})")
+        else:
+            why = ("network unreachable" if report.network_unreachable else
+                   f"{len(report.failed)} file(s) failed to fetch: {report.failed[0].message}")
+            data = DemoData("synthetic", None,
+                            f"{why}; running the demo on SYNTHETIC data "
+                            f"(run `{FETCH_COMMAND}` later for the real data)")
+    console.print(data.note, style="bold yellow" if data.synthetic else None,
+                  markup=False, highlight=False, soft_wrap=True)
+    return data
+
+
+def make_log(data: DemoData, log: Path) -> None:
+    """The demo's full-information log: converted RouterBench, or the synthetic generator."""
+    if data.synthetic:
+        console.rule("[bold yellow]SYNTHETIC data (seeded generator): the figures below "
+                     "say nothing about real traffic", align="left")
+        lmroute("data", "synth", "--n", "1000", "--models", "10", "--seed", "0",
+                "--out", str(log))
+    else:
+        assert data.root is not None
+        lmroute("data", "convert", "--format", "routerbench", "--out", str(log),
+                str(data.root / "routerbench"))
+
+
 def main() -> int:
-    try:
-        shared = find_shared_data()
-    except SharedDataMissing as exc:
-        console.print(f"[red]{exc}")
-        return 2
+    data = resolve_demo_data()
     t0 = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
-    log, splits, router = OUT / "routerbench.parquet", OUT / "splits", OUT / "router"
-    lmroute("data", "convert", "--format", "routerbench", "--out", str(log),
-            str(shared / "routerbench"))
+    name = "synthetic" if data.synthetic else "routerbench"
+    log, splits, router = OUT / f"{name}.parquet", OUT / "splits", OUT / "router"
+    make_log(data, log)
     lmroute("data", "validate", str(log))
     lmroute("data", "summary", str(log))
     lmroute("data", "split", str(log), "--out-dir", str(splits), "--val", "0.15",
             "--test", "0.2", "--seed", "0")
-    lmroute("train", "experiment=routerbench", "data=logs",
+    lmroute("train", f"experiment={data.experiment}", "data=logs",
             f"data.paths=[{splits / 'train.parquet'},{splits / 'val.parquet'}]",
             f"export.out_dir={router}", f"runs_dir={OUT}")
     lmroute("eval", f"router={router}", f"test_log={splits / 'test.parquet'}",
@@ -116,7 +176,7 @@ def main() -> int:
     serve_one_request(router)
     from eval.summary import summary_text
 
-    console.rule("[bold green]summary")
+    console.rule("[bold green]summary" + (" (SYNTHETIC data)" if data.synthetic else ""))
     console.print(summary_text(OUT / "eval" / "metrics.json"))
     console.print(f"report: {OUT / 'eval' / 'report.html'}")
     console.print(f"demo wall time: {time.perf_counter() - t0:.0f} s")
