@@ -12,6 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -57,12 +58,33 @@ def _destination(to: Path | None) -> Path:
     return dest
 
 
-def print_result(r: FileResult) -> None:
-    """One line for a failed or unavailable file (nothing for a file in place)."""
-    if r.status == "failed":
-        ERR.print(f"[red]failed:[/red] {r.path}: {r.message}", markup=True)
-    elif r.status == "unavailable":
-        ERR.print(f"[yellow]not fetchable:[/yellow] {r.path}: {r.message}", markup=True)
+class ResultPrinter:
+    """One line per failed or unavailable file; once a host is unreachable, the other
+    files that failed for that same reason are counted, not listed (``flush`` says how
+    many)."""
+
+    def __init__(self, dest: Path, console: Console = ERR) -> None:
+        self.dest, self.console = dest, console
+        self.seen: set[str] = set()
+        self.repeated = 0
+
+    def __call__(self, r: FileResult) -> None:
+        if r.status == "failed":
+            if r.network and r.message in self.seen:
+                self.repeated += 1
+                return
+            self.seen.add(r.message)
+            self.console.print(f"[red]failed:[/red] {escape(r.path)}: {escape(r.message)}")
+        elif r.status == "unavailable":
+            msg = r.message.replace("<dest>", str(self.dest))
+            self.console.print(f"[yellow]not fetchable:[/yellow] {escape(r.path)}: {escape(msg)}")
+
+    def flush(self) -> None:
+        if self.repeated:
+            self.console.print(
+                f"[red]failed:[/red] {self.repeated} more file(s) for the same reason "
+                "(host unreachable, not retried)"
+            )
 
 
 def summary(report: FetchReport) -> str:
@@ -80,6 +102,7 @@ def run_fetch(
     printed; the caller reports from the returned ``FetchReport``.
     """
     sizes = {f.path: f.size for f in manifest.files}
+    printer = ResultPrinter(dest, console)
     got: defaultdict[str, int] = defaultdict(int)
     columns = (
         TextColumn("{task.description}"),
@@ -103,10 +126,12 @@ def run_fetch(
                     total=(bar.tasks[0].total or 0) - sizes.get(r.path, 0),
                 )
             if verbose:
-                print_result(r)
+                printer(r)
 
         report = fetch_all(manifest, dest, progress=on_bytes, on_result=on_result)
         bar.update(task, description="done")
+    if verbose:
+        printer.flush()
     return report
 
 
