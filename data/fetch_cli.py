@@ -33,7 +33,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``fetch`` on the ``lmroute data`` sub-parsers."""
     p = sub.add_parser("fetch", help="download the public data files (verified) into the cache")
     p.add_argument(
-        "--to", type=Path, default=None, help=f"destination folder (default: {cache_location()})"
+        "--to",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"destination folder (default: {cache_location()})",
     )
     p.add_argument(
         "--manifest",
