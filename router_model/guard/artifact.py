@@ -1,0 +1,65 @@
+"""Open and verify a guard artifact directory.
+
+``guard.onnx`` (+ ``guard_int8.onnx``), ``manifest.json``, ``tokenizer.json``. The same
+checks as the router's artifact (``router_model.artifact``, whose ONNX check is reused):
+files present, manifest readable and of a known kind / version, graph hash and embedded
+manifest equal to ``manifest.json``, tokenizer hash equal to the manifest's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from router_model.artifact import ArtifactError, _check_onnx
+from router_model.guard.manifest import GUARD_FORMAT_VERSION, KIND
+from router_model.tokenization import file_sha256
+
+REQUIRED = ("kind", "format_version", "categories", "tags", "thresholds", "windows",
+            "checks", "tokenizer", "onnx_sha256")
+__all__ = ["ArtifactError", "GuardArtifact", "open_guard_artifact"]
+
+
+@dataclass
+class GuardArtifact:
+    directory: Path
+    onnx_path: Path
+    onnx_bytes: bytes
+    manifest: dict[str, Any]
+    tokenizer_path: Path
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ArtifactError(f"{path}: not a readable JSON manifest ({e})") from None
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{path}: expected a JSON object")
+    missing = [k for k in REQUIRED if k not in manifest]
+    if missing:
+        raise ArtifactError(f"{path}: manifest lacks keys {missing} (not a guard artifact?)")
+    if manifest["kind"] != KIND or manifest["format_version"] != GUARD_FORMAT_VERSION:
+        raise ArtifactError(f"{path}: kind {manifest['kind']!r} version "
+                            f"{manifest['format_version']!r}; this runtime reads {KIND!r} "
+                            f"version {GUARD_FORMAT_VERSION}")
+    return manifest
+
+
+def open_guard_artifact(directory: str | Path, int8: bool = False) -> GuardArtifact:
+    """Verify and open a guard artifact; ``int8`` picks guard_int8.onnx."""
+    d = Path(directory)
+    onnx_path = d / ("guard_int8.onnx" if int8 else "guard.onnx")
+    for p in (onnx_path, d / "manifest.json", d / "tokenizer.json"):
+        if not p.is_file():
+            raise ArtifactError(f"{p}: missing (not a guard artifact directory?)")
+    manifest = _read_manifest(d / "manifest.json")
+    expected = (manifest.get("int8") or {}).get("onnx_sha256") if int8 \
+        else manifest["onnx_sha256"]
+    data = _check_onnx(onnx_path, manifest, expected)
+    tok = d / "tokenizer.json"
+    if file_sha256(tok) != manifest["tokenizer"].get("sha256"):
+        raise ArtifactError(f"{tok}: sha256 differs from manifest tokenizer.sha256")
+    return GuardArtifact(d, onnx_path, data, manifest, tok)

@@ -1,0 +1,107 @@
+"""The guard's learned part as one torch module (exported to one ONNX graph).
+
+Inputs per window: ``input_ids``, ``attention_mask``, ``shape_ids`` (B, T) int64.
+Features reuse the router's ``StaticFeaturizer`` (frozen): its pooled output (B, D) and
+its static token table (B, T, d). On top, learned and small:
+
+- token stream: project the static vectors to ``hidden``, add a learned case-shape
+  embedding and a small learned per-token embedding, then a stack of dilated 1-D
+  convolutions (residual, GELU) -> (B, T, hidden);
+- tagger head: per token, logits over ``["O", *entity types]`` (IO tags) -> (B, T, L);
+- classifier head: [pooled static (B, D), masked mean and max of the token stream
+  (B, 2 * hidden), mean of hashed token-bigram embeddings (B, ngram_dim)] -> MLP ->
+  one logit per category (B, C), independent sigmoids (a text can be both a jailbreak
+  and a harmful request).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from router_model.featurizer import StaticFeaturizer
+from router_model.guard.encoding import N_SHAPES
+
+BIGRAM_MULT = 1000003
+NEG = -1e4
+
+
+class GuardNet(nn.Module):
+    """Classifier + tagger over windows (see module docstring)."""
+
+    def __init__(self, featurizer: StaticFeaturizer, n_classes: int, n_tags: int,
+                 hidden: int = 64, conv_layers: int = 2, token_dim: int = 16,
+                 ngram_buckets: int = 1 << 16, ngram_dim: int = 32,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        self.featurizer = featurizer.requires_grad_(False)
+        vocab, static_dim = featurizer.table.weight.shape
+        self.proj = nn.Linear(static_dim, hidden)
+        self.token = nn.Embedding(vocab, token_dim)
+        self.token_proj = nn.Linear(token_dim, hidden, bias=False)
+        self.shape = nn.Embedding(N_SHAPES, hidden)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(hidden, hidden, 3, padding=2 ** i, dilation=2 ** i)
+            for i in range(conv_layers))
+        self.ngram_buckets = ngram_buckets
+        self.bigram = nn.Embedding(ngram_buckets, ngram_dim)
+        self.drop = nn.Dropout(dropout)
+        cls_in = featurizer.out_dim + 2 * hidden + ngram_dim
+        self.cls_head = nn.Sequential(nn.Linear(cls_in, hidden * 2), nn.GELU(),
+                                      nn.Dropout(dropout), nn.Linear(hidden * 2, n_classes))
+        self.tag_head = nn.Linear(hidden, n_tags)
+        nn.init.normal_(self.token.weight, std=0.02)
+        nn.init.normal_(self.bigram.weight, std=0.02)
+
+    def tokens(self, input_ids: torch.Tensor, shape_ids: torch.Tensor,
+               mask: torch.Tensor) -> torch.Tensor:
+        """Contextual token features (B, T, hidden), zero at padding."""
+        static = self.featurizer.table(input_ids * mask.long())
+        h = self.proj(static) + self.token_proj(self.token(input_ids)) + self.shape(shape_ids)
+        h = torch.nn.functional.gelu(h) * mask.unsqueeze(-1)
+        x = h.transpose(1, 2)  # (B, hidden, T)
+        m = mask.unsqueeze(1)
+        for conv in self.convs:
+            x = x + torch.nn.functional.gelu(conv(self.drop(x))) * m
+        return x.transpose(1, 2)
+
+    def bigrams(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean of hashed bigram embeddings over valid pairs (B, ngram_dim)."""
+        pair = mask[:, :-1] * mask[:, 1:]
+        h = (input_ids[:, :-1] * BIGRAM_MULT + input_ids[:, 1:]) % self.ngram_buckets
+        e = self.bigram(h) * pair.unsqueeze(-1)
+        return e.sum(1) / pair.sum(1, keepdim=True).clamp(min=1.0)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                shape_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> class logits (B, C), tag logits (B, T, L)."""
+        mask = attention_mask.to(torch.float32)
+        h = self.tokens(input_ids, shape_ids, mask)
+        n = mask.sum(1, keepdim=True).clamp(min=1.0)
+        mean = h.sum(1) / n
+        mx = (h + (mask.unsqueeze(-1) - 1.0) * -NEG).amax(1)
+        pooled = self.featurizer(input_ids, attention_mask)
+        z = torch.cat([pooled, mean, mx, self.bigrams(input_ids, mask)], dim=1)
+        return self.cls_head(self.drop(z)), self.tag_head(self.drop(h))
+
+
+class GuardGraph(nn.Module):
+    """The exported form: probabilities instead of logits.
+
+    Outputs: ``scores`` (B, C) sigmoid per category; ``entity_prob`` (B, T) = 1 - P(O);
+    ``entity_type`` (B, T) int64, the most likely non-O tag index (1..L-1).
+    """
+
+    def __init__(self, net: GuardNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                shape_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        logits, tags = self.net(input_ids, attention_mask, shape_ids)
+        p = torch.softmax(tags, dim=-1)
+        return torch.sigmoid(logits), 1.0 - p[..., 0], p[..., 1:].argmax(-1) + 1
+
+
+INPUT_NAMES = ("input_ids", "attention_mask", "shape_ids")
+OUTPUT_NAMES = ("scores", "entity_prob", "entity_type")

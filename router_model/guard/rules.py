@@ -1,0 +1,154 @@
+"""Structured PII by pattern + validator: emails, URLs, IBANs, cards, SSNs, IPs, phones.
+
+Every pattern has a cheap prefilter (a character that must occur, or one digit-group
+scan shared by the number rules) so text without candidates costs almost nothing, and
+every candidate is checked by ``validators`` (Luhn, mod-97, SSN numbering,
+libphonenumber, ``ipaddress``) before it becomes a span. Overlaps are resolved by
+``spans.resolve`` with ``PRIORITY`` (a card is not also a phone number).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from router_model.guard import validators as v
+from router_model.guard.spans import Span, resolve
+
+RULE_ENTITIES = ("EMAIL_ADDRESS", "DOMAIN_NAME", "IBAN_CODE", "CREDIT_CARD", "US_SSN",
+                 "IP_ADDRESS", "PHONE_NUMBER")
+PRIORITY = {e: i for i, e in enumerate(RULE_ENTITIES)}
+LONGEST_MATCH = 80  # no rule span here is longer (IBAN 34 + spaces, IPv6 45, URL capped)
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*"
+                    r"\.[A-Za-z]{2,24}")
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'`]{2,76}", re.IGNORECASE)
+_URL_TRAIL = ".,;:!?)]}'\""
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|"
+                   r"(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?)(?![A-Za-z0-9])")
+# digit groups: digits with single separators, optional +country and (area) code
+_NUMBER = re.compile(r"(?<![\w.+\-])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?"
+                     r"\d{1,5}(?:[ .\-/]?\d{1,5}){0,7}"
+                     r"(?:(?:x| ?ext\.? ?)\d{1,5})?(?![\w])")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|"
+                   r"[0-9A-Fa-f]{1,4})(?![\w:])")
+_SSN = re.compile(r"\d{3}([ \-])\d{2}\1\d{4}")
+_DATE = re.compile(r"((?:19|20)\d\d)[\-/.](\d{1,2})[\-/.](\d{1,2})(?!\d)|"
+                   r"(\d{1,2})[\-/.](\d{1,2})[\-/.]((?:19|20)?\d\d)(?!\d)")
+_YEARS = re.compile(r"(?:(?:19|20)\d\d[ \-/]?)+")
+_GROUP_SEP = re.compile(r"(?<=\d)[ .\-/]+(?=\d)")
+_STRONG_PHONE = re.compile(r"^\s*(?:\+|\()")
+_SSN_CONTEXT = re.compile(r"ssn|social security", re.IGNORECASE)
+
+
+def emails(text: str) -> Iterator[Span]:
+    if "@" not in text:
+        return
+    for m in _EMAIL.finditer(text):
+        yield Span("EMAIL_ADDRESS", m.start(), m.end())
+
+
+def urls(text: str) -> Iterator[Span]:
+    if "://" not in text and "www." not in text.lower():
+        return
+    for m in _URL.finditer(text):
+        end = m.end()
+        while end > m.start() and text[end - 1] in _URL_TRAIL:
+            end -= 1
+        if "." in text[m.start():end].split("://")[-1]:
+            yield Span("DOMAIN_NAME", m.start(), end)
+
+
+def ibans(text: str) -> Iterator[Span]:
+    for m in _IBAN.finditer(text):
+        value = m.group()
+        for _ in range(3):  # a grouped match may have run into the next word(s)
+            if v.is_iban(value.replace(" ", "")):
+                yield Span("IBAN_CODE", m.start(), m.start() + len(value))
+                break
+            if " " not in value:
+                break
+            value = value.rsplit(" ", 1)[0]
+
+
+def ipv6(text: str) -> Iterator[Span]:
+    if text.count(":") < 3:
+        return
+    for m in _IPV6.finditer(text):
+        if v.is_ip(m.group()):
+            yield Span("IP_ADDRESS", m.start(), m.end())
+
+
+def _classify(num: str, text: str, start: int) -> str | None:
+    """Entity type of one digit-group candidate, or None."""
+    if _IPV4.fullmatch(num):
+        return "IP_ADDRESS" if v.is_ip(num) else None
+    if _SSN.fullmatch(num) or (len(num) == 9 and num.isdigit()
+                               and _SSN_CONTEXT.search(text, max(0, start - 40), start)):
+        return "US_SSN" if v.is_ssn(num) else None
+    if "+" not in num and "(" not in num and v.is_card(num):
+        return "CREDIT_CARD"
+    if is_date(num) or _YEARS.fullmatch(num):
+        return None
+    return "PHONE_NUMBER" if phone_format(num) and v.is_phone(num) else None
+
+
+def is_date(num: str) -> bool:
+    """``num`` starts with a calendar date (Y-M-D, D-M-Y or M-D-Y, ranges checked)."""
+    m = _DATE.match(num)
+    if m is None:
+        return False
+    if m.group(1):
+        return 1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(3)) <= 31
+    a, b = int(m.group(4)), int(m.group(5))
+    return 1 <= min(a, b) <= 12 and 1 <= max(a, b) <= 31
+
+
+def phone_format(num: str) -> bool:
+    """A strong phone layout: ``+country`` / ``(area)``, or 10+ digits, or 3+ digit groups
+    of 2+ digits with one kind of separator (``03.93.92.16.85``, ``905-674-3793``).
+    Two-group local numbers (``467 3395``) look like street numbers and are left to
+    the tagger, whose spans of this type the same validator checks."""
+    body = num.split("x")[0].split("ext")[0]
+    if _STRONG_PHONE.match(body):
+        return True
+    seps = {s.strip() or " " for s in _GROUP_SEP.findall(body)}
+    groups = [g for g in _GROUP_SEP.split(body) if g]
+    if len(seps) > 1 or any(len(g) < 2 for g in groups[1:]):
+        return False
+    if not seps:  # bare digits: 10+ of them, not a round number like 1000000000
+        return len(body) >= 10 and len(set(body)) >= 4
+    return len(groups) >= 3
+
+
+def numbers(text: str) -> Iterator[Span]:
+    """Cards, SSNs, IPv4 addresses and phone numbers from one scan of digit groups."""
+    for m in _NUMBER.finditer(text):
+        num = m.group()
+        if sum(c.isdigit() for c in num) < 7:
+            continue
+        kind = _classify(num, text, m.start())
+        if kind is not None:
+            yield Span(kind, m.start(), m.end())
+
+
+RULES: dict[str, Callable[[str], Iterator[Span]]] = {
+    "emails": emails, "urls": urls, "ibans": ibans, "ipv6": ipv6, "numbers": numbers}
+
+
+def find_pii(text: str, rules: tuple[str, ...] = tuple(RULES)) -> list[Span]:
+    """All structured PII spans of ``text`` (overlaps resolved by ``PRIORITY``)."""
+    found = [s for name in rules for s in RULES[name](text)]
+    return resolve(found, PRIORITY) if len(found) > 1 else found
+
+
+def validate(entity_type: str, value: str) -> bool | None:
+    """Whether ``value`` passes the validator of a rule-owned type (None: no validator;
+    used to accept the tagger's spans of these types)."""
+    checks: dict[str, Callable[[str], bool]] = {
+        "CREDIT_CARD": v.is_card, "IBAN_CODE": lambda s: v.is_iban(s.replace(" ", "")),
+        "US_SSN": v.is_ssn, "IP_ADDRESS": v.is_ip, "PHONE_NUMBER": v.is_phone,
+        "EMAIL_ADDRESS": lambda s: _EMAIL.fullmatch(s) is not None}
+    check = checks.get(entity_type)
+    return None if check is None else check(value.strip())

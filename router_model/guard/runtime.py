@@ -1,0 +1,137 @@
+"""The guard at run time: text -> ``GuardDecision`` in well under two milliseconds.
+
+``Guard.load(dir)`` verifies the artifact and opens one ONNX Runtime session (one
+thread, as the router's). ``check(text, policy)`` normalises the text, runs the checks
+the manifest lists (rules, secrets, the learned scorer over windows), maps spans back
+to the original text, applies the policy's thresholds and actions, and redacts.
+Thread-safe: no mutable state after loading (the encoder's caches are thread-safe).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from router_model.guard import checks as _checks  # noqa: F401  (registers the checks)
+from router_model.guard.artifact import ArtifactError, open_guard_artifact
+from router_model.guard.base import Document, GuardCheck, make_check
+from router_model.guard.checks import Runner
+from router_model.guard.decision import GuardDecision
+from router_model.guard.encoding import GuardEncoder
+from router_model.guard.normalize import Normalizer
+from router_model.guard.policy import PRESETS, GuardPolicy
+from router_model.guard.redact import redact
+from router_model.guard.secrets import SECRET_ENTITIES
+from router_model.guard.spans import Span, resolve
+from router_model.runtime import session_options
+from router_model.tokenization import load_tokenizer
+
+ORDER = ("injection", "harmful", "pii", "secret")
+__all__ = ["ArtifactError", "Guard", "category_of"]
+
+
+def category_of(entity_type: str) -> str:
+    """``secret`` for API keys / tokens / private keys, else ``pii``."""
+    return "secret" if entity_type in SECRET_ENTITIES else "pii"
+
+
+class Guard:
+    """A loaded guard. Use ``Guard.load`` (or ``Guard.from_runner`` in training)."""
+
+    def __init__(self, checks: Sequence[GuardCheck], thresholds: Mapping[str, Mapping[str, float]],
+                 encoder: GuardEncoder, manifest: Mapping[str, Any],
+                 policy: GuardPolicy | None = None) -> None:
+        self.checks = list(checks)
+        self.thresholds = {k: dict(v) for k, v in thresholds.items()}
+        self.encoder = encoder
+        self.normalizer = Normalizer()
+        self.manifest = dict(manifest)
+        self.policy = policy or PRESETS["balanced"]
+
+    @classmethod
+    def from_runner(cls, run: Runner, manifest: Mapping[str, Any], tokenizer_path: Path | None,
+                    policy: GuardPolicy | None = None) -> Guard:
+        """A guard over any graph runner (the ONNX session, or the torch module)."""
+        tok = load_tokenizer(512, tokenizer_path)
+        tok.no_truncation()
+        tok.no_padding()
+        encoder = GuardEncoder(tok)
+        built = []
+        for name in manifest["checks"]:
+            kw: dict[str, Any] = {}
+            if name == "learned":
+                tag_t = manifest["thresholds"].get("tag", {})
+                kw = {"run": run, "categories": manifest["categories"],
+                      "tags": manifest["tags"], "tag_thresholds": tag_t,
+                      "width": int(manifest["windows"]["width"]),
+                      "stride": int(manifest["windows"]["stride"]),
+                      "cls_id": encoder.cls_id, "sep_id": encoder.sep_id}
+            built.append(make_check(name, **kw))
+        return cls(built, manifest["thresholds"], encoder, manifest, policy)
+
+    @classmethod
+    def load(cls, path: str | Path, int8: bool = False, threads: int = 1,
+             policy: GuardPolicy | None = None) -> Guard:
+        """Verify and load a guard artifact directory (``int8``: the int8 graph)."""
+        art = open_guard_artifact(path, int8=int8)
+        try:
+            sess = ort.InferenceSession(art.onnx_bytes, session_options(threads),
+                                        providers=["CPUExecutionProvider"])
+        except ort.capi.onnxruntime_pybind11_state.Fail as e:
+            raise ArtifactError(f"{art.onnx_path}: ONNX Runtime cannot load it ({e})") from None
+        names = [o.name for o in sess.get_outputs()]
+        return cls.from_runner(lambda feeds: sess.run(names, feeds), art.manifest,
+                               art.tokenizer_path, policy)
+
+    def threshold(self, category: str, operating_point: str) -> float:
+        by_op = self.thresholds.get(category)
+        if not by_op:
+            return 0.5
+        return float(by_op.get(operating_point, by_op.get("balanced", 0.5)))
+
+    def analyze(self, text: str, operating_point: str = "balanced"
+                ) -> tuple[dict[str, float], list[Span]]:
+        """Raw scores per category and resolved spans in ORIGINAL text offsets."""
+        norm = self.normalizer(text)
+        doc = Document(norm, self.encoder, operating_point)
+        scores: dict[str, float] = dict.fromkeys(ORDER, 0.0)
+        found: list[Span] = []
+        for check in self.checks:
+            res = check.run(doc)
+            for k, v in res.scores.items():
+                scores[k] = max(scores.get(k, 0.0), v)
+            found += res.spans
+        spans = resolve(found) if len(found) > 1 else found
+        if norm.starts is not None:  # characters were added or removed: map back
+            spans = [Span(s.entity_type, *norm.to_original(s.start, s.end), s.score, s.source)
+                     for s in spans]
+        return scores, spans
+
+    def triggered(self, scores: Mapping[str, float], spans: Sequence[Span],
+                  operating_point: str) -> list[str]:
+        """Categories over their thresholds (span categories: any span)."""
+        cats = {category_of(s.entity_type) for s in spans}
+        return [c for c in ORDER if (c in cats) or (
+            c not in ("pii", "secret") and scores.get(c, 0.0) >= self.threshold(c, operating_point))]
+
+    def check(self, text: str, policy: GuardPolicy | None = None) -> GuardDecision:
+        """Check one text with ``policy`` (default: the guard's)."""
+        t0 = time.perf_counter_ns()
+        pol = policy or self.policy
+        scores, spans = self.analyze(text, pol.operating_point)
+        cats = self.triggered(scores, spans, pol.operating_point)
+        actions = {c: pol.action(c) for c in cats}
+        masked = [s for s in spans if actions.get(category_of(s.entity_type)) in
+                  ("redact", "block") and (category_of(s.entity_type) == "secret"
+                                           or pol.redacts(s.entity_type))]
+        verdict = pol.verdict(cats)
+        if verdict == "redact" and not masked:
+            verdict = "flag"  # only unredactable entity types were found
+        reason = ", ".join(f"{c}:{actions[c]}" for c in cats) or "clean"
+        micros = (time.perf_counter_ns() - t0) / 1e3
+        return GuardDecision(verdict, scores, cats, spans, redact(text, masked), micros,
+                             reason, actions)

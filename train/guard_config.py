@@ -1,0 +1,91 @@
+"""Typed schemas of ``lmroute guard train`` (conf/guard_train.yaml + conf/guard_train/).
+
+Groups: data, model, trainer, thresholds, export (under conf/guard_train/), and the
+router's ``logger`` group (conf/logger). Required fields are ``???``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from train.config import LoggerConf
+
+
+@dataclass
+class GuardDataConf:
+    """Where the shared data is and how it is split (by group, per source)."""
+
+    root: str = MISSING
+    val: float = 0.15
+    test: float = 0.15
+    split_seed: int = 0
+
+
+@dataclass
+class GuardModelConf:
+    """``GuardNet`` sizes, the static featurizer it reuses, and the windows."""
+
+    hidden: int = 64
+    conv_layers: int = 2
+    token_dim: int = 16
+    ngram_buckets: int = 65536
+    ngram_dim: int = 32
+    dropout: float = 0.1
+    static_dim: int = 256
+    sif_a: float = 1e-3
+    window: int = 128
+    stride: int = 96
+
+
+@dataclass
+class GuardTrainerConf:
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    samples_per_epoch: int = 8000
+    tag_weight: float = 1.0
+    seed: int = 0
+    threads: int = 2
+    source_weights: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class GuardThresholdConf:
+    """Target false-positive rate per operating point (on each benign validation set)."""
+
+    fpr: dict[str, float] = field(default_factory=lambda: {
+        "strict": 0.03, "balanced": 0.01, "permissive": 0.002})
+
+
+@dataclass
+class GuardExportConf:
+    out_dir: str = MISSING
+    int8: bool = True
+    parity_samples: int = 64
+
+
+@dataclass
+class GuardTrainConf:
+    data: GuardDataConf = MISSING
+    model: GuardModelConf = MISSING
+    trainer: GuardTrainerConf = MISSING
+    thresholds: GuardThresholdConf = MISSING
+    export: GuardExportConf = MISSING
+    logger: LoggerConf = MISSING
+    runs_dir: str = "runs"
+
+
+def register_guard_configs() -> None:
+    from train.config import register_configs
+
+    register_configs()  # the logger group's schema
+    cs = ConfigStore.instance()
+    cs.store(name="guard_train_schema", node=GuardTrainConf)
+    for group, node in (("data", GuardDataConf), ("model", GuardModelConf),
+                        ("trainer", GuardTrainerConf), ("thresholds", GuardThresholdConf),
+                        ("export", GuardExportConf)):
+        cs.store(group=f"guard_train/{group}", name=f"{group}_schema", node=node)
