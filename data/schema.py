@@ -62,3 +62,22 @@ SCHEMA: Final[pa.Schema] = pa.schema(
     [pa.field(c.name, c.type, nullable=c.nullable) for c in COLUMNS]
 )
 KEY: Final[tuple[str, str]] = ("request_id", "model")
+
+# The gateway's ``logging_policy`` vocabulary (written by serve/stages/log.py, read by the
+# training sources): the router's policy name (e.g. "lmroute-router") for a routed request
+# its routed model answered; that name + FALLBACK_SUFFIX when another model or backend
+# answered; EXPLICIT when the client named a concrete model; REJECTED when the request was
+# refused before any routing decision; LOCAL_PREFIX + marker when a stage answered without
+# a backend (a cache hit: "local/cache"). Only the first kind is a routing decision the
+# next router can learn from (``learnable_policy``).
+POLICY_EXPLICIT: Final = "explicit"
+POLICY_REJECTED: Final = "rejected"
+FALLBACK_SUFFIX: Final = "/fallback"
+LOCAL_PREFIX: Final = "local/"
+
+
+def learnable_policy(policy: str | None) -> bool:
+    """Was this row a decision of the router itself (the kind off-policy learning uses)?"""
+    if not policy or policy in (POLICY_EXPLICIT, POLICY_REJECTED):
+        return False
+    return not policy.endswith(FALLBACK_SUFFIX) and not policy.startswith(LOCAL_PREFIX)

@@ -1,4 +1,9 @@
-"""The per-request state that flows through the pipeline stages."""
+"""The per-request state that flows through the pipeline stages.
+
+Core stages fill the typed fields; a plug-in stage keeps its own state in
+``ctx.state[stage.name]`` (no new fields needed), answers without a backend with
+``answer_locally`` and changes the messages with ``set_messages`` (which keeps the
+budget's prompt-token bound an upper bound and the routed text in step)."""
 
 from __future__ import annotations
 
@@ -12,7 +17,9 @@ from router_model.decision import Decision
 from router_model.reward import RewardWeights
 from serve.backends.openai_http import CallResult, OpenAIHTTPBackend, StreamHandle
 from serve.errors import GatewayError
+from serve.jsonfast import dumps
 from serve.keys import KeyRecord
+from serve.local import LocalAnswer
 
 
 @dataclass(slots=True)
@@ -33,6 +40,8 @@ class RequestContext:
     t0: float = field(default_factory=time.perf_counter)
     timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
     # admit
+    router: Any = None  # the router artifact this request was admitted with (hot swaps)
+    artifact: str = ""  # its identity (manifest onnx_sha256), logged in meta.artifact
     body: dict[str, Any] = field(default_factory=dict)
     requested_model: str = ""
     profile: str | None = None  # "lmroute/..." when routed, None for a concrete model
@@ -81,6 +90,38 @@ class RequestContext:
     status: int = 200
     in_flight: bool = False  # counted in Gateway.in_flight (pipeline.py)
     completed: bool = False  # the finish stages ran (Pipeline.complete runs them once)
+    # plug-ins
+    state: dict[str, Any] = field(default_factory=dict)  # per stage: ctx.state[stage.name]
+    local: LocalAnswer | None = None  # answered by a stage, no backend call
+    body_bytes: int = -1  # len of the re-encoded body once a stage changed it (else raw)
+    # the answer as the client received it (after output filters), for finish hooks
+    answer_text: str = ""
+    answer_complete: bool = False  # ended normally (stream reached [DONE]; a 200 answer)
+    extra_headers: dict[str, str] = field(default_factory=dict)  # set by stages
+
+    def fail(self, error: GatewayError) -> None:
+        """Record the error the request ends with."""
+        self.error, self.status = error, error.status
+
+    def answer_locally(self, answer: LocalAnswer) -> None:
+        """Complete the request without a backend: route, budget and call are skipped."""
+        self.local = answer
+        self.extra_headers.update(answer.headers)
+
+    def set_messages(self, messages: list[dict[str, Any]]) -> None:
+        """Replace the messages sent upstream (memory context, redaction): the routed text
+        and the byte size behind the budget's prompt-token bound follow."""
+        from serve.parse import routing_text
+
+        self.body["messages"] = messages
+        self.text = routing_text(messages)
+        self.body_bytes = len(dumps(self.body))
+
+    @property
+    def prompt_bytes(self) -> int:
+        """UTF-8 bytes of the request as it will be sent (raw body unless a stage changed
+        it; the larger of the two, so a stage that shortens it keeps the bound safe)."""
+        return max(len(self.raw), self.body_bytes)
 
     def response_headers(self) -> dict[str, str]:
         """The x-lmroute-* headers of the response."""
@@ -92,6 +133,8 @@ class RequestContext:
             h["x-lmroute-propensity"] = f"{self.propensity:.6g}"
         if self.ignored_headers:
             h["x-lmroute-ignored-headers"] = ",".join(self.ignored_headers)
+        if self.extra_headers:
+            h.update(self.extra_headers)
         if self.answered is not None:
             h["x-lmroute-backend"] = self.answered.backend.name
             h["x-lmroute-served-model"] = self.answered.model

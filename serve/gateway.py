@@ -1,56 +1,32 @@
-"""The gateway's state: settings, router, backends, metrics, logs, keys. Built in the
-app's lifespan and hung on ``app.state.gateway`` (no module globals)."""
+"""The gateway's state: settings, router, backends, metrics, logs, keys, the pipeline. Built
+in the app's lifespan and hung on ``app.state.gateway`` (no module globals). It implements
+``serve.services.CoreServices`` (and so ``Services``), which is all stages see of it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
 import numpy as np
 
-from router_model.decision import Decision
-from router_model.reward import RewardWeights
 from serve.backends.pool import BackendPool
+from serve.errors import no_backend
 from serve.keys import KeyStore
 from serve.logsink import FEEDBACK_SCHEMA, LogSink
 from serve.metrics import GatewayMetrics
 from serve.pipeline import Pipeline
 from serve.request_ids import RequestIds
+from serve.router_slot import RouterSlot, load_router
+from serve.services import RouterLike
 from serve.settings import ServeSettings
-from serve.stages import default_pipeline
 
 log = logging.getLogger(__name__)
-
-
-class RouterLike(Protocol):
-    """What the gateway needs of ``router_model.runtime.Router``."""
-
-    models: list[str]
-    manifest: dict[str, Any]
-
-    def route(self, text: str, weights: RewardWeights | None = None,
-              allowed: Any = None, epsilon: float = 0.0,
-              rng: np.random.Generator | None = None, *,
-              latency_offset_ms: Sequence[float] | None = None) -> Decision: ...
-
-
-def load_router(path: str | None) -> RouterLike | None:
-    """Load the router artifact; None (logged) when no path is configured or it is absent."""
-    if not path:
-        log.warning("no router configured: lmroute/* requests go to the fallback backend")
-        return None
-    if not Path(path).is_dir():
-        log.warning("router artifact %s not found: lmroute/* requests go to the fallback "
-                    "backend (train one with `lmroute train`, or set router=DIR)", path)
-        return None
-    from router_model.runtime import Router  # lazy: onnxruntime + tokenizers
-
-    router: RouterLike = Router.load(path)
-    log.info("router loaded from %s: %d models", path, len(router.models))
-    return router
+T = TypeVar("T")
+__all__ = ["Gateway", "RouterLike", "load_router"]
 
 
 class Gateway:
@@ -58,8 +34,10 @@ class Gateway:
 
     def __init__(self, settings: ServeSettings, router: RouterLike | None,
                  run_dir: Path, pipeline: Pipeline | None = None) -> None:
+        from serve.stages.factory import build_pipeline
+
         self.settings = settings
-        self.router = router
+        self.slot = RouterSlot(router, settings.router or "")
         self.metrics = GatewayMetrics()
         self.pool = BackendPool(settings.backends, run_dir, settings.seed)
         log_dir = Path(settings.log.dir)
@@ -71,13 +49,24 @@ class Gateway:
                      if settings.auth.enabled else None)
         self.rng = np.random.default_rng(settings.seed)
         self.profile_weights = {n: p.weights() for n, p in settings.profiles.items()}
-        self.router_models: list[str] = list(router.models) if router is not None else []
         self.request_ids = RequestIds()
-        self.pipeline = pipeline or default_pipeline()  # the request path's stages
+        self.pipeline = pipeline or build_pipeline(settings)  # the request path's stages
         self.in_flight = 0  # requests between Pipeline.run and the end of complete
         # the router's worker threads (ONNX Runtime runs one intra-op thread per call)
         self.route_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="route")
         self._warn_unserved()
+
+    @property
+    def router(self) -> RouterLike | None:
+        return self.slot.router
+
+    @property
+    def router_models(self) -> list[str]:
+        r = self.slot.router
+        return list(r.models) if r is not None else []
+
+    def router_slot(self) -> tuple[RouterLike | None, str]:
+        return self.slot.current()
 
     def _warn_unserved(self) -> None:
         missing = [m for m in self.router_models if m not in self.pool.by_model]
@@ -92,10 +81,13 @@ class Gateway:
         await self.pool.start()
         await self.request_log.start()
         await self.feedback_log.start()
+        await self.pipeline.start(self)
 
     async def close(self) -> None:
-        """Flush the logs, stop the backends; each step runs even if the one before failed."""
+        """Close the stages, flush the logs, stop the backends; each step runs even if the
+        one before failed."""
         try:
+            await self.pipeline.close()
             await self.request_log.close()
             await self.feedback_log.close()
         finally:
@@ -103,6 +95,27 @@ class Gateway:
         self.route_executor.shutdown(wait=False, cancel_futures=True)
         if self.keys is not None:
             self.keys.close()
+
+    # -- Services (what plug-in stages use) --------------------------------------------
+    def embed(self, texts: list[str]) -> np.ndarray | None:
+        r = self.slot.router
+        fn = getattr(r, "embed", None)
+        return None if fn is None else np.asarray(fn(texts), dtype=np.float32)
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.route_executor, fn, *args)
+
+    async def complete(self, model: str, messages: list[dict[str, Any]],
+                       max_tokens: int = 256) -> str:
+        """One non-streamed call to the first live backend serving ``model``."""
+        live = self.pool.live_for(model, edge_only=False)
+        if not live:
+            raise no_backend(f"No live backend serves model {model!r}.")
+        res = await live[0].complete({"messages": messages, "max_tokens": max_tokens})
+        live[0].health.record_success()
+        choice = (res.doc.get("choices") or [{}])[0]
+        content = (choice.get("message") or {}).get("content")
+        return content if isinstance(content, str) else ""
 
     def served_models(self) -> list[str]:
         """Names a client may put in ``model``: the profiles, then concrete models."""

@@ -61,6 +61,13 @@ class KeyRecord:
     allowed_models: frozenset[str] | None  # None = every model
     daily_budget_usd: float | None  # None = unlimited
 
+    def allows(self, model: str) -> bool:
+        """May this key use ``model``? (The one place the rule lives.)"""
+        return self.allowed_models is None or model in self.allowed_models
+
+    def allows_any(self, models: list[str]) -> bool:
+        return self.allowed_models is None or any(m in self.allowed_models for m in models)
+
 
 def utc_day() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")

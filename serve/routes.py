@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -13,8 +13,11 @@ from serve.body_limit import read_body
 from serve.body_rules import check_depth
 from serve.context import RequestContext
 from serve.errors import GatewayError, bad_request
+from serve.filters import StopOutput, filter_message
 from serve.gateway import Gateway
 from serve.jsonfast import dumps, loads
+from serve.local import completion_doc
+from serve.pipeline import Pipeline
 from serve.streaming import RelayResponse
 
 
@@ -59,11 +62,38 @@ async def chat_completions(request: Request) -> Response:
     if ctx.stream:
         return RelayResponse(ctx, gw, pipeline,
                              {**ctx.response_headers(), "cache-control": "no-cache"})
+    return await _answer(ctx, gw, pipeline)
+
+
+async def _answer(ctx: RequestContext, gw: Gateway, pipeline: Pipeline) -> Response:
+    """A non-streamed answer (the backend's, or a stage's local one) through the output
+    filters; the finish hooks run before it is sent."""
+    if ctx.local is not None:
+        doc = completion_doc(ctx.local, ctx.request_id, ctx.requested_model)
+    else:
+        assert ctx.result is not None
+        doc = ctx.result.doc
+    doc["id"] = ctx.request_id  # so feedback can quote completion.id
+    filters = pipeline.filters(ctx)
+    try:
+        ctx.answer_text = filter_message(filters, ctx, doc) if filters else message_text(doc)
+    except StopOutput as stop:
+        ctx.fail(stop.error)
+        await pipeline.complete(ctx, gw)
+        return error_response(stop.error, ctx.response_headers())
+    ctx.answer_complete = True
     await pipeline.complete(ctx, gw)
-    assert ctx.result is not None
-    ctx.result.doc["id"] = ctx.request_id  # so feedback can quote completion.id
-    return Response(dumps(ctx.result.doc), media_type="application/json",
+    return Response(dumps(doc), media_type="application/json",
                     headers=ctx.response_headers())
+
+
+def message_text(doc: dict[str, Any]) -> str:
+    """Choice 0's message text of a ``chat.completion`` ("" when none)."""
+    choices = doc.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        c = (choices[0].get("message") or {}).get("content")
+        return c if isinstance(c, str) else ""
+    return ""
 
 
 router.add_route("/v1/chat/completions", chat_completions, methods=["POST"])

@@ -116,6 +116,37 @@ class LogSettings:
 
 
 @dataclass
+class PipelineSettings:
+    """The request path (conf/pipeline/): ``stages`` = the core stages in order, each
+    ``{_target_: ..., <kwargs>}`` (empty = conf/pipeline/default.yaml); ``extra`` = user
+    stages ``{stage: {_target_: ...}, before: <stage name>}`` inserted before a stage."""
+
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    extra: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class PluginSettings:
+    """A stage switched on by a config group (conf/guard/, conf/memory/, conf/cache/):
+    ``stage`` = ``{_target_: ..., <kwargs>}``, inserted before the stage ``before``."""
+
+    enabled: bool = False
+    stage: dict[str, Any] = field(default_factory=dict)
+    before: str = "pre-checks"
+
+
+@dataclass
+class AdminSettings:
+    """``/admin/*`` (router hot swap): enabled when the env var ``key_env`` holds a key;
+    requests must send it as ``Authorization: Bearer <key>``."""
+
+    key_env: str = "LMROUTE_ADMIN_KEY"
+    # a new artifact must route over the same models unless this is true (a model the
+    # backends cannot serve would silently go to the fallback)
+    allow_model_change: bool = False
+
+
+@dataclass
 class ServeSettings:
     """Everything ``create_app`` needs."""
 
@@ -140,6 +171,11 @@ class ServeSettings:
     seed: int | None = None  # exploration RNG seed (None = fresh entropy)
     auth: AuthSettings = field(default_factory=AuthSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    guard: PluginSettings = field(default_factory=PluginSettings)
+    memory: PluginSettings = field(default_factory=PluginSettings)
+    cache: PluginSettings = field(default_factory=PluginSettings)
     logging_policy: str = "lmroute-router"
     access_log: bool = False
 
@@ -226,8 +262,12 @@ def settings_from_dict(raw: dict[str, Any]) -> ServeSettings:
     log_raw = dict(raw.pop("log", None) or {})
     if "query" in log_raw:
         log_raw["query"] = QueryPrivacy(log_raw["query"])
+    groups: dict[str, Any] = {
+        "admin": AdminSettings(**(raw.pop("admin", None) or {})),
+        "pipeline": PipelineSettings(**(raw.pop("pipeline", None) or {})),
+        **{g: PluginSettings(**(raw.pop(g, None) or {})) for g in ("guard", "memory", "cache")}}
     return ServeSettings(backends=backends, profiles=profiles, auth=auth,
-                         log=LogSettings(**log_raw), **raw).validate()
+                         log=LogSettings(**log_raw), **groups, **raw).validate()
 
 
 def _backend(key: str, v: dict[str, Any] | BackendSettings) -> BackendSettings:

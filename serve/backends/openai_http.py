@@ -65,17 +65,51 @@ class CallResult:
 
 @dataclass
 class StreamHandle:
-    """An open streaming call; ``events`` yields SSE ``data:`` payloads (bytes)."""
+    """An open streaming call whose first event has arrived and is a JSON chunk
+    (``open_stream`` checks both); ``events`` yields SSE ``data:`` payloads (bytes),
+    that first one included."""
 
     response: aiohttp.ClientResponse
     attempts: int
     started: float  # perf_counter() when the first attempt began
     usage: dict[str, int] = field(default_factory=dict)
+    first: bytes = b""  # the first data payload (read by ``peek``)
+    first_at: float = 0.0  # perf_counter() when it arrived
+    _it: AsyncIterator[bytes] | None = field(default=None, repr=False)
 
-    async def events(self) -> AsyncIterator[bytes]:
+    async def _data(self) -> AsyncIterator[bytes]:
         async for line in self.response.content:
             if line.startswith(b"data:"):
                 yield line[5:].strip()
+
+    async def peek(self, name: str) -> None:
+        """Read the first data event; a backend that sends none, or one that is not a
+        JSON chunk (an error object, HTML, garbage), fails here, before the client has
+        seen anything, so the call can be retried or fall back."""
+        ct = self.response.headers.get("content-type", "")
+        if "text/event-stream" not in ct:
+            raise BackendError(f"backend {name!r} answered a stream request with HTTP "
+                               f"{self.response.status} {ct or 'no content-type'}, not SSE",
+                               public=f"backend {name!r} did not answer with an SSE stream")
+        self._it = self._data()
+        async for data in self._it:
+            self.first, self.first_at = data, time.perf_counter()
+            break
+        else:
+            raise BackendError(f"backend {name!r} ended the stream before its first event",
+                               public=f"backend {name!r} sent an empty stream")
+        doc = _json_or_none(self.first)
+        if not isinstance(doc, dict) or "error" in doc:
+            raise BackendError(f"backend {name!r} sent a first stream event that is not a "
+                               f"chunk: {self.first[:200]!r}",
+                               public=f"backend {name!r} sent an invalid stream event")
+
+    async def events(self) -> AsyncIterator[bytes]:
+        """The data payloads, from the first (peeked) one on."""
+        yield self.first
+        assert self._it is not None, "peek() first"
+        async for data in self._it:
+            yield data
 
     async def aclose(self) -> None:
         """Release the connection when the stream was read to its end; otherwise close it,
@@ -193,22 +227,32 @@ class OpenAIHTTPBackend:
         return await self._retrying(once)
 
     async def open_stream(self, body: dict[str, Any]) -> StreamHandle:
-        """Start a streaming call (retried until the response headers arrive)."""
+        """Start a streaming call: retried (and, in the call stage, fallen back from)
+        until a response with a valid first SSE chunk arrives."""
         content = self._payload(body, stream=True)
         t0 = time.perf_counter()
 
         async def once(attempt: int) -> StreamHandle:
             resp = await self.client.post(self.url, data=content, headers=self._headers,
                                           timeout=self._stream_timeout)
+            handle = StreamHandle(resp, attempt, t0)
             try:
                 if resp.status >= 400:
                     _raise_for(resp.status, await resp.read(), self.name)
+                await handle.peek(self.name)
             except BaseException:
-                resp.release()
+                resp.close()
                 raise
-            return StreamHandle(resp, attempt, t0)
+            return handle
 
         return await self._retrying(once)
+
+
+def _json_or_none(data: bytes) -> Any:
+    try:
+        return loads(data)
+    except ValueError:
+        return None
 
 
 def _usage(doc: Any) -> dict[str, int]:

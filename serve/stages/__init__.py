@@ -1,18 +1,15 @@
-"""The default request pipeline's stages."""
+"""The request pipeline's built-in stages (one file each) and the factory that assembles
+the configured pipeline (``factory.build_pipeline``)."""
 
 from __future__ import annotations
 
 from serve.pipeline import Pipeline
-from serve.stages.admit import Admit, PreChecks
-from serve.stages.call import Call
-from serve.stages.finish import Log, PostChecks
-from serve.stages.route import Budget, RouteStage
-
-__all__ = ["Admit", "Budget", "Call", "Log", "PostChecks", "PreChecks", "RouteStage",
-           "default_pipeline"]
 
 
 def default_pipeline() -> Pipeline:
-    """admit -> pre-checks -> route -> budget -> call | post-checks -> log."""
-    return Pipeline(before=[Admit(), PreChecks(), RouteStage(), Budget(), Call()],
-                    finish=[PostChecks(), Log()])
+    """admit -> pre-checks -> route -> budget -> call -> accounting -> log, as configured
+    in conf/pipeline/default.yaml."""
+    from serve.settings import ServeSettings
+    from serve.stages.factory import build_pipeline
+
+    return build_pipeline(ServeSettings())

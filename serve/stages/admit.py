@@ -4,10 +4,10 @@ model mask: key's models, backend health/cooldown, edge-only, context length).""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from serve.context import RequestContext
 from serve.errors import GatewayError, bad_request, forbidden, model_not_found, unauthorized
+from serve.keys import KeyRecord
 from serve.parse import (
     H_SENSITIVE,
     H_TASK,
@@ -17,22 +17,29 @@ from serve.parse import (
     request_weights,
     routing_text,
 )
+from serve.pipeline import Stage
+from serve.services import CoreServices
 
-if TYPE_CHECKING:
-    from serve.gateway import Gateway
+
+def key_allows(key: KeyRecord | None, model: str) -> bool:
+    """No key (auth off) allows everything; else the key's rule (``KeyRecord.allows``)."""
+    return key is None or key.allows(model)
 
 
-class Admit:
-    """Authenticate, validate the body and resolve ``model`` to a profile or a model."""
+class Admit(Stage[CoreServices]):
+    """Authenticate, validate the body and resolve ``model`` to a profile or a model. The
+    request keeps the router artifact it was admitted with (``ctx.router``), whatever hot
+    swap happens while it runs."""
 
     name = "admit"
 
-    async def __call__(self, ctx: RequestContext, gw: Gateway) -> None:
-        if len(ctx.raw) > gw.settings.max_request_bytes:
+    async def before(self, ctx: RequestContext, svc: CoreServices) -> None:
+        if len(ctx.raw) > svc.settings.max_request_bytes:
             raise GatewayError(413, f"Request body is {len(ctx.raw)} bytes; the limit is "
-                               f"{gw.settings.max_request_bytes}.", code="request_too_large")
-        if gw.keys is not None:
-            await self._authenticate(ctx, gw)
+                               f"{svc.settings.max_request_bytes}.", code="request_too_large")
+        if svc.keys is not None:
+            await self._authenticate(ctx, svc)
+        ctx.router, ctx.artifact = svc.router_slot()
         body = ctx.body = parse_body(ctx.raw)
         ctx.requested_model = model = body["model"]
         ctx.stream = bool(body.get("stream", False))
@@ -42,54 +49,51 @@ class Admit:
         ctx.text = routing_text(body["messages"])
         ctx.sensitive = is_true(ctx.headers.get(H_SENSITIVE))
         ctx.task = ctx.headers.get(H_TASK)
-        profiles = gw.settings.profiles
+        profiles = svc.settings.profiles
         if model in profiles:
             p = profiles[model]
             ctx.profile = model
-            ctx.weights = request_weights(ctx.headers, p, profiles, gw.profile_weights[model])
+            ctx.weights = request_weights(ctx.headers, p, profiles, svc.profile_weights[model])
             ctx.epsilon = p.epsilon
-        elif model not in gw.pool.by_model:
+        elif model not in svc.pool.by_model:
             raise model_not_found(model)
-        elif ctx.key is not None and not _key_allows(ctx, model):
+        elif not key_allows(ctx.key, model):
             raise forbidden(f"This API key may not use model {model!r}.")
         else:
             ctx.ignored_headers = ignored_routing_headers(ctx.headers, profiles)
 
-    async def _authenticate(self, ctx: RequestContext, gw: Gateway) -> None:
-        assert gw.keys is not None
+    async def _authenticate(self, ctx: RequestContext, svc: CoreServices) -> None:
+        assert svc.keys is not None
         auth = ctx.headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         if not token:
             raise unauthorized("Missing API key: send 'Authorization: Bearer lmr-...'.")
-        record = await gw.keys.run(gw.keys.authenticate, token)
+        record = await svc.keys.run(svc.keys.authenticate, token)
         if record is None:
             raise unauthorized("Invalid or revoked API key.")
         ctx.key = record
 
 
-def _key_allows(ctx: RequestContext, model: str) -> bool:
-    return ctx.key is None or ctx.key.allowed_models is None or model in ctx.key.allowed_models
-
-
-class PreChecks:
+class PreChecks(Stage[CoreServices]):
     """Estimate prompt tokens; refuse over-long input; build the allowed-model mask."""
 
     name = "pre-checks"
 
-    async def __call__(self, ctx: RequestContext, gw: Gateway) -> None:
-        s = gw.settings
+    async def before(self, ctx: RequestContext, svc: CoreServices) -> None:
+        s = svc.settings
         est = math.ceil(len(ctx.text) / s.chars_per_token) + 4 * len(ctx.body["messages"])
         ctx.prompt_tokens_est = est
-        candidates = ([m for m in gw.router_models if _key_allows(ctx, m)]
+        router_models = list(ctx.router.models) if ctx.router is not None else []
+        candidates = ([m for m in router_models if key_allows(ctx.key, m)]
                       if ctx.profile else [ctx.requested_model])
         reachable = [*candidates]
         if ctx.profile and s.fallback_backend:
-            reachable += gw.pool.backends[s.fallback_backend].settings.serves
-        longest = max((gw.pool.max_context(m) for m in reachable), default=0)
+            reachable += svc.pool.backends[s.fallback_backend].settings.serves
+        longest = max((svc.pool.max_context(m) for m in reachable), default=0)
         if longest and est > longest:
             raise bad_request(f"The input is about {est} tokens; the longest context among the "
                               f"models this request may use is {longest} tokens.",
                               code="context_length_exceeded", param="messages")
-        live = gw.pool.live_models(edge_only=ctx.sensitive)
+        live = svc.pool.live_models(edge_only=ctx.sensitive)
         ctx.allowed = [m for m in candidates
-                       if m in live and gw.pool.max_context(m) >= est]
+                       if m in live and svc.pool.max_context(m) >= est]

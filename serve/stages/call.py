@@ -1,28 +1,33 @@
 """Stage ``call``: try the chain in order (retries happen inside each backend), falling
-back to the next (model, backend) on failure; health/cooldown bookkeeping."""
+back to the next (model, backend) on failure; health/cooldown bookkeeping.
+
+A non-streamed call that answers counts as the backend's success at once. A stream counts
+only when it ends normally (``serve/streaming.py``): a backend that opens streams and then
+breaks them (cut, stall, malformed events) accumulates failures and cools down, however
+many streams it opened first. A stream whose first event is missing or invalid fails here,
+before the client has seen a byte, and falls back like any failed call.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from serve.backends.openai_http import BackendError
 from serve.context import RequestContext, Route
 from serve.errors import GatewayError, no_backend
 from serve.jsonfast import loads
-
-if TYPE_CHECKING:
-    from serve.gateway import Gateway
+from serve.pipeline import Stage
+from serve.services import CoreServices
 
 log = logging.getLogger(__name__)
 
 
-class Call:
+class Call(Stage[CoreServices]):
     """Call the first live (model, backend) of the chain that succeeds."""
 
     name = "call"
 
-    async def __call__(self, ctx: RequestContext, gw: Gateway) -> None:
+    async def before(self, ctx: RequestContext, svc: CoreServices) -> None:
         public: list[str] = []  # what the client may read of each failure
         for i, route in enumerate(ctx.chain):
             b = route.backend
@@ -32,42 +37,43 @@ class Call:
                 continue
             try:
                 if ctx.stream:
-                    ctx.stream_handle = await b.open_stream(ctx.body)
-                    ctx.attempts += ctx.stream_handle.attempts
+                    ctx.stream_handle = h = await b.open_stream(ctx.body)
+                    ctx.attempts += h.attempts
+                    ctx.ttft_ms = (h.first_at - h.started) * 1e3
                 else:
                     ctx.result = await b.complete(ctx.body)
                     ctx.attempts += ctx.result.attempts
+                    b.health.record_success()
             except BackendError as exc:
                 if exc.client_error:
                     raise _passthrough(exc) from exc
                 ctx.attempts += b.settings.max_retries + 1
-                record_failure(gw, route, str(exc))
+                record_failure(svc, route, str(exc))
                 ctx.failures.append(str(exc))
                 public.append(exc.public)
                 continue
-            b.health.record_success()
             ctx.answered = route
             if i > 0:
-                self._note_fallback(ctx, gw, route)
+                self._note_fallback(ctx, svc, route)
             return
         if not ctx.failures:
-            raise no_backend("No backend can serve this request now.", gw.pool.cooldown_left_s())
+            raise no_backend("No backend can serve this request now.", svc.pool.cooldown_left_s())
         raise GatewayError(502, f"All {len(ctx.chain)} backend(s) failed: "
                            + " | ".join(public)[:800] + f" (request {ctx.request_id}; the "
                            "gateway's decision log has the details)",
                            type_="upstream_error", code="backend_failed")
 
-    def _note_fallback(self, ctx: RequestContext, gw: Gateway, route: Route) -> None:
+    def _note_fallback(self, ctx: RequestContext, svc: CoreServices, route: Route) -> None:
         first = ctx.chain[0]
-        gw.metrics.fallbacks.labels(first.model, route.model).inc()
+        svc.metrics.fallbacks.labels(first.model, route.model).inc()
         ctx.reason += (f"; fallback from {first.model}@{first.backend.name} to "
                        f"{route.model}@{route.backend.name}")
 
 
-def record_failure(gw: Gateway, route: Route, message: str) -> None:
+def record_failure(svc: CoreServices, route: Route, message: str) -> None:
     """Count a failed call against the backend (may start its cooldown)."""
     b = route.backend
-    gw.metrics.errors.labels(route.model, b.name, "backend").inc()
+    svc.metrics.errors.labels(route.model, b.name, "backend").inc()
     if b.health.record_failure():
         log.warning("backend %r cooling down for %.0f s after %d consecutive failures "
                     "(last: %s)", b.name, b.settings.cooldown_s, b.settings.cooldown_after,
