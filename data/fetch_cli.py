@@ -115,7 +115,8 @@ def run_fetch(
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=not verbose) as bar:
+    quiet = not verbose and not console.is_terminal  # no bar, not even a blank line
+    with Progress(*columns, console=console, transient=not verbose, disable=quiet) as bar:
         task = bar.add_task("fetching", total=pending_bytes(manifest, dest))
 
         def on_bytes(path: str, n: int) -> None:

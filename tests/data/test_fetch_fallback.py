@@ -31,7 +31,7 @@ def test_offline_falls_back_to_synthetic_in_one_line(
     )
     data = resolve_demo_data(m)
     assert data.synthetic and data.root is None and data.experiment == "synthetic_small"
-    out = capsys.readouterr().out.strip().splitlines()
+    out = capsys.readouterr().out.splitlines()
     assert len(out) == 1, out
     assert out[0].startswith("network unreachable; running the demo on SYNTHETIC data")
     assert "`lmroute data fetch`" in out[0]
