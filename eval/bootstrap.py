@@ -52,6 +52,11 @@ class Bootstrap:
             )
         return out
 
+    def resample_counts(self) -> np.ndarray:
+        """(B, n) float64: how often each row is drawn in each resample (the same draws as
+        ``means``), for statistics that are not plain means (e.g. RouteLLM's APGR)."""
+        return np.concatenate(self._counts(), axis=0)
+
     def _check(self, values: np.ndarray) -> np.ndarray:
         v = np.asarray(values, dtype=np.float64)
         if v.shape[0] != self.n:

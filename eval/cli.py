@@ -70,8 +70,14 @@ def execute(cfg: DictConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry (``lmroute eval ...``): Hydra parses ``argv`` as overrides."""
-    sys.argv = ["lmroute eval", *(sys.argv[1:] if argv is None else argv)]
+    """Console entry (``lmroute eval ...``): Hydra parses ``argv`` as overrides;
+    ``lmroute eval suite ...`` runs the multi-dataset suite (``eval.suite.cli``)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["suite"]:
+        from eval.suite.cli import main as suite_main
+
+        return suite_main(args[1:])
+    sys.argv = ["lmroute eval", *args]
     code = [0]
 
     @hydra.main(config_path=CONF_DIR, config_name="eval", version_base="1.3")

@@ -9,7 +9,13 @@
   (the same range for every router, so AIQs are comparable). The hull is extended flat
   to the right of its last point and is 0 left of its first point (cost a router cannot
   reach), as in RouterBench's reference code.
-- ``cost_at_quality``: the least cost on the hull reaching a target quality.
+- ``cost_at_quality``: the least cost on the hull reaching a target quality;
+  ``cost_to_reach`` is THE "cost to reach 95% of the reference" of every report (eval,
+  train's validation, the suite): the least cost on the non-decreasing hull of a policy's
+  operating points reaching ``frac`` x the reference model's mean quality on the same
+  requests, as a fraction of the reference model's mean cost (interpolating on the hull:
+  a random mix of two operating points attains every point between them).
+  ``reference_index`` picks the reference (a named model, else the best by quality).
 - ``apgr`` / ``cpt``: RouteLLM's (arXiv 2406.18665, sec. 5) Average Performance Gap
   Recovered and Call-Performance Threshold on a curve of (fraction of strong-model
   calls, quality) for a strong/weak pair.
@@ -90,6 +96,41 @@ def cost_at_quality(hull: np.ndarray, target: float) -> CostAtQuality:
     j = int(np.argmax(hull[:, 1] >= target))  # first vertex at/above target, j >= 1
     (c0, q0), (c1, q1) = hull[j - 1], hull[j]
     return CostAtQuality(target, float(c0 + (target - q0) * (c1 - c0) / (q1 - q0)))
+
+
+@dataclass(frozen=True)
+class CostAtTarget:
+    """``cost_to_reach``'s answer; ``fraction`` / ``cost`` None when never reached."""
+
+    fraction: float | None
+    cost: float | None
+    target: float
+
+
+def cost_to_reach(cost: np.ndarray, quality: np.ndarray, ref_quality: float,
+                  ref_cost: float, frac: float = 0.95) -> CostAtTarget:
+    """Least hull cost reaching ``frac * ref_quality``, also as a fraction of ``ref_cost``.
+
+    Args:
+        cost, quality: (k,) a policy's operating points (mean cost, mean quality).
+        ref_quality, ref_cost: the reference model's mean quality and cost, same requests.
+    """
+    target = frac * ref_quality
+    at = cost_at_quality(nondecreasing_hull(cost, quality), target)
+    if at.cost is None:
+        return CostAtTarget(None, None, target)
+    return CostAtTarget(at.cost / ref_cost if ref_cost > 0 else None, at.cost, target)
+
+
+def reference_index(quality: np.ndarray, cost: np.ndarray, models: list[str],
+                    name: str | None = None) -> int:
+    """The reference model: ``name`` when given, else the best mean quality (ties: the
+    cheaper). quality, cost: (M,) means."""
+    if name:
+        if name not in models:
+            raise ValueError(f"reference_model: {name!r} is not one of {models}")
+        return models.index(name)
+    return int(np.lexsort((np.asarray(cost), -np.asarray(quality)))[0])
 
 
 def _strong_curve(

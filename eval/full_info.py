@@ -112,7 +112,8 @@ def _block(full: FullInfo, dec: Decisions, s: EvalSettings) -> dict[str, Any]:
         "zero_router": {
             "aiq": cv.aiq(zero, c_lo, c_hi) if c_hi > c_lo else None,
             "hull": zero.tolist(),
-            "cost_at_95pct_best": _at_quality(zero, target, ref, None),
+            "cost_at_95pct_best": _at_quality(ref["single_cost"], ref["single_quality"],
+                                              s.quality_frac, ref, None),
         },
         "reference": {k: ref[k] for k in ("model", "quality", "cost_usd")},
         "single_models": {
@@ -150,7 +151,7 @@ def _aiq_intervals(full: FullInfo, dec: Decisions, boot: Bootstrap, block: dict[
 def _reference(full: FullInfo) -> dict[str, Any]:
     """Best single model by mean quality (ties: the cheaper one)."""
     q, c = full.quality.mean(axis=0), full.cost_usd.mean(axis=0)
-    best = int(np.lexsort((c, -q))[0])
+    best = cv.reference_index(q, c, full.models)
     return {
         "model": full.models[best],
         "quality": float(q[best]),
@@ -181,21 +182,21 @@ def _curve_block(
         ],
         "hull": hull.tolist(),
         "cost_at_95pct_best": _at_quality(
-            hull, target, ref, float(raw.min()) if len(raw) else None
+            cost, qual, s.quality_frac, ref, float(raw.min()) if len(raw) else None
         ),
     }
 
 
 def _at_quality(
-    hull: np.ndarray, target: float, ref: dict[str, Any], raw_cost: float | None
+    cost: Any, quality: Any, frac: float, ref: dict[str, Any], raw_cost: float | None
 ) -> dict[str, Any]:
-    """Cost (absolute and as a fraction of the reference model's) to reach ``target``."""
-    at = cv.cost_at_quality(hull, target)
-    frac = None if at.cost is None else at.cost / ref["cost_usd"]
+    """``curves.cost_to_reach`` (the one definition) of operating points, as a block."""
+    at = cv.cost_to_reach(np.asarray(cost), np.asarray(quality), ref["quality"],
+                          ref["cost_usd"], frac)
     return {
-        "fraction": frac,
+        "fraction": at.fraction,
         "cost_usd": at.cost,
-        "target_quality": target,
+        "target_quality": at.target,
         "reference_model": ref["model"],
         "reference_quality": ref["quality"],
         "reference_cost_usd": ref["cost_usd"],

@@ -10,6 +10,7 @@ of the source weights, the dimension and the code version, so it is built once
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -86,8 +87,10 @@ def pca_reduce(x: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:
     return PCA(n_components=dim, random_state=seed).fit_transform(x).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=4)
 def distill_table(dim: int = 256, cache: Path | None = None) -> StaticTable:
-    """Build (or load from cache) the static table of ``dim`` dimensions."""
+    """Build (or load from cache) the static table of ``dim`` dimensions (memoised per
+    process: the PCA takes seconds and the result never changes)."""
     src = file_sha256(source_model_dir() / "model.safetensors")
     raw = raw_token_embeddings(src, cache or cache_dir())
     return StaticTable(pca_reduce(raw, dim), src, array_sha256(raw))

@@ -13,6 +13,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from router_model.policies.hparams import OffPolicyHParams, OutcomeHParams
+
 
 @dataclass
 class DataConf:
@@ -52,25 +54,17 @@ class PolicyConf:
 
 
 @dataclass
-class SupervisedConf(PolicyConf):
+class SupervisedConf(PolicyConf, OutcomeHParams):
+    """Defaults: ``router_model.policies.hparams`` (the one place)."""
+
     _target_: str = "router_model.policies.supervised.SupervisedPolicy"
-    hidden: int = 256
-    depth: int = 2
-    dropout: float = 0.1
-    epochs: int = 30
-    batch_size: int = 256
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    n_ensemble: int = 3
-    regression_weight: float = 0.5
-    seed: int = 0
 
 
 @dataclass
-class OffPolicyConf(SupervisedConf):
+class OffPolicyConf(PolicyConf, OffPolicyHParams):
+    """Defaults: ``router_model.policies.hparams`` (the one place)."""
+
     _target_: str = "router_model.policies.offpolicy.OffPolicyPolicy"
-    estimator: str = "dr"  # "ips" | "dr"
-    clip: float = 20.0  # importance-weight cap
 
 
 @dataclass

@@ -2,8 +2,10 @@
 
 The cost-quality curve sweeps ``w_cost`` (one artifact serves every point) and
 reads the realised quality / cost of each chosen model from the logged matrices.
-``cost_at_quality`` finds the cheapest curve point reaching a fraction of a
-reference model's quality (discrete points only: no interpolation between routers).
+The cost to reach a fraction of the reference model's quality is ``eval.curves.
+cost_to_reach``, the one definition every report uses (least cost on the curve's
+non-decreasing hull); ``cheapest_at_target`` is also kept: the cheapest single sweep point
+that reaches it (no mixing of two operating points).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from data.matrix import FullInfo
+from eval.curves import cost_to_reach
 from router_model.policies.base import Policy
 from router_model.reward import RewardWeights
 
@@ -39,6 +42,7 @@ class ValidationReport:
     best_single_quality: float
     cheapest_at_target: CurvePoint | None
     target_fraction: float
+    cost_fraction_at_target: float | None = None  # eval.curves.cost_to_reach (the hull)
     extra: dict[str, float] = field(default_factory=dict)
 
     def flat_metrics(self, prefix: str = "val") -> dict[str, float]:
@@ -46,9 +50,11 @@ class ValidationReport:
         m = {f"{prefix}_ref_quality": self.reference_quality,
              f"{prefix}_ref_cost_usd": self.reference_cost_usd,
              f"{prefix}_auc_quality": area_under_curve(self.curve, self.reference_cost_usd)}
+        if self.cost_fraction_at_target is not None:
+            m[f"{prefix}_cost_fraction_at_target"] = self.cost_fraction_at_target
         if self.cheapest_at_target is not None:
             c = self.cheapest_at_target
-            m[f"{prefix}_cost_fraction_at_target"] = c.cost_usd / self.reference_cost_usd
+            m[f"{prefix}_point_cost_fraction_at_target"] = c.cost_usd / self.reference_cost_usd
             m[f"{prefix}_quality_at_target"] = c.quality
         m.update({f"{prefix}_{k}": v for k, v in self.extra.items()})
         return m
@@ -95,5 +101,8 @@ def validation_report(policy: Policy, X: np.ndarray, log: FullInfo, w_costs: lis
     curve = cost_quality_curve(policy, X, log, w_costs, tasks)
     ok = [p for p in curve if p.quality >= target_fraction * ref_q]
     best_single = float(np.nan_to_num(log.quality, nan=0.0).mean(0).max())
+    at = cost_to_reach(np.array([p.cost_usd for p in curve]),
+                       np.array([p.quality for p in curve]), ref_q, ref_c, target_fraction)
     return ValidationReport(curve, reference_model, ref_q, ref_c, best_single,
-                            min(ok, key=lambda p: p.cost_usd) if ok else None, target_fraction)
+                            min(ok, key=lambda p: p.cost_usd) if ok else None, target_fraction,
+                            at.fraction)

@@ -50,13 +50,16 @@ def load_logs(conf: TrainConf) -> LoadedLogs:
     return LoadedLogs(df, view, frame_sha256(df))
 
 
-def reference_model(conf: TrainConf, train_log: Any) -> str:
-    """The configured reference model, else the best single model on the training split."""
-    if conf.reward.reference_model:
-        return conf.reward.reference_model
-    if isinstance(train_log, FullInfo):
-        return train_log.models[int(np.nanmean(train_log.quality, axis=0).argmax())]
-    return train_log.models[0]
+def reference_model(conf: TrainConf, val_log: Any) -> str:
+    """The configured reference model, else the best single model on the validation split
+    (``eval.curves.reference_index``: the rule every report uses)."""
+    from eval.curves import reference_index
+
+    if not isinstance(val_log, FullInfo):
+        return conf.reward.reference_model or val_log.models[0]
+    return val_log.models[reference_index(np.nanmean(val_log.quality, axis=0),
+                                          np.nanmean(val_log.cost_usd, axis=0),
+                                          val_log.models, conf.reward.reference_model or None)]
 
 
 def validate(conf: TrainConf, policy: Policy, X: np.ndarray, val_log: Any,
@@ -125,7 +128,7 @@ def run_training(conf: TrainConf, policy: Policy, tracker: Tracker) -> TrainResu
     t0 = time.perf_counter()
     policy.fit(X[tr], train_log)
     times["fit_s"] = time.perf_counter() - t0
-    ref = reference_model(conf, train_log)
+    ref = reference_model(conf, val_log)
     report = validate(conf, policy, X[va], val_log, ref)
     metrics = report.flat_metrics() if report else {}
     metrics.update(baseline_metrics(conf, X[tr], train_log, X[va], val_log, ref))

@@ -23,10 +23,11 @@ import numpy as np
 from data.matrix import BanditLog, FullInfo
 from router_model.policies.base import register
 from router_model.policies.fitting import fit_ensemble, run_module
+from router_model.policies.hparams import OFF_POLICY as _D
 from router_model.policies.outcome_net import REGRESSED, EpochCallback, Targets
 from router_model.policies.supervised import SupervisedPolicy
 
-ESTIMATORS = ("ips", "dr")
+ESTIMATORS = ("ips", "dr")  # defaults: policies/hparams.py
 
 
 def check_bandit_log(X: np.ndarray, log: BanditLog) -> None:
@@ -60,10 +61,11 @@ def logged_targets(log: BanditLog, weight: np.ndarray) -> Targets:
 class OffPolicyPolicy(SupervisedPolicy):
     """Outcome ensemble learned from bandit logs (IPS or doubly robust targets)."""
 
-    def __init__(self, estimator: str = "dr", clip: float = 20.0, hidden: int = 256,
-                 depth: int = 2, dropout: float = 0.1, epochs: int = 30,
-                 batch_size: int = 256, lr: float = 2e-3, weight_decay: float = 1e-4,
-                 n_ensemble: int = 3, regression_weight: float = 0.5, seed: int = 0,
+    def __init__(self, estimator: str = _D.estimator, clip: float = _D.clip,
+                 hidden: int = _D.hidden, depth: int = _D.depth, dropout: float = _D.dropout,
+                 epochs: int = _D.epochs, batch_size: int = _D.batch_size, lr: float = _D.lr,
+                 weight_decay: float = _D.weight_decay, n_ensemble: int = _D.n_ensemble,
+                 regression_weight: float = _D.regression_weight, seed: int = _D.seed,
                  on_epoch: EpochCallback | None = None) -> None:
         if estimator not in ESTIMATORS:
             raise ValueError(f"estimator: expected one of {ESTIMATORS}, got {estimator!r}")

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from router_model.policies.hparams import OutcomeHParams
+
 LOG_EPS = {"cost_usd": 1e-7, "latency_ms": 1e-3, "energy_j": 1e-3}
 REGRESSED = ("cost_usd", "latency_ms", "energy_j")
 EpochCallback = Callable[[int, dict[str, float]], None]
@@ -43,19 +45,10 @@ class LogScale:
 
 
 @dataclass
-class FitConfig:
-    """Optimisation settings (plain values; the trainer config maps onto these)."""
+class FitConfig(OutcomeHParams):
+    """Optimisation settings: the hyper-parameters (defaults in ``policies.hparams``) plus
+    the per-epoch history the fit appends to."""
 
-    hidden: int = 256
-    depth: int = 2
-    dropout: float = 0.1
-    epochs: int = 30
-    batch_size: int = 256
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    n_ensemble: int = 3
-    regression_weight: float = 0.5
-    seed: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
 
 

@@ -15,6 +15,7 @@ from torch import nn
 from data.matrix import BanditLog, FullInfo
 from router_model.policies.base import Policy, Predictions, register
 from router_model.policies.fitting import fit_ensemble, run_module
+from router_model.policies.hparams import SUPERVISED as _D
 from router_model.policies.outcome_net import (
     REGRESSED,
     Ensemble,
@@ -60,10 +61,11 @@ class OutcomePolicy(Policy):
 class SupervisedPolicy(OutcomePolicy):
     """MLP ensemble with per-model heads trained on full-information logs."""
 
-    def __init__(self, hidden: int = 256, depth: int = 2, dropout: float = 0.1,
-                 epochs: int = 30, batch_size: int = 256, lr: float = 2e-3,
-                 weight_decay: float = 1e-4, n_ensemble: int = 3,
-                 regression_weight: float = 0.5, seed: int = 0,
+    def __init__(self, hidden: int = _D.hidden, depth: int = _D.depth,
+                 dropout: float = _D.dropout, epochs: int = _D.epochs,
+                 batch_size: int = _D.batch_size, lr: float = _D.lr,
+                 weight_decay: float = _D.weight_decay, n_ensemble: int = _D.n_ensemble,
+                 regression_weight: float = _D.regression_weight, seed: int = _D.seed,
                  on_epoch: EpochCallback | None = None) -> None:
         self.hidden, self.depth, self.dropout = hidden, depth, dropout
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr

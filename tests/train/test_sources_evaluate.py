@@ -58,6 +58,9 @@ def test_curve_and_target_on_a_known_case() -> None:
     assert rep.reference_quality == pytest.approx(0.9)
     # 0.8 < 0.95 * 0.9: only the w_cost=0 point (the big model, cost 10) reaches the target
     assert rep.cheapest_at_target is not None and rep.cheapest_at_target.cost_usd == 10.0
+    # the one definition (eval.curves.cost_to_reach) interpolates on the hull: a mix of the
+    # two points, 1 + (0.855 - 0.8) / 0.1 * 9 = 5.95 of the big model's 10
+    assert rep.flat_metrics()["val_cost_fraction_at_target"] == pytest.approx(0.595)
     rep = validation_report(pol, np.zeros((n, 1)), log, [0.0, 0.1], "big", 0.85)
     assert rep.cheapest_at_target is not None and rep.cheapest_at_target.cost_usd == 1.0
     assert rep.flat_metrics()["val_cost_fraction_at_target"] == pytest.approx(0.1)

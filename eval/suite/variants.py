@@ -1,0 +1,36 @@
+"""Router variants the suite can compare against the configured router (issue #15's ideas).
+
+``router`` is the configured policy (conf/policy, the one that ships). Each variant is
+the same policy class with other hyper-parameters, or another registered policy on the
+static features; ``lmroute eval suite variants=[...]`` adds them to the comparison. What
+each bought is in docs/routing.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eval.suite.methods import MethodSpec
+from router_model.policies.base import Policy
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    # linear heads on the standardised static features (per-model logistic regression)
+    "linear": {"depth": 0, "epochs": 40, "weight_decay": 0.05},
+    "wide": {"hidden": 256, "dropout": 0.5, "epochs": 30},
+    "longer": {"epochs": 40},
+    "big_ensemble": {"n_ensemble": 10},
+}
+
+
+def router_specs(factory: Callable[..., Policy], variants: list[str]) -> dict[str, MethodSpec]:
+    """``router`` plus ``router_<variant>`` for each named variant."""
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"variants: unknown {unknown}; known: {sorted(VARIANTS)}")
+    specs = {"router": MethodSpec("router", "router", "static", factory=factory)}
+    for v in variants:
+        kw = VARIANTS[v]
+        specs[f"router_{v}"] = MethodSpec(f"router_{v}", "router", "static",
+                                          factory=lambda kw=kw: factory(**kw))
+    return specs
