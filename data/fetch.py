@@ -168,6 +168,7 @@ def fetch_all(
 ) -> FetchReport:
     """Fetch every manifest file into ``dest`` (layout: ``dest/<entry.path>``)."""
     report = FetchReport(dest=dest)
+    dest.mkdir(parents=True, exist_ok=True)
     own = client is None
     fetcher = _Fetcher(client or make_client(), progress)
     try:

@@ -115,6 +115,12 @@ def _write_chunks(
     return n, h.hexdigest()
 
 
+def _nearest_dir(p: Path) -> Path:
+    while not p.is_dir():
+        p = p.parent
+    return p
+
+
 def write_verified(
     final: Path,
     chunks: Iterable[bytes],
@@ -123,9 +129,14 @@ def write_verified(
     on_bytes: ByteCallback | None = None,
     what: str = "",
 ) -> None:
-    """Write ``chunks`` to ``final`` via a temporary file, only if size and SHA-256 match."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
+    """Write ``chunks`` to ``final`` via a temporary file, only if size and SHA-256 match.
+
+    The temporary file lives in the nearest existing folder above ``final`` (same file
+    system, so the rename is atomic); ``final``'s folders are created only once the bytes
+    are verified, so a failed fetch leaves no empty ``routerbench/`` for a reader to find.
+    """
+    stage = _nearest_dir(final.parent)
+    fd, tmp_name = tempfile.mkstemp(dir=stage, prefix=f".{final.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
         n, digest = _write_chunks(fd, chunks, on_bytes)
@@ -136,6 +147,7 @@ def write_verified(
             raise DownloadError(
                 f"SHA-256 mismatch{origin}: got {digest[:16]}..., expected {sha256[:16]}..."
             )
+        final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)

@@ -33,8 +33,8 @@ def srv() -> Iterator[FileServer]:
 
 
 def leftovers(root: Path) -> list[str]:
-    """Every file under ``root`` (a temp ``.part`` file would show up here)."""
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    """Every file and folder under ``root`` (a temp ``.part`` file would show up here)."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
 def test_good_files_land_in_layout_verified(srv: FileServer, tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_good_files_land_in_layout_verified(srv: FileServer, tmp_path: Path) -> 
     report = fetch_all(load_manifest(m), dest)
     assert report.ok and report.count("downloaded") == 2
     assert (dest / "a/good.csv").read_bytes() == GOOD
-    assert leftovers(dest) == ["a/good.csv", "b/c/other.json"]
+    assert leftovers(dest) == ["a", "a/good.csv", "b", "b/c", "b/c/other.json"]
 
 
 def test_second_run_downloads_nothing(srv: FileServer, tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_second_run_downloads_nothing(srv: FileServer, tmp_path: Path) -> None:
 
 def test_truncated_response_fails_and_leaves_nothing(srv: FileServer, tmp_path: Path) -> None:
     srv.routes["/cut.csv"] = Route(GOOD, truncate_to=len(GOOD) // 3)
-    m = load_manifest(write_manifest(tmp_path, [entry("cut.csv", GOOD, [srv.url("/cut.csv")])]))
+    m = load_manifest(write_manifest(tmp_path, [entry("x/cut.csv", GOOD, [srv.url("/cut.csv")])]))
     dest = tmp_path / "dest"
     report = fetch_all(m, dest)
     (bad,) = report.failed
@@ -130,6 +130,7 @@ def test_unreachable_host_is_network_and_tried_once(tmp_path: Path) -> None:
     files = [entry(f"f{i}.csv", GOOD, [f"{base}/f{i}.csv"]) for i in range(5)]
     report = fetch_all(load_manifest(write_manifest(tmp_path, files)), tmp_path / "dest")
     assert len(report.failed) == 5 and report.network_unreachable
+    assert leftovers(tmp_path / "dest") == []
     assert all("cannot reach 127.0.0.1" in r.message for r in report.failed)
 
 
