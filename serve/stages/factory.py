@@ -42,14 +42,14 @@ def default_specs() -> PipelineSettings:
 
 def build_pipeline(settings: ServeSettings) -> Pipeline:
     """The pipeline the settings describe."""
-    spec = settings.pipeline if settings.pipeline.stages else default_specs()
+    stages = settings.pipeline.stages or default_specs().stages
     pipeline = Pipeline([build_stage(s, f"pipeline.stages[{i}]")
-                         for i, s in enumerate(spec.stages)])
+                         for i, s in enumerate(stages)])
     plugins: list[tuple[str, PluginSettings]] = [
         (name, p) for name, p in (("guard", settings.guard), ("memory", settings.memory),
                                   ("cache", settings.cache)) if p.enabled]
     plugins += [(f"pipeline.extra[{i}]", _plugin(e, f"pipeline.extra[{i}]"))
-                for i, e in enumerate(spec.extra)]
+                for i, e in enumerate(settings.pipeline.extra)]
     for where, p in plugins:
         pipeline.insert_before(p.before, build_stage(p.stage, f"{where}.stage"))
     return pipeline

@@ -39,7 +39,8 @@ class ModelBehaviour:
     chunk_delay_s: float = 0.0  # streaming: sleep this long before each chunk
     # a scripted fault: "html" (200 text/html), "cut" (stream closed after 2 chunks),
     # "stall" (stream stops after the first chunk), "garbage_sse" (non-JSON data events),
-    # "leaky500" (a 500 whose body holds a traceback and a secret)
+    # "garbage_mid" (a valid first chunk, then a non-JSON event), "leaky500" (a 500 whose
+    # body holds a traceback and a secret)
     fault: str | None = None
 
 
@@ -130,6 +131,10 @@ async def _faulty_stream(model: str, fault: str):
         yield "data: [DONE]\n\n"
         return
     yield f"data: {json.dumps(first)}\n\n"
+    if fault == "garbage_mid":
+        yield "data: {not json\n\n"
+        yield "data: [DONE]\n\n"
+        return
     if fault == "stall":
         await asyncio.sleep(60)
     second = {**base, "choices": [{"index": 0, "delta": {"content": " w1"},
