@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from serve.admin import admin_router
 from serve.errors import GatewayError
 from serve.gateway import Gateway, RouterLike, load_router
 from serve.pipeline import Pipeline
@@ -52,6 +53,7 @@ def create_app(settings: ServeSettings, router_obj: RouterLike | None = None,
     app = FastAPI(title="lmroute gateway", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(router)
+    app.include_router(admin_router)
     _install_error_handlers(app)
     return app
 

@@ -38,6 +38,7 @@ class Gateway:
 
         self.settings = settings
         self.slot = RouterSlot(router, settings.router or "")
+        self.swap_lock = asyncio.Lock()  # hot swaps (serve/admin.py), one at a time
         self.metrics = GatewayMetrics()
         self.pool = BackendPool(settings.backends, run_dir, settings.seed)
         log_dir = Path(settings.log.dir)

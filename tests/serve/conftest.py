@@ -94,3 +94,17 @@ def gateway(fake_backend: tuple[FakeControl, str], control: FakeControl, tmp_pat
     yield make
     for cm in reversed(stack):
         cm.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def real_routers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
+    """Two real exported ONNX routers (seeds 0 and 1) over the same 4 synthetic models,
+    trained in this test run (not a `make demo` leftover): (dir A, dir B, models)."""
+    from data.synthetic import make_synthetic
+    from tests.artifacts import train_tiny_router
+
+    synth = make_synthetic(600, models=4, seed=0)
+    root = tmp_path_factory.mktemp("routers")
+    a, _ = train_tiny_router(root / "a", synth, seed=0, epochs=8)
+    b, _ = train_tiny_router(root / "b", synth, seed=1, epochs=8)
+    return a, b, list(synth.models)

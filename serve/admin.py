@@ -1,0 +1,73 @@
+"""Admin endpoints: the router's hot swap.
+
+``POST /admin/router {"path": DIR, "allow_model_change": false}`` loads the artifact at
+``DIR`` in a worker thread, verifies it (hashes, embedded manifest, tokenizer; the same
+models as the router serving now unless allowed; one warm-up decision) and swaps it in
+atomically; in-flight requests finish on the router that admitted them, and every log row
+names its artifact (``meta.artifact``). Any failure leaves the old router serving and is
+answered 409 with the reason. ``GET /admin/router`` describes the router serving now.
+
+Both need ``Authorization: Bearer <key>`` where the key is the value of the env var
+``admin.key_env`` (default ``LMROUTE_ADMIN_KEY``); without that variable they do not exist
+(404), so an unconfigured gateway exposes no admin surface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from serve.body_limit import read_body
+from serve.errors import GatewayError, bad_request, unauthorized
+from serve.jsonfast import loads
+from serve.router_slot import SwapError, load_checked
+
+log = logging.getLogger(__name__)
+admin_router = APIRouter()
+
+
+def _check_admin(request: Request) -> Any:
+    gw = request.app.state.gateway
+    key = os.environ.get(gw.settings.admin.key_env, "")
+    if not key:
+        raise GatewayError(404, "Not Found", code="not_found")
+    auth = request.headers.get("authorization", "")
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+    if not hmac.compare_digest(token.encode(), key.encode()):
+        raise unauthorized("admin endpoints need 'Authorization: Bearer <admin key>'")
+    return gw
+
+
+@admin_router.get("/admin/router")
+async def current_router(request: Request) -> Response:
+    gw = _check_admin(request)
+    return JSONResponse(gw.slot.describe())
+
+
+@admin_router.post("/admin/router")
+async def swap_router(request: Request) -> Response:
+    gw = _check_admin(request)
+    try:
+        body = loads(await read_body(request, 4096, "Admin body"))
+    except ValueError:
+        raise bad_request("body: expected JSON {\"path\": DIR}", code="invalid_json") from None
+    path = body.get("path") if isinstance(body, dict) else None
+    if not isinstance(path, str) or not path:
+        raise bad_request("'path': expected the router artifact directory", param="path")
+    allow = bool(body.get("allow_model_change", gw.settings.admin.allow_model_change))
+    async with gw.swap_lock:  # one swap at a time
+        try:
+            new = await asyncio.to_thread(load_checked, path, gw.slot, allow)
+        except SwapError as exc:
+            log.warning("router hot swap refused (old router keeps serving): %s", exc)
+            return JSONResponse({"swapped": False, "error": str(exc),
+                                 "current": gw.slot.describe()}, status_code=409)
+        previous = gw.slot.swap(new, path)
+    return JSONResponse({"swapped": True, "previous_artifact": previous.artifact or None,
+                         "current": gw.slot.describe()})
