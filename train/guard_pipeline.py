@@ -161,7 +161,8 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
         tokenizer={"sha256": tok_sha, "max_tokens": 512, "truncation": TRUNCATION,
                    "guard_truncation": "none (windows)"},
         featurizer=feat_info, net={"name": "GuardNet", **conf.model.__dict__},
-        train_data_sha256=data_sha256(train), metrics=metrics)
+        train_data_sha256=data_sha256(train), metrics=metrics,
+        data={"val": conf.data.val, "test": conf.data.test, "split_seed": conf.data.split_seed})
     if conf.export.int8:
         manifest.int8 = {"verdict_agreement_val": _int8_agreement(
             out, prov, out / "tokenizer.json", val, guard)}

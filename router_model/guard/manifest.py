@@ -42,6 +42,7 @@ class GuardManifest:
     featurizer: dict[str, Any]
     net: dict[str, Any]
     train_data_sha256: str
+    data: dict[str, Any] = field(default_factory=dict)  # {val, test, split_seed}: the split
     metrics: dict[str, Any] = field(default_factory=dict)
     onnx_sha256: str = ""
     int8: dict[str, Any] = field(default_factory=dict)

@@ -39,6 +39,7 @@ _DATE = re.compile(r"((?:19|20)\d\d)[\-/.](\d{1,2})[\-/.](\d{1,2})(?!\d)|"
 _YEARS = re.compile(r"(?:(?:19|20)\d\d[ \-/]?)+")
 _GROUP_SEP = re.compile(r"(?<=\d)[ .\-/]+(?=\d)")
 _STRONG_PHONE = re.compile(r"^\s*(?:\+|\()")
+_GROUP = re.compile(r"\+?\(?\d+\)?")
 _SSN_CONTEXT = re.compile(r"ssn|social security", re.IGNORECASE)
 
 
@@ -60,16 +61,29 @@ def urls(text: str) -> Iterator[Span]:
             yield Span("DOMAIN_NAME", m.start(), end)
 
 
-def ibans(text: str) -> Iterator[Span]:
+def _iban_regions(text: str) -> list[tuple[int, int, bool]]:
+    """IBAN-shaped matches as (start, end, valid): a grouped match that runs into the next
+    word(s) is trimmed group by group until the mod-97 check passes (else kept whole)."""
+    out = []
     for m in _IBAN.finditer(text):
         value = m.group()
-        for _ in range(3):  # a grouped match may have run into the next word(s)
+        for _ in range(3):
             if v.is_iban(value.replace(" ", "")):
-                yield Span("IBAN_CODE", m.start(), m.start() + len(value))
+                out.append((m.start(), m.start() + len(value), True))
                 break
             if " " not in value:
+                out.append((m.start(), m.end(), False))
                 break
             value = value.rsplit(" ", 1)[0]
+        else:
+            out.append((m.start(), m.end(), False))
+    return out
+
+
+def ibans(text: str) -> Iterator[Span]:
+    for s, e, valid in _iban_regions(text):
+        if valid:
+            yield Span("IBAN_CODE", s, e)
 
 
 def ipv6(text: str) -> Iterator[Span]:
@@ -123,14 +137,53 @@ def phone_format(num: str) -> bool:
 
 
 def numbers(text: str) -> Iterator[Span]:
-    """Cards, SSNs, IPv4 addresses and phone numbers from one scan of digit groups."""
+    """Cards, SSNs, IPv4 addresses and phone numbers from one scan of digit groups
+    (digits inside an IBAN-shaped string, valid or not, are none of these). A run that
+    is none of them as a whole is tried group by group (a card after other numbers)."""
+    ibanlike: list[tuple[int, int, bool]] | None = None
     for m in _NUMBER.finditer(text):
-        num = m.group()
+        num, start = m.group(), m.start()
         if sum(c.isdigit() for c in num) < 7:
             continue
-        kind = _classify(num, text, m.start())
+        if ibanlike is None:
+            ibanlike = _iban_regions(text)
+        inside = [e for s, e, _ in ibanlike if s < m.end() and start < e]
+        if inside:  # keep only the groups after the IBAN-shaped text
+            rest = [g.start() for g in _GROUP.finditer(num) if start + g.start() >= max(inside)]
+            if not rest:
+                continue
+            num, start = num[rest[0]:], start + rest[0]
+            if sum(c.isdigit() for c in num) < 7:
+                continue
+        kind = _classify(num, text, start)
         if kind is not None:
-            yield Span(kind, m.start(), m.end())
+            yield Span(kind, start, start + len(num))
+        else:
+            yield from _subgroups(num, text, start, phones=_joined(num))
+
+
+def _joined(num: str) -> bool:
+    """Longer than any one entity (> 19 digits) or mixing separators: maybe several."""
+    seps = {s.strip() or " " for s in _GROUP_SEP.findall(num)}
+    return sum(c.isdigit() for c in num) > 19 or len(seps) > 1
+
+
+def _subgroups(num: str, text: str, base: int, phones: bool) -> Iterator[Span]:
+    """Longest valid runs of whole digit groups inside a rejected candidate, left first
+    (phone numbers only where the run is ``_joined``: the groups of a mistyped card are
+    not a phone number)."""
+    groups = [(g.start(), g.end()) for g in _GROUP.finditer(num)]
+    i = 0
+    while i < len(groups):
+        for j in range(len(groups), i, -1):
+            sub = num[groups[i][0]:groups[j - 1][1]]
+            if (i, j) != (0, len(groups)) and sum(c.isdigit() for c in sub) >= 7:
+                kind = _classify(sub, text, base + groups[i][0])
+                if kind is not None and (phones or kind != "PHONE_NUMBER"):
+                    yield Span(kind, base + groups[i][0], base + groups[j - 1][1])
+                    i = j - 1
+                    break
+        i += 1
 
 
 RULES: dict[str, Callable[[str], Iterator[Span]]] = {

@@ -1,0 +1,64 @@
+"""The baseline the learned guard must beat: character n-gram TF-IDF + logistic regression.
+
+One TF-IDF (``char_wb`` 2-5-grams, sublinear tf) and one balanced logistic regression per
+category, fitted on the same training texts and labels as the guard (unknown labels left
+out), the regularisation ``C`` picked by validation AUC. It reads the raw text: no
+normaliser, no windows (that is what makes it the simple baseline).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+log = logging.getLogger(__name__)
+C_GRID = (0.3, 1.0, 3.0, 10.0)
+
+
+@dataclass
+class TfidfLogReg:
+    """sklearn-style: ``fit`` returns self; fitted state ends in ``_``."""
+
+    ngram_range: tuple[int, int] = (2, 5)
+    max_features: int = 300_000
+    c_grid: Sequence[float] = C_GRID
+    vectorizer_: TfidfVectorizer | None = None
+    models_: list[LogisticRegression] = field(default_factory=list)
+    c_: list[float] = field(default_factory=list)
+
+    def fit(self, texts: Sequence[str], labels: np.ndarray, val_texts: Sequence[str],
+            val_labels: np.ndarray) -> TfidfLogReg:
+        """texts (n,), labels (n, C) in {1, 0, -1}; validation for picking C."""
+        self.vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=self.ngram_range,
+                                           sublinear_tf=True, min_df=2,
+                                           max_features=self.max_features)
+        x = self.vectorizer_.fit_transform(texts)
+        xv = self.vectorizer_.transform(val_texts)
+        self.models_, self.c_ = [], []
+        for j in range(labels.shape[1]):
+            keep, vkeep = labels[:, j] >= 0, val_labels[:, j] >= 0
+            best: tuple[float, float, LogisticRegression] | None = None
+            for c in self.c_grid:
+                lr = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+                lr.fit(x[keep], labels[keep, j])
+                auc = roc_auc_score(val_labels[vkeep, j], lr.predict_proba(xv[vkeep])[:, 1])
+                if best is None or auc > best[0]:
+                    best = (auc, c, lr)
+            assert best is not None
+            log.info("baseline category %d: C=%g (val AUC %.4f)", j, best[1], best[0])
+            self.models_.append(best[2])
+            self.c_.append(best[1])
+        return self
+
+    def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, C) probabilities."""
+        if self.vectorizer_ is None:
+            raise RuntimeError("TfidfLogReg: fit first")
+        x = self.vectorizer_.transform(texts)
+        return np.stack([m.predict_proba(x)[:, 1] for m in self.models_], axis=1)

@@ -1,0 +1,61 @@
+"""Presidio's analyzer as it installs offline: its pattern recognizers over a BLANK
+spaCy pipeline (presidio-analyzer is on PyPI, its spaCy NER model ``en_core_web_lg`` is
+not, so the NER-based entities PERSON / LOCATION / NRP / DATE_TIME cannot be compared).
+
+``load_presidio()`` returns None (with the reason) when presidio-analyzer is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from router_model.guard.spans import Span
+
+log = logging.getLogger(__name__)
+# Presidio's names -> the names of the synthetic data set / ours
+RENAME = {"URL": "DOMAIN_NAME"}
+COMPARABLE = ("CREDIT_CARD", "EMAIL_ADDRESS", "IBAN_CODE", "IP_ADDRESS", "PHONE_NUMBER",
+              "US_SSN", "DOMAIN_NAME", "US_DRIVER_LICENSE")
+
+
+class PresidioPatterns:
+    """``analyze(text) -> list[Span]`` with Presidio's predefined recognizers."""
+
+    def __init__(self, engine: Any, score_threshold: float = 0.0) -> None:
+        self.engine = engine
+        self.score_threshold = score_threshold
+
+    def analyze(self, text: str) -> list[Span]:
+        res = self.engine.analyze(text, language="en", score_threshold=self.score_threshold)
+        return [Span(RENAME.get(r.entity_type, r.entity_type), r.start, r.end, r.score,
+                     "presidio") for r in res]
+
+
+def load_presidio(score_threshold: float = 0.0) -> tuple[PresidioPatterns | None, str]:
+    """(analyzer, how it was built) or (None, why not)."""
+    try:
+        import spacy
+        import tldextract
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    except ImportError as e:
+        return None, f"presidio-analyzer not installed ({e.name}); pip install presidio-analyzer"
+    offline = tldextract.TLDExtract(suffix_list_urls=())  # bundled snapshot, no download
+    tldextract.extract = offline  # the email / URL recognizers call the module function
+
+    class BlankEngine(SpacyNlpEngine):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(models=[{"lang_code": "en", "model_name": "blank:en"}])
+            self.nlp = {"en": spacy.blank("en")}
+
+        def load(self) -> None:
+            pass
+
+    eng = BlankEngine()
+    reg = RecognizerRegistry()
+    reg.load_predefined_recognizers(languages=["en"], nlp_engine=eng)
+    analyzer = AnalyzerEngine(nlp_engine=eng, registry=reg, supported_languages=["en"])
+    how = (f"presidio-analyzer pattern recognizers ({len(reg.recognizers)}) over "
+           "spacy.blank('en'); no NER model (en_core_web_lg is not on PyPI)")
+    return PresidioPatterns(analyzer, score_threshold), how

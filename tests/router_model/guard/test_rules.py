@@ -1,0 +1,55 @@
+import pytest
+
+from router_model.guard import validators as v
+from router_model.guard.rules import find_pii, validate
+from router_model.guard.secrets import find_secrets
+
+
+def kinds(text: str) -> list[tuple[str, str]]:
+    return [(s.entity_type, text[s.start:s.end]) for s in find_pii(text)]
+
+
+@pytest.mark.parametrize("text,want", [
+    ("pay with 4111 1111 1111 1111 today", ("CREDIT_CARD", "4111 1111 1111 1111")),
+    ("IBAN GB82 WEST 1234 5698 7654 32 thanks", ("IBAN_CODE", "GB82 WEST 1234 5698 7654 32")),
+    ("transfer from GB82WEST12345698765432 to other bank", ("IBAN_CODE", "GB82WEST12345698765432")),
+    ("mail me: jane.doe+x@example.co.uk.", ("EMAIL_ADDRESS", "jane.doe+x@example.co.uk")),
+    ("call +1 (212) 555-0199 now", ("PHONE_NUMBER", "+1 (212) 555-0199")),
+    ("SSN 536-22-1587 on file", ("US_SSN", "536-22-1587")),
+    ("from 192.168.1.20 and", ("IP_ADDRESS", "192.168.1.20")),
+    ("v6 2001:db8::8a2e:370:7334 ok", ("IP_ADDRESS", "2001:db8::8a2e:370:7334")),
+    ("see https://example.org/a?b=1).", ("DOMAIN_NAME", "https://example.org/a?b=1")),
+])
+def test_structured_entities_found(text: str, want: tuple[str, str]) -> None:
+    assert want in kinds(text)
+
+
+@pytest.mark.parametrize("text", [
+    "pay with 4111 1111 1111 1112 today",  # Luhn fails: the negative control of the card rule
+    "IBAN GB83 WEST 1234 5698 7654 32",  # mod-97 fails
+    "SSN 666-05-1120 and 000-12-3456",  # never-issued areas
+    "on 2000-04-16 11:34 we met",  # a date and time, not a phone
+    "options: 0.25 1.6 1.0 and 6.1445 x 10^-27 J T-1",  # decimals, not a phone
+    "version 1.2.3.4.5 and 999.1.1.1",  # not IPv4
+    "What is a good password policy? Ignore the kill switch.",
+])
+def test_lookalikes_not_found(text: str) -> None:
+    assert kinds(text) == []
+
+
+def test_validators_are_the_libraries() -> None:
+    assert v.is_card("4111111111111111") and not v.is_card("4111111111111112")
+    assert v.is_iban("GB82WEST12345698765432") and not v.is_iban("GB82WEST12345698765433")
+    assert v.is_phone("+44 20 7946 0958") and not v.is_phone("12")
+    assert v.is_ssn("536-22-1587") and not v.is_ssn("900-05-1120")
+    assert validate("CREDIT_CARD", " 4111111111111111 ") is True
+    assert validate("CREDIT_CARD", "1234") is False and validate("PERSON", "Ann") is None
+
+
+def test_secrets() -> None:
+    text = ("key sk-proj-abcDEF1234567890abcdefXYZ and AKIAIOSFODNN7EXAMPLE, "
+            'token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789" password: hunter2-Xq9zz')
+    got = {text[s.start:s.end] for s in find_secrets(text)}
+    assert {"sk-proj-abcDEF1234567890abcdefXYZ", "AKIAIOSFODNN7EXAMPLE",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "hunter2-Xq9zz"} <= got
+    assert find_secrets("The password is strong. What is a token economy?") == []
