@@ -76,7 +76,7 @@ class CacheEntry:
 
     key: CacheKey
     answer: StoredAnswer
-    vector: np.ndarray | None
+    vector: np.ndarray | None = field(repr=False)
     created: float
     expires: float
     session: str | None = None

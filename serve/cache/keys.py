@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,7 +138,7 @@ def request_key(body: Mapping[str, Any], tenant: str, *, casefold: bool = False,
                     str(body.get("model", "")))
 
 
-def prompt_key(prompt: str | list[Mapping[str, Any]], tenant: str, model: str = "",
+def prompt_key(prompt: str | Sequence[Mapping[str, Any]], tenant: str, model: str = "",
                casefold: bool = False) -> CacheKey:
     """Key of a bare prompt or message list (``lmroute cache pairs``)."""
     msgs = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)

@@ -56,18 +56,23 @@ def verify_files(directory: Path) -> tuple[bytes, dict[str, Any]]:
     for name in FILES:
         if not (directory / name).is_file():
             raise VerifierError(f"{directory / name}: missing (not a verifier artifact?)")
+    from router_model.export import graph_sha256
+
     manifest = read_manifest(directory)
-    data = (directory / "verifier.onnx").read_bytes()
-    if _sha256(data) != manifest.get("onnx_sha256"):
-        raise VerifierError(f"{directory / 'verifier.onnx'}: sha256 differs from manifest")
+    path = directory / "verifier.onnx"
+    data = path.read_bytes()
+    try:
+        model = onnx.load_from_string(data)
+    except Exception as e:  # protobuf raises several types on corrupt bytes
+        raise VerifierError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
+    if graph_sha256(model) != manifest.get("onnx_sha256"):
+        raise VerifierError(f"{path}: graph sha256 differs from manifest.json")
     tok = (directory / "tokenizer.json").read_bytes()
     if _sha256(tok) != manifest.get("tokenizer", {}).get("sha256"):
         raise VerifierError(f"{directory / 'tokenizer.json'}: sha256 differs from manifest")
-    meta = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
-    embedded = {k: v for k, v in json.loads(meta.get(METADATA_KEY, "{}")).items()
-                if k != "onnx_sha256"}
-    if embedded != {k: v for k, v in manifest.items() if k != "onnx_sha256"}:
-        raise VerifierError(f"{directory / 'verifier.onnx'}: embedded manifest differs")
+    meta = {p.key: p.value for p in model.metadata_props}
+    if METADATA_KEY not in meta or json.loads(meta[METADATA_KEY]) != manifest:
+        raise VerifierError(f"{path}: embedded manifest differs from manifest.json")
     return data, manifest
 
 

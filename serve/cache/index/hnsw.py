@@ -34,6 +34,10 @@ class HnswIndex(VectorIndex):
     def __len__(self) -> int:
         return len(self._live)
 
+    def set_threads(self, n: int) -> None:
+        """Threads hnswlib uses for adds and queries (1 by default: the serving setting)."""
+        self._index.set_num_threads(n)
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids, vectors = self.check(ids, vectors)
         fresh = [i for i in ids.tolist() if i not in self._live]

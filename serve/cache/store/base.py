@@ -96,7 +96,7 @@ class EntryStore(ABC):
     @abstractmethod
     def __len__(self) -> int: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook: most stores hold nothing)
         """Release connections."""
 
 

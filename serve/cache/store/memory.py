@@ -108,7 +108,7 @@ class MemoryStore(EntryStore):
     def expire(self, now: float) -> list[int]:
         out: list[int] = []
         while self._heap and self._heap[0][0] <= now:
-            due, i = heapq.heappop(self._heap)
+            _, i = heapq.heappop(self._heap)
             e = self._entries.get(i)
             if e is not None and e.expires <= now:  # a refreshed entry has a later item
                 out += self.remove([i])

@@ -1,0 +1,67 @@
+"""``lmroute cache train [hydra overrides]``: the thin Hydra entry point of the verifier.
+
+Config: conf/cache_train.yaml (groups under conf/cache_train/ and the shared logger
+group). Errors in the inputs end with one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from train.cache_config import CacheTrainConf, register_configs
+
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+log = logging.getLogger("train.cache")
+register_configs()
+
+
+def _train(cfg: DictConfig) -> float:
+    from train.cache_pipeline import run_cache_training
+    from train.cli import make_tracker
+    from train.pipeline import flat_params
+
+    conf = OmegaConf.to_object(cfg)
+    assert isinstance(conf, CacheTrainConf)
+    for noisy in ("onnx_ir", "onnxscript"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    tracker = make_tracker(conf.logger, Path(conf.runs_dir), HydraConfig.get().job.name)
+    ok = False
+    try:
+        tracker.log_params(flat_params(OmegaConf.to_container(cfg, resolve=True)))  # type: ignore[arg-type]
+        result = run_cache_training(conf, tracker)
+        ok = True
+    finally:
+        tracker.finish(ok)
+    print(json.dumps({"out_dir": str(result.out_dir), "timings_s": result.timings_s,
+                      **result.metrics}, indent=2, default=str))
+    return float(result.metrics.get("val_hit_rate", 0.0))
+
+
+@hydra.main(config_path=CONF_DIR, config_name="cache_train", version_base="1.3")
+def hydra_main(cfg: DictConfig) -> float:
+    try:
+        return _train(cfg)
+    except (ValueError, TypeError, KeyError, FileNotFoundError) as e:
+        print(f"lmroute cache train: error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main(argv: list[str]) -> int:
+    """Entry for ``lmroute cache train``; argv are Hydra overrides."""
+    saved = sys.argv
+    sys.argv = ["lmroute cache train", *argv]
+    try:
+        hydra_main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        return 2 if code not in (0, 2) else code
+    finally:
+        sys.argv = saved
+    return 0
