@@ -29,6 +29,9 @@ _MATH = re.compile(r"^(##)?(\+|-|\*|/|\^|%|=|sum|equation|solve|number|numbers|i
 _DIGIT = re.compile(r"^(##)?\d+$")
 _QUESTION = re.compile(r"^(\?|what|which|who|why|how|when|where|answer|a|b|c|d)$")
 SPECIAL_IDS = (0, 100, 101, 102, 103)  # [PAD] [UNK] [CLS] [SEP] [MASK]
+# the prompt-tail view of the static featurizer (tokens; 0 = off): the question of a
+# few-shot prompt is at its end (issue #15; what it buys: docs/routing.md)
+TAIL_TOKENS = 64
 
 
 def token_flags(tok: Tokenizer) -> np.ndarray:
@@ -72,25 +75,40 @@ class ScalarFeatures(nn.Module):
 
 
 class StaticFeaturizer(nn.Module):
-    """Static-embedding featurizer. Output (B, dim + 1 + F) float32."""
+    """Static-embedding featurizer. Output (B, dim [+ dim] + 1 + F) float32.
+
+    Views of the prompt: the SIF-weighted mean of every kept token, and, when
+    ``tail_tokens`` > 0, the same mean over the last ``tail_tokens`` real tokens only
+    (few-shot prompts share their prefix; the question to answer is at the end), each
+    L2-normalised; then the scalar features.
+    """
 
     kind = "static"
 
-    def __init__(self, table: np.ndarray, weights: np.ndarray, flags: np.ndarray) -> None:
+    def __init__(self, table: np.ndarray, weights: np.ndarray, flags: np.ndarray,
+                 tail_tokens: int = 0) -> None:
         super().__init__()
         weights = weights.astype(np.float32).copy()
         weights[list(SPECIAL_IDS)] = 0.0  # specials carry no meaning; [PAD] row must be 0
         weighted = (table * weights[:, None]).astype(np.float32)
         self.table = nn.Embedding.from_pretrained(torch.from_numpy(weighted), freeze=True)
         self.scalars = ScalarFeatures(flags)
-        self.out_dim = table.shape[1] + 1 + flags.shape[1]
+        self.tail_tokens = int(tail_tokens)
+        views = 2 if self.tail_tokens > 0 else 1
+        self.out_dim = views * table.shape[1] + 1 + flags.shape[1]
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         mask = attention_mask.to(torch.float32)
         # row 0 ([PAD]) of the table is zero, so masking the ids masks the vectors
-        pooled = self.table(input_ids * attention_mask).sum(dim=1)
-        pooled = pooled / pooled.norm(dim=1, keepdim=True).clamp(min=1e-6)
-        return torch.cat([pooled, self.scalars(input_ids, mask)], dim=1)
+        vecs = self.table(input_ids * attention_mask)  # (B, T, d)
+        views = [vecs.sum(dim=1)]
+        if self.tail_tokens > 0:
+            n = attention_mask.sum(dim=1, keepdim=True)  # (B, 1) real tokens, right-padded
+            pos = torch.cumsum(attention_mask, dim=1)  # 1..n on real tokens
+            tail = (pos > n - self.tail_tokens).to(torch.float32) * mask  # (B, T)
+            views.append(torch.bmm(tail.unsqueeze(1), vecs).squeeze(1))
+        pooled = [v / v.norm(dim=1, keepdim=True).clamp(min=1e-6) for v in views]
+        return torch.cat([*pooled, self.scalars(input_ids, mask)], dim=1)
 
 
 class TransformerFeaturizer(nn.Module):
@@ -130,12 +148,14 @@ def featurize(module: nn.Module, tok: Tokenizer, texts: list[str],
 
 
 def build_featurizer(kind: str, tok: Tokenizer, corpus: list[str], dim: int = 256,
-                     sif_a: float = 1e-3) -> tuple[nn.Module, dict[str, object]]:
+                     sif_a: float = 1e-3, tail_tokens: int = TAIL_TOKENS
+                     ) -> tuple[nn.Module, dict[str, object]]:
     """Make a featurizer and its manifest entry ``{kind, dim, sha256, ...}``.
 
     Args:
         kind: "static" (distilled table, SIF weights from ``corpus``) or "transformer".
         corpus: training queries (token frequencies for SIF weighting).
+        tail_tokens: static only: length of the prompt-tail view (0 = none).
     """
     from router_model.distill import array_sha256, distill_table, load_sentence_model
 
@@ -147,10 +167,11 @@ def build_featurizer(kind: str, tok: Tokenizer, corpus: list[str], dim: int = 25
         vocab = table.vectors.shape[0]
         w = sif_weights(count_tokens(tok, corpus, vocab), sif_a) if sif_a > 0 else \
             np.ones(vocab, dtype=np.float32)
-        static = StaticFeaturizer(table.vectors, w, flags)
+        static = StaticFeaturizer(table.vectors, w, flags, tail_tokens)
         sha = array_sha256(static.table.weight.detach().numpy())
         module, info = static, {"table_sha256": table.sha256,
-                                "source_sha256": table.source_sha256, "sif_a": sif_a}
+                                "source_sha256": table.source_sha256, "sif_a": sif_a,
+                                "tail_tokens": tail_tokens}
     elif kind == "transformer":
         bert = load_sentence_model()
         module = TransformerFeaturizer(bert, flags)

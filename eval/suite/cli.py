@@ -39,7 +39,8 @@ def _settings(conf: SuiteConfig) -> Any:
     return SuiteSettings(Path(conf.shared_data), tuple(conf.datasets), conf.n_splits,
                          conf.seed, conf.val_fraction, conf.max_requests,
                          tuple(conf.baselines), conf.baseline_features, conf.n_boot,
-                         conf.n_points, conf.quality_frac, conf.part, f.dim, f.sif_a)
+                         conf.n_points, conf.quality_frac, conf.part, f.dim, f.sif_a,
+                         conf.tail_tokens, conf.cascade, conf.onboard_model)
 
 
 def execute(cfg: DictConfig) -> int:

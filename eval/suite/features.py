@@ -1,6 +1,6 @@
 """Features of one dataset for the suite: the router's static features per split, MiniLM.
 
-``static``: the shipped featurizer (``router_model.featurizer.build_featurizer``), its SIF
+``static``: the shipped featurizer (``static_mean``: without its prompt-tail view) (``router_model.featurizer.build_featurizer``), its SIF
 weights counted on the split's training texts only, run over every text of the dataset
 (the texts are tokenized once per dataset). ``minilm``: MiniLM sentence embeddings
 (``eval.suite.embeddings``, cached). Both are (n, d) float32 in the dataset's row order.
@@ -33,6 +33,7 @@ class FeatureBank:
     dim: int = 256
     sif_a: float = 1e-3
     max_tokens: int = 512
+    tail_tokens: int = 64
     _ids: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
     _minilm: np.ndarray | None = field(default=None, repr=False)
 
@@ -44,11 +45,14 @@ class FeatureBank:
         return self._ids
 
     @torch.inference_mode()
-    def static(self, train_idx: np.ndarray) -> tuple[torch.nn.Module, np.ndarray]:
-        """The featurizer fitted on ``train_idx``'s texts and features (n, d) of all."""
+    def static(self, train_idx: np.ndarray, tail_tokens: int | None = None
+               ) -> tuple[torch.nn.Module, np.ndarray]:
+        """The featurizer fitted on ``train_idx``'s texts and features (n, d) of all
+        (``tail_tokens`` None: the bank's setting; 0: the mean view only)."""
         tok = load_tokenizer(self.max_tokens)
+        tail = self.tail_tokens if tail_tokens is None else tail_tokens
         module, _ = build_featurizer("static", tok, [self.texts[i] for i in train_idx],
-                                     self.dim, self.sif_a)
+                                     self.dim, self.sif_a, tail)
         out = [module(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
                for ids, mask in self._encoded()]
         return module, np.concatenate(out).astype(np.float32)

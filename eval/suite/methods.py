@@ -46,7 +46,7 @@ class MethodSpec:
 
 def baseline_specs(features: str = "minilm") -> dict[str, MethodSpec]:
     """The simple baselines of issue #15, on ``features`` (minilm, or static for speed)."""
-    knn_grid = tuple({"k": k, "lam": lam} for k in (10, 25, 50) for lam in (0.0, 10.0, 50.0))
+    knn_grid = tuple({"k": k, "lam": lam} for k in (10, 40) for lam in (0.0, 20.0))
     return {
         "best_single": MethodSpec("best_single", "task_prior", "none"),
         "task_prior": MethodSpec("task_prior", "task_prior", "none", uses_tags=True),

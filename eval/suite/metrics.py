@@ -58,25 +58,30 @@ def w_grid(cost: np.ndarray, n_points: int) -> tuple[float, ...]:
     return (0.0, *np.logspace(np.log10(lo), np.log10(hi), n_points - 1).tolist())
 
 
-def _curve_reps(full: FullInfo, ch: np.ndarray, boot: Bootstrap) -> tuple[np.ndarray, ...]:
-    """Point and (B, G) replicate mean cost and quality of a sweep's choices (G, n)."""
+def realised_sweep(full: FullInfo, ch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-request realised cost and quality (n, G) of a sweep's choices (G, n)."""
     rows = np.arange(len(full))[None, :]
-    c, q = full.cost_usd[rows, ch].T, full.quality[rows, ch].T  # (n, G)
+    return full.cost_usd[rows, ch].T, full.quality[rows, ch].T
+
+
+def _curve_reps(c: np.ndarray, q: np.ndarray, boot: Bootstrap) -> tuple[np.ndarray, ...]:
+    """Point and (B, G) replicate mean cost and quality of per-request outcomes (n, G)."""
     reps = boot.means(np.hstack([c, q]))
-    G = ch.shape[0]
+    G = c.shape[1]
     return c.mean(0), q.mean(0), reps[:, :G], reps[:, G:]
 
 
-def curve_figures(full: FullInfo, choices: dict[str, np.ndarray], boot: Bootstrap,
-                  ref: int, frac: float = 0.95) -> dict[str, dict[str, Figure]]:
-    """aiq, gap_closed, cost_at_95 for every method in ``choices`` plus zero router and
-    oracle (``choices`` must hold ``ORACLE``)."""
+def curve_figures(full: FullInfo, outcomes: dict[str, tuple[np.ndarray, np.ndarray]],
+                  boot: Bootstrap, ref: int, frac: float = 0.95) -> dict[str, dict[str, Figure]]:
+    """aiq, gap_closed, cost_at_95 for every method in ``outcomes`` (name -> per-request
+    realised cost and quality (n, G) of its operating points) plus zero router and oracle
+    (``outcomes`` must hold ``ORACLE``)."""
     single = boot.means(np.hstack([full.cost_usd, full.quality]))  # (B, 2M)
     M = len(full.models)
     sc, sq = full.cost_usd.mean(0), full.quality.mean(0)
     pts: dict[str, tuple[np.ndarray, ...]] = {ZERO: (sc, sq, single[:, :M], single[:, M:])}
-    for name, ch in choices.items():
-        pts[name] = _curve_reps(full, ch, boot)
+    for name, (c, q) in outcomes.items():
+        pts[name] = _curve_reps(c, q, boot)
     out: dict[str, dict[str, Figure]] = {}
     for name, (c, q, rc, rq) in pts.items():
         aiq_b = np.array([_aiq(rc[b], rq[b], single[b, :M]) for b in range(len(rc))])

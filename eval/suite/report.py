@@ -103,7 +103,13 @@ def write_report(res: SuiteResult, out_dir: Path,
     head = headline(summary)
     summary["headline"] = head
     (out_dir / "suite.json").write_text(json.dumps(summary, indent=2))
-    bs = _blocks(summary, figs) + (extra or [])
+    from eval.suite.extras import cascade_blocks, onboard_blocks
+
+    summary["cascade"] = res.cascade
+    summary["onboard"] = res.onboard
+    (out_dir / "suite.json").write_text(json.dumps(summary, indent=2, default=str))
+    bs = _blocks(summary, figs) + cascade_blocks(res) + onboard_blocks(res, out_dir) + \
+        (extra or [])
     md, page = out_dir / "report.md", out_dir / "report.html"
     md.write_text(to_markdown(bs))
     page.write_text(to_html(bs))

@@ -19,16 +19,19 @@ from tqdm import tqdm
 from data.matrix import FullInfo
 from eval.bootstrap import Bootstrap
 from eval.curves import reference_index
+from eval.suite.cascade import cascade_for_split
 from eval.suite.cost_model import LogLinearCost
 from eval.suite.datasets import SuiteData, load_dataset
 from eval.suite.features import FeatureBank
 from eval.suite.methods import Fitted, MethodSpec, baseline_specs, fit_method
+from eval.suite.onboard import onboard_for_split
 from eval.suite.metrics import (
     ORACLE,
     Figure,
     accuracy_figure,
     apgr_figures,
     curve_figures,
+    realised_sweep,
     sweep_choices,
     w_grid,
 )
@@ -58,6 +61,9 @@ class SuiteSettings:
     part: str = "test"
     dim: int = 256
     sif_a: float = 1e-3
+    tail_tokens: int = 64
+    cascade: bool = True
+    onboard_model: str = "mistralai/mixtral-8x7b-chat"  # "" = no onboarding study
 
 
 @dataclass
@@ -68,6 +74,8 @@ class SuiteResult:
     figures: Figures = field(default_factory=dict)
     curves: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
     facts: dict[str, dict[str, object]] = field(default_factory=dict)
+    cascade: list[dict[str, object]] = field(default_factory=list)  # per split (RouterBench)
+    onboard: list[dict[str, object]] = field(default_factory=list)  # rows (RouterBench)
 
 
 def dev_split(split: Split, tasks: np.ndarray, queries: np.ndarray, frac: float,
@@ -107,7 +115,7 @@ def _run_dataset(s: SuiteSettings, data: SuiteData, specs: list[MethodSpec],
                  res: SuiteResult) -> None:
     full = data.full
     texts = [str(q) for q in full.queries]
-    bank = FeatureBank(texts, s.dim, s.sif_a)
+    bank = FeatureBank(texts, s.dim, s.sif_a, tail_tokens=s.tail_tokens)
     splits = make_splits(full.tasks, full.queries, s.n_splits, s.seed, s.val_fraction)
     res.facts[data.spec.name] = {"n_requests": len(full), "models": list(full.models),
                                  "n_dropped": data.n_dropped, "reference": data.spec.reference,
@@ -117,20 +125,27 @@ def _run_dataset(s: SuiteSettings, data: SuiteData, specs: list[MethodSpec],
         check_leak_free(split, full.queries)
         if s.part == "val":
             split = dev_split(split, full.tasks, full.queries, s.val_fraction, s.seed + split.k)
-        fitted = _fit_all(specs, bank, full, split)
+        fitted, static = _fit_all(specs, bank, full, split)
         cost = LogLinearCost().fit([texts[i] for i in split.fit], full.cost_usd[split.fit])
         cost_test = cost.predict([texts[i] for i in split.test])
         boot = Bootstrap(len(split.test), s.n_boot, s.seed + split.k)
-        _split_figures(s, data, split, fitted, cost_test, boot, figs, res)
+        _split_figures(s, data, split, fitted, static, cost_test, boot, figs, res)
+        router = next((sp for sp in specs if sp.name == "router"), None)
+        if data.spec.name == "routerbench" and s.onboard_model and router is not None:
+            res.onboard += onboard_for_split(s, data, split, static, router.factory,
+                                             s.onboard_model)
 
 
 def _fit_all(specs: list[MethodSpec], bank: FeatureBank, full: FullInfo,
-             split: Split) -> dict[str, Fitted]:
+             split: Split) -> tuple[dict[str, Fitted], np.ndarray]:
+    """Every method fitted on the split, and the static features (n, d) it used."""
     _, static = bank.static(split.train)
     feats = {"static": static, "none": np.zeros((len(full), 1), np.float32)}
+    if any(sp.features == "static_mean" for sp in specs):
+        feats["static_mean"] = bank.static(split.train, tail_tokens=0)[1]
     if any(sp.features == "minilm" for sp in specs):
         feats["minilm"] = bank.minilm()
-    return {sp.name: fit_method(sp, feats[sp.features], full, split) for sp in specs}
+    return {sp.name: fit_method(sp, feats[sp.features], full, split) for sp in specs}, static
 
 
 def _add(figs: dict[str, dict[str, list[Figure]]], group_figs: dict[str, Figure],
@@ -140,7 +155,8 @@ def _add(figs: dict[str, dict[str, list[Figure]]], group_figs: dict[str, Figure]
 
 
 def _split_figures(s: SuiteSettings, data: SuiteData, split: Split,
-                   fitted: dict[str, Fitted], cost_test: np.ndarray, boot: Bootstrap,
+                   fitted: dict[str, Fitted], static: np.ndarray, cost_test: np.ndarray,
+                   boot: Bootstrap,
                    figs: dict, res: SuiteResult) -> None:
     test = data.full.subset(split.test)
     if data.spec.groups:
@@ -153,16 +169,20 @@ def _split_figures(s: SuiteSettings, data: SuiteData, split: Split,
     grid = w_grid(test.cost_usd, s.n_points)
     choices = {k: sweep_choices(f.quality, cost_test, grid) for k, f in fitted.items()}
     choices[ORACLE] = sweep_choices(test.quality, test.cost_usd, grid)
+    outcomes = {k: realised_sweep(test, ch) for k, ch in choices.items()}
+    if data.spec.name == "routerbench" and s.cascade and "router" in fitted:
+        outcomes["cascade"] = cascade_for_split(s, data, split, fitted["router"], static,
+                                                cost_test, grid, res)
     ref = reference_index(test.quality.mean(0), test.cost_usd.mean(0), test.models,
                           data.spec.reference)
     group = figs.setdefault("all", {})
-    for method, f in curve_figures(test, choices, boot, ref, s.quality_frac).items():
+    for method, f in curve_figures(test, outcomes, boot, ref, s.quality_frac).items():
         _add(group, f, method)
     for k, ft in fitted.items():
         _add(group, {"accuracy": accuracy_figure(test, ft.quality, boot)}, k)
     _add(group, {"accuracy": accuracy_figure(test, test.quality, boot)}, ORACLE)
     if split.k == 0:
-        res.curves[data.spec.name] = _curve_points(test, choices)
+        res.curves[data.spec.name] = _curve_points(test, outcomes)
 
 
 def _two_model(fit: FullInfo, test: FullInfo, quality: dict[str, np.ndarray],
@@ -176,11 +196,10 @@ def _two_model(fit: FullInfo, test: FullInfo, quality: dict[str, np.ndarray],
                             boot), ORACLE)
 
 
-def _curve_points(test: FullInfo, choices: dict[str, np.ndarray]) -> dict[str, list]:
-    """Mean (cost, quality) per sweep point of every method, and the single models."""
-    rows = np.arange(len(test))[None, :]
-    out = {k: np.stack([test.cost_usd[rows, ch].mean(1), test.quality[rows, ch].mean(1)],
-                       1).tolist() for k, ch in choices.items()}
+def _curve_points(test: FullInfo, outcomes: dict[str, tuple[np.ndarray, np.ndarray]]
+                  ) -> dict[str, list]:
+    """Mean (cost, quality) per operating point of every method, and the single models."""
+    out = {k: np.stack([c.mean(0), q.mean(0)], 1).tolist() for k, (c, q) in outcomes.items()}
     out["single_models"] = np.stack([test.cost_usd.mean(0), test.quality.mean(0)], 1).tolist()
     return out
 

@@ -12,9 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from eval.suite.methods import MethodSpec
+from router_model.policies import blend as _blend  # noqa: F401  (registers "blend")
 from router_model.policies.base import Policy
 
+# variants on other features than the shipped static ones
+FEATURES = {"no_tail": "static_mean"}
 VARIANTS: dict[str, dict[str, Any]] = {
+    "no_tail": {},  # the featurizer before the prompt-tail view
     # linear heads on the standardised static features (per-model logistic regression)
     "linear": {"depth": 0, "epochs": 40, "weight_decay": 0.05},
     "wide": {"hidden": 256, "dropout": 0.5, "epochs": 30},
@@ -23,14 +27,24 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+# other registered policies on the static features, with the grid the protocol tunes
+POLICIES: dict[str, tuple[str, tuple[dict[str, Any], ...]]] = {
+    "blend": ("blend", tuple({"alpha": a} for a in (0.3, 0.6, 0.85))),
+}
+
+
 def router_specs(factory: Callable[..., Policy], variants: list[str]) -> dict[str, MethodSpec]:
     """``router`` plus ``router_<variant>`` for each named variant."""
-    unknown = [v for v in variants if v not in VARIANTS]
+    unknown = [v for v in variants if v not in VARIANTS and v not in POLICIES]
     if unknown:
-        raise ValueError(f"variants: unknown {unknown}; known: {sorted(VARIANTS)}")
+        raise ValueError(f"variants: unknown {unknown}; known: "
+                         f"{sorted([*VARIANTS, *POLICIES])}")
     specs = {"router": MethodSpec("router", "router", "static", factory=factory)}
-    for v in variants:
+    for v in [v for v in variants if v in POLICIES]:
+        name, grid = POLICIES[v]
+        specs[f"router_{v}"] = MethodSpec(f"router_{v}", name, "static", grid)
+    for v in [v for v in variants if v in VARIANTS]:
         kw = VARIANTS[v]
-        specs[f"router_{v}"] = MethodSpec(f"router_{v}", "router", "static",
+        specs[f"router_{v}"] = MethodSpec(f"router_{v}", "router", FEATURES.get(v, "static"),
                                           factory=lambda kw=kw: factory(**kw))
     return specs

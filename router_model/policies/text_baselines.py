@@ -17,9 +17,7 @@ from __future__ import annotations
 from typing import Self
 
 import numpy as np
-import torch
 from sklearn.linear_model import LogisticRegression
-from torch.nn import functional as F
 
 from data.matrix import OUTCOMES, BanditLog, FullInfo
 from router_model.policies.base import Policy, Predictions, register
@@ -104,6 +102,9 @@ class LogisticPolicy(Policy):
         self.C, self.max_iter = C, max_iter
 
     def fit(self, X: np.ndarray, log: FullInfo | BanditLog) -> Self:
+        import torch  # lazy: importing the policies package must not load torch
+        from torch.nn import functional as F
+
         full = _full(log, "logistic")
         self.models_ = list(full.models)
         self.means_ = mean_outcomes(full)
@@ -116,7 +117,7 @@ class LogisticPolicy(Policy):
                                 line_search_fn="strong_wolfe")
         l2 = 1.0 / (self.C * len(X))
 
-        def closure() -> torch.Tensor:
+        def closure() -> "torch.Tensor":
             opt.zero_grad()
             bce = F.binary_cross_entropy_with_logits(lin(x), q, reduction="none")
             loss = (bce * ok).sum() / ok.sum() + l2 * (lin.weight ** 2).sum()
