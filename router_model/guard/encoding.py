@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -38,37 +39,46 @@ Pieces = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...
 """(ids, shapes, starts, ends) of one chunk; offsets relative to the chunk."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Encoding:
     """One tokenized text (no special tokens).
 
     Attributes:
         ids: (N,) int64 WordPiece ids.
         shapes: (N,) int64 shape ids in [0, N_SHAPES).
-        parts: per token group (a chunk, or a joined run of one-letter chunks), its
-            pieces and its start in the normalised text; offsets are read from them
-            only for the tokens that need them (``offsets``).
-        group: (N,) int64, the index in ``parts`` of each token's group.
+        text: the (normalised) text that was tokenized.
+        chunks: its whitespace-free chunks.
+        parts: per token group (a chunk, or a joined run of one-letter chunks) its pieces.
+        group_chunk: per group, the index of its first chunk.
+        lengths: (G,) int64 tokens per group.
+    Character offsets are only worked out for the tokens that need them (``offsets``).
     """
 
     ids: np.ndarray
     shapes: np.ndarray
-    parts: list[tuple[Pieces, int]]
-    group: np.ndarray
-    first: np.ndarray  # (len(parts),) int64 index of each group's first token
+    text: str
+    chunks: list[str]
+    parts: list[Pieces]
+    group_chunk: list[int]
+    lengths: np.ndarray
+    _bases: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def offsets(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Character ``[start, end)`` in the normalised text of tokens ``index`` (K,)."""
+        """Character ``[start, end)`` in ``text`` of tokens ``index`` (K,) -> two (K,)."""
+        if self._bases is None:
+            self._bases = _bases(self.text, self.chunks)
+        first = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
+        groups = np.searchsorted(first, index, side="right") - 1
         starts = np.empty(len(index), dtype=np.int64)
         ends = np.empty(len(index), dtype=np.int64)
-        for k, j in enumerate(index.tolist()):
-            g = int(self.group[j])
-            (_, _, rel_s, rel_e), base = self.parts[g]
-            r = j - int(self.first[g])
-            starts[k], ends[k] = base + rel_s[r], base + rel_e[r]
+        for k, (j, g) in enumerate(zip(index.tolist(), groups.tolist(), strict=True)):
+            _, _, rel_s, rel_e = self.parts[g]
+            base, r = self._bases[self.group_chunk[g]], j - int(first[g])
+            starts[k] = base + rel_s[r]
+            ends[k] = base + rel_e[r] if rel_e[r] >= 0 else self._bases[-1 - rel_e[r]] + 1
         return starts, ends
 
 
@@ -127,52 +137,54 @@ class GuardEncoder:
         return tuple(ids), tuple(shapes), tuple(starts), tuple(ends)
 
     def __call__(self, text: str) -> Encoding:
-        chunks, bases = _chunks(text)
-        parts: list[tuple[Pieces, int]] = []
-        run: list[int] = []  # indices of a run of one-letter chunks
-        pieces = self.pieces
-        for i, c in enumerate(chunks):
-            if len(c) == 1 and c.isalpha():
-                run.append(i)
-                continue
-            if run:
-                self._flush(run, chunks, bases, parts)
-            parts.append((pieces(c), bases[i]))
-        self._flush(run, chunks, bases, parts)
-        return _stack(parts)
+        chunks = text.split()
+        parts = list(map(self.pieces, chunks))
+        group_chunk = list(range(len(chunks)))
+        singles = [i for i, c in enumerate(chunks) if len(c) == 1 and c.isalpha()]
+        if len(singles) >= MIN_SPACED:
+            parts, group_chunk = self._join_runs(chunks, parts, singles)
+        ids = list(chain.from_iterable(p[0] for p in parts))
+        shapes = list(chain.from_iterable(p[1] for p in parts))
+        lengths = np.fromiter(map(len, (p[0] for p in parts)), dtype=np.int64,
+                              count=len(parts))
+        return Encoding(np.array(ids, dtype=np.int64), np.array(shapes, dtype=np.int64),
+                        text, chunks, parts, group_chunk, lengths)
 
-    def _flush(self, run: list[int], chunks: list[str], bases: list[int],
-               parts: list[tuple[Pieces, int]]) -> None:
-        if len(run) >= MIN_SPACED:
-            ids, shapes, _, _ = self.pieces("".join(chunks[i] for i in run))
-            s, e = bases[run[0]], bases[run[-1]] + 1
-            parts.append(((ids, shapes, (0,) * len(ids), (e - s,) * len(ids)), s))
-        else:
-            parts.extend((self.pieces(chunks[i]), bases[i]) for i in run)
-        run.clear()
+    def _join_runs(self, chunks: list[str], parts: list[Pieces], singles: list[int]
+                   ) -> tuple[list[Pieces], list[int]]:
+        """Replace runs of >= MIN_SPACED consecutive one-letter chunks by the pieces of
+        the joined word (``i g n o r e`` -> ``ignore``), spanning the whole run."""
+        runs, cur = [], [singles[0]]
+        for i in singles[1:]:
+            if i == cur[-1] + 1:
+                cur.append(i)
+            else:
+                runs.append(cur)
+                cur = [i]
+        runs.append(cur)
+        runs = [r for r in runs if len(r) >= MIN_SPACED]
+        if not runs:
+            return parts, list(range(len(chunks)))
+        out, group_chunk, pos = [], [], 0
+        for r in runs:
+            out += parts[pos:r[0]]
+            group_chunk += range(pos, r[0])
+            ids, shapes, _, _ = self.pieces("".join(chunks[i] for i in r))
+            # end -1 - k: "one past the last character of chunk k" (resolved in offsets)
+            out.append((ids, shapes, (0,) * len(ids), (-1 - r[-1],) * len(ids)))
+            group_chunk.append(r[0])
+            pos = r[-1] + 1
+        out += parts[pos:]
+        group_chunk += range(pos, len(chunks))
+        return out, group_chunk
 
 
-def _chunks(text: str) -> tuple[list[str], list[int]]:
-    """Whitespace-free chunks of ``text`` and their start offsets."""
-    chunks = text.split()
+def _bases(text: str, chunks: list[str]) -> list[int]:
+    """Start offset in ``text`` of each chunk (``chunks`` = ``text.split()``)."""
     bases, pos = [], 0
     find = text.find
     for c in chunks:
         pos = find(c, pos)
         bases.append(pos)
         pos += len(c)
-    return chunks, bases
-
-
-def _stack(parts: list[tuple[Pieces, int]]) -> Encoding:
-    ids: list[int] = []
-    shapes: list[int] = []
-    lens: list[int] = []
-    for p, _ in parts:
-        ids += p[0]
-        shapes += p[1]
-        lens.append(len(p[0]))
-    n = np.array(lens, dtype=np.int64)
-    first = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64) if lens else n
-    return Encoding(np.array(ids, dtype=np.int64), np.array(shapes, dtype=np.int64), parts,
-                    np.repeat(np.arange(len(parts), dtype=np.int64), n), first)
+    return bases

@@ -18,6 +18,7 @@ from router_model.guard.spans import Span, resolve
 RULE_ENTITIES = ("EMAIL_ADDRESS", "DOMAIN_NAME", "IBAN_CODE", "CREDIT_CARD", "US_SSN",
                  "IP_ADDRESS", "PHONE_NUMBER")
 PRIORITY = {e: i for i, e in enumerate(RULE_ENTITIES)}
+MAX_GROUPS = 8  # digit groups in one entity at most (a phone: +46 (0)8 928 571 38 ext 12)
 LONGEST_MATCH = 80  # no rule span here is longer (IBAN 34 + spaces, IPv6 45, URL capped)
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*"
@@ -28,7 +29,7 @@ _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|"
                    r"(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?)(?![A-Za-z0-9])")
 # digit groups: digits with single separators, optional +country and (area) code
 _NUMBER = re.compile(r"(?<![\w.+\-])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?"
-                     r"\d{1,5}(?:[ .\-/]?\d{1,5}){0,7}"
+                     r"\d{1,5}(?:[ .\-/]?\d{1,5})*"
                      r"(?:(?:x| ?ext\.? ?)\d{1,5})?(?![\w])")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|"
@@ -155,7 +156,7 @@ def numbers(text: str) -> Iterator[Span]:
             num, start = num[rest[0]:], start + rest[0]
             if sum(c.isdigit() for c in num) < 7:
                 continue
-        kind = _classify(num, text, start)
+        kind = _classify(num, text, start) if len(_GROUP.findall(num)) <= MAX_GROUPS else None
         if kind is not None:
             yield Span(kind, start, start + len(num))
         else:
@@ -163,9 +164,11 @@ def numbers(text: str) -> Iterator[Span]:
 
 
 def _joined(num: str) -> bool:
-    """Longer than any one entity (> 19 digits) or mixing separators: maybe several."""
+    """Longer than any one entity (> 19 digits or > MAX_GROUPS groups) or mixing
+    separators: maybe several entities side by side."""
     seps = {s.strip() or " " for s in _GROUP_SEP.findall(num)}
-    return sum(c.isdigit() for c in num) > 19 or len(seps) > 1
+    return (sum(c.isdigit() for c in num) > 19 or len(seps) > 1
+            or len(_GROUP.findall(num)) > MAX_GROUPS)
 
 
 def _subgroups(num: str, text: str, base: int, phones: bool) -> Iterator[Span]:
@@ -175,7 +178,7 @@ def _subgroups(num: str, text: str, base: int, phones: bool) -> Iterator[Span]:
     groups = [(g.start(), g.end()) for g in _GROUP.finditer(num)]
     i = 0
     while i < len(groups):
-        for j in range(len(groups), i, -1):
+        for j in range(min(len(groups), i + MAX_GROUPS), i, -1):
             sub = num[groups[i][0]:groups[j - 1][1]]
             if (i, j) != (0, len(groups)) and sum(c.isdigit() for c in sub) >= 7:
                 kind = _classify(sub, text, base + groups[i][0])

@@ -1,0 +1,159 @@
+"""``lmroute bench guard --guard DIR``: the whole input check and the output filter, timed.
+
+One thread. Inputs: real prompts of the shared data (RouterBench, plus one Presidio PII
+sentence in every input, so the PII path is exercised) cut at a word boundary to 256 B,
+2 KB and 16 KB (UTF-8). Reports p50 / p99 of ``Guard.check`` (normalise, rules, secrets,
+tokenize, learned windows, tagger, policy, redaction) per size; the output filter's cost
+per streamed chunk (a real model answer from RouterBench streamed in 4-character
+chunks, the size of an SSE token delta); and, in the same run on the same inputs,
+Presidio's analyzer as it installs offline (pattern recognizers over a blank spaCy
+pipeline) with the ratio Presidio / guard. Prints JSON (``--out`` also writes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from router_model.guard.artifact import ArtifactError
+from router_model.guard.policy import make_policy
+from router_model.guard.runtime import Guard
+from router_model.guard.stream import OutputFilter
+
+log = logging.getLogger(__name__)
+SIZES = {"256B": 256, "2KB": 2048, "16KB": 16384}
+CHUNK = 4
+
+
+def _cut_bytes(text: str, n: int) -> str:
+    """Prefix of ``text`` of at most ``n`` UTF-8 bytes, cut at whitespace."""
+    raw = text.encode()[:n].decode(errors="ignore")
+    cut = raw.rfind(" ")
+    return raw[:cut] if cut > n // 2 else raw
+
+
+def bench_inputs(size: int, count: int, seed: int = 0) -> list[str]:
+    """``count`` texts of ~``size`` bytes: real prompts + one Presidio sentence each."""
+    from data.locate import find_shared_data
+    from router_model.bench_inputs import real_prompts
+
+    root = find_shared_data("guardrails")
+    prompts = real_prompts(None, limit=3000)
+    pii = [x["full_text"] for x in json.loads(
+        (root / "guardrails/pii/presidio_synth_dataset_v2.json").read_text())]
+    rng = np.random.default_rng(seed + size)
+    out = []
+    for _ in range(count):
+        text = pii[int(rng.integers(len(pii)))]
+        while len(text.encode()) < size:
+            text += "\n\n" + prompts[int(rng.integers(len(prompts)))]
+        out.append(_cut_bytes(text, size))
+    return out
+
+
+def timed(fn: Any, texts: list[str], warmup: int = 10) -> np.ndarray:
+    for t in texts[:warmup]:
+        fn(t)
+    out = np.empty(len(texts))
+    for i, t in enumerate(texts):
+        t0 = time.perf_counter_ns()
+        fn(t)
+        out[i] = (time.perf_counter_ns() - t0) / 1e3
+    return out
+
+
+def stats(v: np.ndarray) -> dict[str, float]:
+    return {"p50_us": float(np.percentile(v, 50)), "p99_us": float(np.percentile(v, 99)),
+            "n": int(len(v))}
+
+
+def stream_cost(answers: list[str]) -> dict[str, Any]:
+    """Per-chunk time of ``OutputFilter.feed`` over real answers in CHUNK-char pieces."""
+    policy = make_policy("balanced")
+    per: list[float] = []
+    for a in answers:
+        f = OutputFilter(policy, blocked=("internal use only",))
+        for i in range(0, len(a), CHUNK):
+            t0 = time.perf_counter_ns()
+            f.feed(a[i:i + CHUNK])
+            per.append((time.perf_counter_ns() - t0) / 1e3)
+        f.finish()
+    v = np.array(per)
+    return {"chunk_chars": CHUNK, "chunks": len(v), "answers": len(answers),
+            "p50_us": float(np.percentile(v, 50)), "p99_us": float(np.percentile(v, 99)),
+            "mean_us": float(v.mean())}
+
+
+def real_answers(count: int) -> list[str]:
+    import pandas as pd
+
+    from data.locate import find_shared_data
+
+    path = find_shared_data("routerbench") / "routerbench/mbpp_train.csv"
+    df = pd.read_csv(path, nrows=200)
+    col = next(c for c in df.columns if c.endswith("|model_response"))
+    return [str(x) for x in df[col].dropna().tolist()[:count]]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    guard = Guard.load(args.guard, int8=args.int8)
+    out: dict[str, Any] = {"guard": str(args.guard), "int8": args.int8, "threads": 1,
+                           "loadavg_start": os.getloadavg()[0], "sizes": {}}
+    inputs = {k: bench_inputs(n, args.reps if n < 16384 else args.reps // 2)
+              for k, n in SIZES.items()}
+    presidio = None
+    if not args.no_presidio:
+        from eval.guard_presidio import load_presidio
+
+        presidio, how = load_presidio()
+        out["presidio"] = how
+    for name, texts in tqdm(inputs.items(), desc="bench guard", unit="size"):
+        row: dict[str, Any] = {"bytes": SIZES[name], "guard": stats(timed(guard.check, texts))}
+        if presidio is not None:
+            few = texts[: max(args.presidio_reps, 20)]
+            row["presidio"] = stats(timed(presidio.analyze, few, warmup=3))
+            row["presidio_over_guard_p50"] = row["presidio"]["p50_us"] / row["guard"]["p50_us"]
+        out["sizes"][name] = row
+    out["output_filter"] = stream_cost(real_answers(args.answers))
+    out["loadavg_end"] = os.getloadavg()[0]
+    return out
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="lmroute bench guard", description=__doc__.splitlines()[0])
+    p.add_argument("--guard", required=True, type=Path)
+    p.add_argument("--reps", type=int, default=400, help="inputs per size (16 KB: half)")
+    p.add_argument("--presidio-reps", type=int, default=60)
+    p.add_argument("--answers", type=int, default=100, help="streamed answers")
+    p.add_argument("--int8", action="store_true")
+    p.add_argument("--no-presidio", action="store_true")
+    p.add_argument("--out", type=Path, default=None)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    try:
+        args = parse(argv)
+    except SystemExit as e:
+        return 0 if e.code == 0 else 2
+    try:
+        result = run(args)
+    except (ArtifactError, FileNotFoundError, ValueError) as e:
+        print(f"lmroute bench guard: error: {e}", file=sys.stderr)
+        return 2
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
