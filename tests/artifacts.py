@@ -25,13 +25,15 @@ def train_tiny_router(root: Path, synth: SyntheticData, seed: int = 0, int8: boo
         TrainConf,
         TrainerConf,
     )
+    from train.data_sources import LogsSource
     from train.pipeline import run_training
     from train.tracking import NullTracker
 
     root.mkdir(parents=True, exist_ok=True)
     write_parquet(synth.frame, root / "logs.parquet")
     conf = TrainConf(
-        data=DataConf(source="logs", paths=[str(root / "logs.parquet")], val_fraction=0.2),
+        data=DataConf(_target_="train.data_sources.LogsSource",
+                      paths=[str(root / "logs.parquet")], val_fraction=0.2),
         featurizer=FeaturizerConf(kind="static", dim=64, max_tokens=128),
         policy=None, reward=RewardConf(w_costs=[0.0, 1e3, 1e4, 1e5]),
         trainer=TrainerConf(seed=seed, threads=1),
@@ -40,5 +42,6 @@ def train_tiny_router(root: Path, synth: SyntheticData, seed: int = 0, int8: boo
         logger=LoggerConf(kind="none"), runs_dir=str(root / "runs"))
     policy = SupervisedPolicy(hidden=32, depth=1, epochs=epochs, n_ensemble=2, batch_size=128,
                               seed=seed)
-    res = run_training(conf, policy, NullTracker())
+    res = run_training(conf, policy, NullTracker(),
+                       LogsSource(paths=[str(root / "logs.parquet")], val_fraction=0.2))
     return res.out_dir, res

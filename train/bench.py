@@ -40,13 +40,15 @@ def run(args: argparse.Namespace, out_dir: Path) -> dict[str, object]:
         TrainConf,
         TrainerConf,
     )
+    from train.data_sources import SyntheticSource
     from train.pipeline import run_training
     from train.tracking import NullTracker
 
     if args.n < 1000:
         raise ValueError(f"--n: expected >= 1000 tuples, got {args.n}")
     conf = TrainConf(
-        data=DataConf(source="synthetic", synthetic_tuples=args.n, val_fraction=0.02),
+        data=DataConf(_target_="train.data_sources.SyntheticSource", synthetic_tuples=args.n,
+                      val_fraction=0.02),
         featurizer=FeaturizerConf(kind="static", dim=256, max_tokens=512, batch_size=4096),
         policy=None, reward=RewardConf(w_costs=[0.0, 1e3, 1e4, 1e5], baselines=[]),
         trainer=TrainerConf(seed=0, threads=args.threads),
@@ -55,7 +57,8 @@ def run(args: argparse.Namespace, out_dir: Path) -> dict[str, object]:
     policy = SupervisedPolicy(hidden=64, depth=1, epochs=args.epochs, n_ensemble=1,
                               batch_size=2048, lr=3e-3)
     t0 = time.perf_counter()
-    res = run_training(conf, policy, NullTracker())
+    source = SyntheticSource(synthetic_tuples=args.n, val_fraction=0.02)
+    res = run_training(conf, policy, NullTracker(), source)
     total = time.perf_counter() - t0
     return {"tuples": args.n, "models": SYNTHETIC_MODELS, "threads": args.threads,
             "epochs": args.epochs, "total_s": total, "stages_s": res.timings_s,

@@ -1,6 +1,7 @@
 """``lmroute train [hydra overrides]``: the thin Hydra entry point.
 
-Builds the policy from its ``_target_`` and the tracker from the logger group, turns
+Builds the policy and the data source from their ``_target_`` and the tracker from the
+logger group, turns
 the rest of the config into typed dataclasses, and hands them to
 ``train.pipeline.run_training``. Errors in the inputs end with one line and exit 2.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -46,11 +48,12 @@ def _train(cfg: DictConfig) -> float:
     for noisy in ("onnx_ir", "onnxscript"):  # per-pass INFO lines from the dynamo exporter
         logging.getLogger(noisy).setLevel(logging.WARNING)
     policy = instantiate(cfg.policy)
+    source = instantiate(cfg.data, _convert_="all")
     tracker = make_tracker(conf.logger, Path(conf.runs_dir), HydraConfig.get().job.name)
     ok = False
     try:
         tracker.log_params(flat_params(OmegaConf.to_container(cfg, resolve=True)))  # type: ignore[arg-type]
-        result = run_training(conf, policy, tracker)
+        result = run_training(conf, policy, tracker, source)
         ok = True
     finally:
         tracker.finish(ok)
@@ -64,8 +67,8 @@ def _train(cfg: DictConfig) -> float:
 def hydra_main(cfg: DictConfig) -> float:
     try:
         return _train(cfg)
-    except (ValueError, TypeError, KeyError, FileNotFoundError) as e:
-        print(f"lmroute train: error: {e}", file=sys.stderr)
+    except (ValueError, TypeError, KeyError, FileNotFoundError, InstantiationException) as e:
+        print(f"lmroute train: error: {e}".splitlines()[0], file=sys.stderr)
         sys.exit(2)
 
 

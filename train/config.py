@@ -20,12 +20,13 @@ from router_model.policies.hparams import OffPolicyHParams, OutcomeHParams
 class DataConf:
     """Where the logs come from and how validation is carved out.
 
-    source: "routerbench" (CSV dir, converted by ``data.convert``), "logs" (canonical
-    parquet/jsonl/csv files), or "synthetic" (``data.synthetic``, ``synthetic_tuples``).
+    ``_target_`` names the source class (``train/data_sources.py``): RouterBenchSource
+    (CSV dir), LogsSource (canonical parquet/jsonl/csv files), SyntheticSource
+    (``synthetic_tuples``), GatewaySource (gateway log dirs joined with feedback).
     feedback: "full" (one row per request x model) or "bandit" (one row per request).
     """
 
-    source: str = MISSING
+    _target_: str = MISSING
     paths: list[str] = field(default_factory=list)
     feedback: str = "full"
     val_fraction: float = 0.2
@@ -33,6 +34,8 @@ class DataConf:
     max_requests: int = 0  # 0 = all
     synthetic_tuples: int = 0
     profiles: str = ""  # serving-profile YAML; "" = data.profiles default
+    require_feedback: bool = True  # gateway logs: only rows graded by /v1/feedback
+    logging_policy: str | None = None  # gateway logs: only this router policy's rows
 
 
 @dataclass

@@ -94,7 +94,7 @@ def export_artifact(conf: TrainConf, featurizer: nn.Module, policy: Policy, tok:
     manifest = Manifest(
         models=models, tokenizer=tok_info, featurizer=feat_info,
         policy={"name": policy.name, "params": params}, train_data_sha256=logs.sha256,
-        profiles=model_profiles(models, logs, conf.data.profiles), metrics=metrics,
+        profiles=model_profiles(models, logs, logs.profiles), metrics=metrics,
         int8=int8)
     if report is not None:
         manifest.metrics["validation"] = report.to_dict()

@@ -21,9 +21,10 @@ from router_model.featurizer import build_featurizer, featurize
 from router_model.policies.base import Policy
 from router_model.tokenization import TRUNCATION, load_tokenizer, save_tokenizer
 from train.config import TrainConf
+from train.data_sources import DataSource
 from train.evaluate import ValidationReport, validation_report
 from train.exporting import export_artifact
-from train.sources import LoadedLogs, frame_sha256, load_frame, split_indices, subset, to_view
+from train.sources import split_indices, subset
 from train.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -38,16 +39,6 @@ class TrainResult:
     metrics: dict[str, float]
     timings_s: dict[str, float] = field(default_factory=dict)
     featurizer: nn.Module | None = None  # the torch featurizer that was exported
-
-
-def load_logs(conf: TrainConf) -> LoadedLogs:
-    d = conf.data
-    df = load_frame(d.source, list(d.paths), d.synthetic_tuples, conf.trainer.seed, d.profiles)
-    view = to_view(df, d.feedback)
-    if d.max_requests and len(view) > d.max_requests:
-        view = subset(view, np.arange(d.max_requests))
-    log.info("loaded %d requests x %d models (%s)", len(view), len(view.models), d.source)
-    return LoadedLogs(df, view, frame_sha256(df))
 
 
 def reference_model(conf: TrainConf, val_log: Any) -> str:
@@ -106,16 +97,18 @@ def _featurize(conf: TrainConf, tok: Tokenizer, train_texts: list[str],
     return module, info, featurize(module, tok, texts, f.batch_size)
 
 
-def run_training(conf: TrainConf, policy: Policy, tracker: Tracker) -> TrainResult:
-    """The whole job; returns the artifact directory, manifest and metrics."""
+def run_training(conf: TrainConf, policy: Policy, tracker: Tracker,
+                 source: DataSource) -> TrainResult:
+    """The whole job; returns the artifact directory, manifest and metrics. ``source`` is
+    the data group's object (``train/data_sources.py``; ``conf.data`` is its config)."""
     import torch
 
     torch.set_num_threads(max(conf.trainer.threads, 1))
     torch.manual_seed(conf.trainer.seed)
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    logs = load_logs(conf)
-    tr, va = split_indices(logs.view.tasks, conf.data.val_fraction, conf.data.split_seed)
+    logs = source.load(conf.trainer.seed)
+    tr, va = split_indices(logs.view.tasks, source.val_fraction, source.split_seed)
     train_log, val_log = subset(logs.view, tr), subset(logs.view, va)
     times["load_s"] = time.perf_counter() - t0
     tok = load_tokenizer(conf.featurizer.max_tokens)

@@ -1,7 +1,7 @@
-"""Load the training logs named by the data config into dense views, and split them.
+"""Dense views of the training logs, their fingerprint, and the validation split.
 
-Sources: "routerbench" (RouterBench CSVs via ``data.convert``), "logs" (canonical
-parquet / jsonl / csv files via ``data.io``), "synthetic" (``data.synthetic``).
+The sources themselves (RouterBench CSVs, canonical logs, synthetic tuples, gateway logs)
+are the classes of ``train/data_sources.py``, chosen by the data group's ``_target_``.
 Validation is carved out by request, stratified by task, seeded.
 """
 
@@ -17,7 +17,6 @@ import pandas as pd
 from data.matrix import BanditLog, FullInfo
 
 log = logging.getLogger(__name__)
-SOURCES = ("routerbench", "logs", "synthetic")
 
 
 @dataclass
@@ -27,6 +26,7 @@ class LoadedLogs:
     frame: pd.DataFrame
     view: FullInfo | BanditLog
     sha256: str
+    profiles: str = ""  # the serving-profile YAML named by the source ("" = default)
 
 
 def frame_sha256(df: pd.DataFrame) -> str:
@@ -35,32 +35,6 @@ def frame_sha256(df: pd.DataFrame) -> str:
                         "energy_j", "propensity") if c in df]
     h = pd.util.hash_pandas_object(df[cols], index=False).to_numpy()
     return hashlib.sha256(np.sort(h).tobytes()).hexdigest()
-
-
-def load_frame(source: str, paths: list[str], synthetic_tuples: int = 0, seed: int = 0,
-               profiles: str = "") -> pd.DataFrame:
-    """The canonical long frame for a source (see module docstring)."""
-    if source == "routerbench":
-        from data.convert import convert
-        from data.profiles import load_profiles
-
-        if not paths:
-            raise ValueError("data.paths: expected the RouterBench CSV directory or files")
-        prof = load_profiles(profiles) if profiles else None
-        return convert("routerbench", paths, profiles=prof).frame
-    if source == "logs":
-        from data.io import read_frame
-
-        if not paths:
-            raise ValueError("data.paths: expected canonical log files (parquet/jsonl/csv)")
-        return read_frame(paths)
-    if source == "synthetic":
-        from data.synthetic import make_synthetic
-
-        if synthetic_tuples <= 0:
-            raise ValueError("data.synthetic_tuples: expected > 0 for source=synthetic")
-        return make_synthetic(max(synthetic_tuples // 10, 1), models=10, seed=seed).frame
-    raise ValueError(f"data.source: expected one of {SOURCES}, got {source!r}")
 
 
 def to_view(df: pd.DataFrame, feedback: str) -> FullInfo | BanditLog:

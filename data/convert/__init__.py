@@ -11,7 +11,8 @@ from typing import Any
 from data.convert.common import ConvertResult
 from data.profiles import Profiles
 
-FORMATS: tuple[str, ...] = ("routerbench", "routellm", "llmrouter", "jsonl", "csv", "parquet")
+FORMATS: tuple[str, ...] = ("routerbench", "routellm", "llmrouter", "jsonl", "csv", "parquet",
+                             "gateway")
 
 
 def convert(

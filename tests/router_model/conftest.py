@@ -51,6 +51,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, synth: SyntheticData) -> T
         TrainConf,
         TrainerConf,
     )
+    from train.data_sources import LogsSource
     from train.pipeline import run_training
     from train.sources import split_indices
     from train.tracking import NullTracker
@@ -58,7 +59,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, synth: SyntheticData) -> T
     root = tmp_path_factory.mktemp("artifact")
     write_parquet(synth.frame, root / "logs.parquet")
     conf = TrainConf(
-        data=DataConf(source="logs", paths=[str(root / "logs.parquet")], val_fraction=0.2),
+        data=DataConf(_target_="train.data_sources.LogsSource",
+                      paths=[str(root / "logs.parquet")], val_fraction=0.2),
         featurizer=FeaturizerConf(kind="static", dim=64, max_tokens=128),
         policy=None, reward=RewardConf(w_costs=[0.0, 1e3, 1e4, 1e5]),
         trainer=TrainerConf(seed=0, threads=1),
@@ -66,7 +68,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, synth: SyntheticData) -> T
                           parity_samples=32),
         logger=LoggerConf(kind="none"), runs_dir=str(root / "runs"))
     policy = SupervisedPolicy(hidden=32, depth=1, epochs=15, n_ensemble=2, batch_size=128)
-    res = run_training(conf, policy, NullTracker())
+    res = run_training(conf, policy, NullTracker(),
+                       LogsSource(paths=[str(root / "logs.parquet")], val_fraction=0.2))
     log = FullInfo.from_frame(synth.frame, models=synth.models)
     _, va = split_indices(log.tasks, 0.2, 0)
     graph = RouterGraph(res.featurizer, policy.torch_module())

@@ -30,7 +30,8 @@ def test_mlflow_records_params_metrics_artifacts_and_version(cli_run) -> None:
     assert db.is_file()
     con = sqlite3.connect(db)
     params = dict(con.execute("select key, value from params").fetchall())
-    assert params["policy.epochs"] == "3" and params["data.source"] == "synthetic"
+    assert params["policy.epochs"] == "3"
+    assert params["data._target_"] == "train.data_sources.SyntheticSource"
     steps = con.execute("select count(*) from metrics where key like 'train_loss_m0'").fetchone()
     assert steps[0] == 3  # one point per epoch
     assert con.execute("select count(*) from metrics where key='val_auc_quality'").fetchone()[0]
@@ -41,7 +42,7 @@ def test_mlflow_records_params_metrics_artifacts_and_version(cli_run) -> None:
 
 
 @pytest.mark.parametrize("override,needle", [
-    ("data.source=nowhere", "data.source"),
+    ("data._target_=train.data_sources.Nowhere", "Nowhere"),
     ("featurizer.kind=bert", "featurizer.kind"),
     ("data.val_fraction=1.5", "val_fraction"),
 ])
