@@ -136,7 +136,7 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
     export_guard(graph, out / FP32)
     if conf.export.int8:
         write_int8(out / FP32, out / INT8)
-    parity = check_guard_parity(graph, out / FP32, conf.export.parity_samples)
+    parity = check_guard_parity(net, out / FP32, conf.export.parity_samples)
     t0 = time.perf_counter()
     prov = _provisional_manifest(conf, tags)
     guard = _guard(out / FP32, prov, out / "tokenizer.json")

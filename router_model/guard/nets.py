@@ -53,12 +53,25 @@ class GuardNet(nn.Module):
         nn.init.normal_(self.token.weight, std=0.02)
         nn.init.normal_(self.bigram.weight, std=0.02)
 
-    def tokens(self, input_ids: torch.Tensor, shape_ids: torch.Tensor,
-               mask: torch.Tensor) -> torch.Tensor:
-        """Contextual token features (B, T, hidden), zero at padding."""
+    def token_inputs(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The linear part of each token's vector (B, T, hidden): projected static vector
+        + projected learned token vector (a fixed table lookup once trained: ``folded``)."""
         static = self.featurizer.table(input_ids * mask.long())
-        h = self.proj(static) + self.token_proj(self.token(input_ids)) + self.shape(shape_ids)
-        h = torch.nn.functional.gelu(h) * mask.unsqueeze(-1)
+        return self.proj(static) + self.token_proj(self.token(input_ids))
+
+    @torch.no_grad()
+    def folded(self) -> torch.Tensor:
+        """(V, hidden) table equal to ``token_inputs`` for every id (the export's lookup:
+        one gather instead of a gather + a (d x hidden) matmul per token)."""
+        w = self.featurizer.table.weight
+        return w @ self.proj.weight.T + self.proj.bias + self.token.weight @ self.token_proj.weight.T
+
+    def tokens(self, input_ids: torch.Tensor, shape_ids: torch.Tensor,
+               mask: torch.Tensor, lin: torch.Tensor | None = None) -> torch.Tensor:
+        """Contextual token features (B, T, hidden), zero at padding; ``lin`` = the
+        precomputed ``token_inputs`` (else computed)."""
+        lin = self.token_inputs(input_ids, mask) if lin is None else lin
+        h = torch.nn.functional.gelu(lin + self.shape(shape_ids)) * mask.unsqueeze(-1)
         x = h.transpose(1, 2)  # (B, hidden, T)
         m = mask.unsqueeze(1)
         for conv in self.convs:
@@ -73,10 +86,11 @@ class GuardNet(nn.Module):
         return e.sum(1) / pair.sum(1, keepdim=True).clamp(min=1.0)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                shape_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                shape_ids: torch.Tensor, lin: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """-> class logits (B, C), tag logits (B, T, L)."""
         mask = attention_mask.to(torch.float32)
-        h = self.tokens(input_ids, shape_ids, mask)
+        h = self.tokens(input_ids, shape_ids, mask, lin)
         n = mask.sum(1, keepdim=True).clamp(min=1.0)
         mean = h.sum(1) / n
         mx = (h + (mask.unsqueeze(-1) - 1.0) * -NEG).amax(1)
@@ -86,7 +100,8 @@ class GuardNet(nn.Module):
 
 
 class GuardGraph(nn.Module):
-    """The exported form: probabilities instead of logits.
+    """The exported form: probabilities instead of logits, the token projections folded
+    into one (V, hidden) lookup table (``GuardNet.folded``).
 
     Outputs: ``scores`` (B, C) sigmoid per category; ``entity_prob`` (B, T) = 1 - P(O);
     ``entity_type`` (B, T) int64, the most likely non-O tag index (1..L-1).
@@ -94,13 +109,20 @@ class GuardGraph(nn.Module):
 
     def __init__(self, net: GuardNet) -> None:
         super().__init__()
-        self.net = net
+        self.net = net.eval()
+        self.lin = nn.Embedding.from_pretrained(net.folded(), freeze=True)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 shape_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        logits, tags = self.net(input_ids, attention_mask, shape_ids)
-        p = torch.softmax(tags, dim=-1)
-        return torch.sigmoid(logits), 1.0 - p[..., 0], p[..., 1:].argmax(-1) + 1
+        lin = self.lin(input_ids)
+        return probabilities(*self.net(input_ids, attention_mask, shape_ids, lin))
+
+
+def probabilities(logits: torch.Tensor, tags: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, C) logits, (B, T, L) tag logits -> scores, entity_prob, entity_type."""
+    p = torch.softmax(tags, dim=-1)
+    return torch.sigmoid(logits), 1.0 - p[..., 0], p[..., 1:].argmax(-1) + 1
 
 
 INPUT_NAMES = ("input_ids", "attention_mask", "shape_ids")

@@ -14,7 +14,6 @@ from router_model.guard.parity import check_guard_parity
 from router_model.guard.policy import PolicyError, make_policy
 from router_model.guard.runtime import Guard
 from router_model.guard.tools import ToolPolicy, check_tool_call
-from router_model.guard.nets import GuardGraph
 from tests.router_model.guard.conftest import build_artifact
 
 PII_TEXT = "Mail jane.doe@example.com or call +1 (212) 555-0199; key sk-proj-abcDEF1234567890abcdefXYZ"
@@ -22,7 +21,7 @@ PII_TEXT = "Mail jane.doe@example.com or call +1 (212) 555-0199; key sk-proj-abc
 
 def test_parity_onnx_vs_torch(tmp_path: Path) -> None:
     out, net = build_artifact(tmp_path / "g")
-    rep = check_guard_parity(GuardGraph(net), out / "guard.onnx", n=32)
+    rep = check_guard_parity(net, out / "guard.onnx", n=32)
     assert rep.max_abs_diff["scores"] < 1e-5 and rep.max_abs_diff["entity_prob"] < 1e-5
     assert rep.type_agreement > 0.99
 
