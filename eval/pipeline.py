@@ -130,6 +130,10 @@ def _train_baselines(
     _check_models(df, models, "train_log")
     train, n_drop = drop_incomplete(FullInfo.from_frame(df, models=models))
     log.info("train log: %d requests (%d incomplete dropped); embedding", len(train), n_drop)
+    if not len(train):
+        raise EvalInputError("train_log: no request has an outcome for every model (a bandit "
+                             "log?); the baselines need a full-information log, or leave "
+                             "train_log out")
     X_train = RouterCandidate(router, list(train.queries)).embed()
     kw: dict[str, dict[str, Any]] = {
         "knn": {"k": cfg.baselines.knn_k},
