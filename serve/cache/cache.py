@@ -193,6 +193,11 @@ class SemanticCache:
         self._unindex(removed)
         return len(removed)
 
+    def remove(self, ids: Iterable[int]) -> int:
+        """Remove these entries (e.g. a confirmed false hit); returns how many."""
+        with self._lock:
+            return self._drop([int(i) for i in ids])
+
     def invalidate_tenant(self, tenant: str) -> int:
         """Remove every entry of ``tenant``; returns how many."""
         with self._lock:

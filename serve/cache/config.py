@@ -1,6 +1,8 @@
-"""Typed schema of the cache config (the serve group ``conf/cache/``; also read by
-``lmroute cache pairs|eval --config FILE``).
+"""Typed schema of the cache config (also read by ``lmroute cache pairs|eval --config``).
 
+A file of the serve group ``conf/cache/`` is a plug-in entry
+``{enabled, before, stage: {_target_: serve.stages.cache.CacheStage, <CacheConf fields>}}``
+(docs/contracts.md, "Pipeline stages"); the stage's keyword arguments are a ``CacheConf``.
 Every object is chosen by ``kind`` from its registry (store, index, embedder, decision);
 ``serve.cache.build`` turns a ``CacheConf`` into a ``SemanticCache``.
 """
@@ -60,7 +62,6 @@ class DecisionConf:
 class CacheConf:
     """The whole cache. ``ttl_s`` 0 = entries never expire; ``max_entries`` 0 = unbounded."""
 
-    enabled: bool = False
     semantic: bool = True
     ttl_s: float = 3600.0
     refresh_ttl_on_hit: bool = False
@@ -73,18 +74,12 @@ class CacheConf:
     max_answer_chars: int = 200_000
     tenant_header: str = "x-lmroute-tenant"
     bypass_header: str = "x-lmroute-cache"
+    session_header: str = "x-lmroute-session"  # the memory's session (erasure removes its entries)
     store: StoreConf = field(default_factory=StoreConf)
     index: IndexConf = field(default_factory=IndexConf)
     embedder: EmbedderConf = field(default_factory=EmbedderConf)
     decision: DecisionConf = field(default_factory=lambda: DecisionConf(kind="cosine",
                                                                          threshold=0.95))
-
-
-def register_configs() -> None:
-    """Register ``cache/cache_schema`` so conf/cache/*.yaml validate against CacheConf."""
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(group="cache", name="cache_schema", node=CacheConf)
 
 
 def _load_yaml(p: Path, depth: int = 0) -> Any:
@@ -100,18 +95,38 @@ def _load_yaml(p: Path, depth: int = 0) -> Any:
     return OmegaConf.merge(*bases, raw) if bases else raw
 
 
-def load_cache_conf(path: str | Path, overrides: list[str] | None = None) -> CacheConf:
-    """A cache YAML (a conf/cache/ file, with the files its ``defaults`` name) merged onto
-    the schema, then ``key=value`` overrides. Raises ValueError naming the field."""
-    p = Path(path)
+def _validated(where: str, *parts: Any) -> CacheConf:
     try:
-        raw = _load_yaml(p)
-        merged = OmegaConf.merge(OmegaConf.structured(CacheConf), raw,
-                                 OmegaConf.from_dotlist(list(overrides or [])))
+        merged = OmegaConf.merge(OmegaConf.structured(CacheConf), *parts)
         conf: Any = OmegaConf.to_object(merged)
     except Exception as e:  # omegaconf raises several validation error types
         field_ = getattr(e, "full_key", None)
-        where = f"{p}: {field_}" if field_ else str(p)
-        raise ValueError(f"{where}: {str(e).splitlines()[0]}") from None
+        at = f"{where}: {field_}" if field_ else where
+        raise ValueError(f"{at}: {str(e).splitlines()[0]}") from None
     assert isinstance(conf, CacheConf)
     return conf
+
+
+def cache_conf_from_dict(kwargs: dict[str, Any], where: str = "cache.stage") -> CacheConf:
+    """The stage's keyword arguments (plain dicts) validated against ``CacheConf``."""
+    return _validated(where, OmegaConf.create(dict(kwargs)))
+
+
+def load_cache_conf(path: str | Path, overrides: list[str] | None = None) -> CacheConf:
+    """A conf/cache/ file (plug-in entry: its ``stage`` without ``_target_``; or a bare
+    CacheConf mapping), with the files its ``defaults`` name, then ``key=value``
+    overrides (CacheConf field paths). Raises ValueError naming the file and field."""
+    p = Path(path)
+    try:
+        raw = _load_yaml(p)
+    except ValueError:
+        raise
+    except Exception as e:  # YAML syntax errors
+        raise ValueError(f"{p}: not a readable YAML file ({str(e).splitlines()[0]})") from None
+    if "stage" in raw:
+        raw = raw["stage"]
+    elif "enabled" in raw and not raw.get("enabled"):
+        raise ValueError(f"{p}: this file switches the cache off (enabled: false)")
+    raw = OmegaConf.create({k: v for k, v in raw.items()
+                            if k not in ("_target_", "enabled", "before")})
+    return _validated(str(p), raw, OmegaConf.from_dotlist(list(overrides or [])))
