@@ -196,3 +196,21 @@ def test_semantic_hit_with_the_real_router_features(gateway, control: FakeContro
     assert len(control.calls) == calls
     r = chat(url, messages=[{"role": "user", "content": "how do I bake sourdough bread"}])
     assert r.headers["x-lmroute-cache"] == "miss"
+
+
+def test_demo_script_second_question_is_a_hit(gateway, control: FakeControl, tmp_path: Path,
+                                              real_routers: tuple[Path, Path, list[str]]
+                                              ) -> None:
+    from rich.console import Console
+
+    from scripts.demo_cache import demo
+
+    url = gateway(cache=cache_plugin(semantic=True, embedder={
+        "kind": "router", "router_dir": str(real_routers[0])},
+        decision={"kind": "cosine", "threshold": 0.9}))
+    demo(url, tmp_path / "out", Console(file=open(tmp_path / "console.txt", "w")))  # noqa: SIM115
+    rows = json.loads((tmp_path / "out" / "cache_demo.json").read_text())
+    outcomes = [r["headers"]["x-lmroute-cache"] for r in rows]
+    assert outcomes[:2] == ["miss", "hit"] and outcomes[3:5] == ["hit", "hit"]
+    assert rows[1]["answer"] == rows[0]["answer"] == rows[4]["answer"]
+    assert rows[4]["usage"] is not None  # include_usage honoured on a replayed stream
