@@ -76,3 +76,32 @@ vllm-test: venv vllm
 
 clean:
 	rm -rf $(VENV) runs outputs multirun .pytest_cache .mypy_cache .ruff_cache
+
+# The NPU path: onnxruntime-openvino replaces the onnxruntime module, so it lives in its
+# own virtualenv (.venv-openvino), like the vLLM tier. It runs on this CPU through OpenVINO
+# and on Intel NPUs where they exist (docs/routing.md). The parity test routes held-out
+# RouterBench queries with the fp32 and int8 artifacts through OpenVINO and the default CPU
+# provider (same decisions required); `lmroute bench router --providers ...` compares latency.
+OV := .venv-openvino
+OV_ROUTER ?= runs/openvino/router
+$(OV)/.installed:
+	$(PY) -m venv $(OV)
+	$(OV)/bin/pip install -q -U pip
+	$(OV)/bin/pip install -q onnxruntime-openvino numpy pandas pyarrow scikit-learn onnx tokenizers tqdm pyyaml pytest
+	touch $@
+
+openvino: $(OV)/.installed
+
+$(OV_ROUTER)/router.onnx: | venv
+	$(BIN)/lmroute train experiment=routerbench logger=none export.out_dir=$(OV_ROUTER)
+
+openvino-test: openvino $(OV_ROUTER)/router.onnx
+	LMROUTE_OV_ROUTER=$(OV_ROUTER) $(OV)/bin/python -m pytest -m "integration and slow" -p no:cacheprovider tests/router_model/test_openvino_parity.py
+
+bench-openvino: openvino $(OV_ROUTER)/router.onnx
+	$(OV)/bin/python lmroute_cli.py bench router --router $(OV_ROUTER) --int8 --no-transformer \
+		--providers CPUExecutionProvider,OpenVINOExecutionProvider --out runs/openvino/bench.json
+
+# the multi-dataset routing-quality suite (docs/routing.md); its small version runs in `make test`
+suite: venv
+	$(BIN)/lmroute eval suite

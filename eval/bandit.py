@@ -19,19 +19,15 @@ from eval.candidates import Candidate
 from eval.full_info import ROUTER, EvalSettings
 from eval.ope import BanditData, estimate
 from eval.reward_model import fit_predict_rewards
+from router_model.reward import realised_utility
 
 log = logging.getLogger(__name__)
 
 
 def logged_reward(blog: BanditLog, s: EvalSettings) -> np.ndarray:
     """(n,) realised utility of the logged choice."""
-    w = s.weights
-    return (
-        blog.quality
-        - w.w_cost * blog.cost_usd
-        - w.w_latency * blog.latency_ms
-        - w.w_energy * blog.energy_j
-    )
+    return realised_utility(blog.quality, blog.cost_usd, blog.latency_ms, blog.energy_j,
+                            s.weights)
 
 
 def prepare_rounds(

@@ -69,12 +69,12 @@ def run_guard(guard: Guard, texts: list[str]) -> Run:
 
 
 def run_baseline(train: list[Example], val: list[Example], texts: list[str],
-                 fprs: dict[str, float]) -> Run:
+                 fprs: dict[str, float], hard: dict[str, dict[str, float]]) -> Run:
     lab = np.array([e.labels for e in train])
     vlab = np.array([e.labels for e in val])
     model = TfidfLogReg().fit([e.text for e in train], lab, [e.text for e in val], vlab)
     vs = model.predict_scores([e.text for e in val])
-    th = category_thresholds(Scored(vs, [e.source for e in val], vlab), fprs)
+    th = category_thresholds(Scored(vs, [e.source for e in val], vlab), fprs, hard)
     scores = model.predict_scores(texts)
     micros = []
     for t in texts[:: max(len(texts) // 300, 1)]:  # one text per call, as the guard
@@ -166,11 +166,13 @@ def run_guard_eval(conf: GuardEvalConf) -> dict[str, Any]:
                                    over_refusal(g, ev), "latency": latency(g)},
                          "pii": pii_metrics(g, ev, conf.presidio)}
     if conf.baseline:
-        fprs = guard.manifest.get("threshold_rule", {}).get("categories", {})
-        fprs = {op: v["target_fpr"] for op, v in fprs.items()} or {"balanced": 0.01}
+        rule = guard.manifest.get("threshold_rule", {})
+        fprs = {op: v["target_fpr"] for op, v in rule.get("categories", {}).items()} \
+            or {"balanced": 0.01}
+        hard = rule.get("hard_sets", {}).get("target_fpr", {})
         train = [e for e in corpus if e.split == "train"]
         val = [e for e in corpus if e.split == "val"]
-        b = run_baseline(train, val, texts, fprs)
+        b = run_baseline(train, val, texts, fprs, hard)
         m["baseline"] = {"name": "char 2-5-gram TF-IDF + logistic regression",
                          "thresholds": b.thresholds, "detection": detection(b, ev),
                          "over_refusal": over_refusal(b, ev), "latency": latency(b)}

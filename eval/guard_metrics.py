@@ -56,7 +56,7 @@ def source_metrics(pos: np.ndarray, neg: np.ndarray, threshold: float) -> Source
 def per_source(scores: np.ndarray, labels: np.ndarray, sources: Sequence[str],
                threshold: float, benign_sources: Sequence[str]) -> dict[str, dict]:
     """Per positive source (and ``ALL``): metrics vs pooled benign negatives; per benign
-    source: its false-positive rate at ``threshold``.
+    source (key ``benign:<source>``): its false-positive rate at ``threshold``.
 
     Args:
         scores, labels: (n,) one category's scores and 1 / 0 / -1 labels.
@@ -73,7 +73,7 @@ def per_source(scores: np.ndarray, labels: np.ndarray, sources: Sequence[str],
     for b in benign_sources:
         m = (src == b) & (labels == 0)
         if m.any():
-            out[b] = {"n_neg": int(m.sum()), "fpr_at_threshold": float(
+            out[f"benign:{b}"] = {"n_neg": int(m.sum()), "fpr_at_threshold": float(
                 (scores[m] >= threshold).mean())}
     return out
 

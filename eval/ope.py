@@ -9,19 +9,22 @@ pi_e(a | x); a reward model q_hat(x, a); importance weight w_i = pi_e(a_i|x_i) /
 - SNIPS: V = sum_i w_i r_i / sum_i w_i
 - DR:    V = 1/n sum_i [ sum_a pi_e(a|x_i) q_hat(x_i, a) + w_i (r_i - q_hat(x_i, a_i)) ]
 
-Intervals: percentile bootstrap over rounds (SNIPS re-normalised in every resample).
+Each estimator is one class behind ``Estimator`` + ``register_estimator`` (the Open Bandit
+Pipeline's shape): adding one does not edit the others. Intervals: percentile bootstrap
+over rounds (SNIPS re-normalised in every resample).
 Effective sample size of the weights: (sum w)^2 / sum w^2.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
 from eval.bootstrap import Bootstrap, Interval
-
-ESTIMATORS = ("dm", "ips", "snips", "dr")
 
 
 @dataclass
@@ -67,15 +70,92 @@ def importance_weights(d: BanditData) -> np.ndarray:
     return d.target_probs[np.arange(len(d.action)), d.action] / d.propensity
 
 
+class Estimator(ABC):
+    """One off-policy estimator (the Open Bandit Pipeline's shape): a registered class, so
+    adding one never edits the others. Most are a mean of per-round terms
+    (``round_values``); ratio estimators override ``interval`` too."""
+
+    name: ClassVar[str] = ""
+    mean_of_rounds: ClassVar[bool] = True
+
+    @abstractmethod
+    def round_values(self, d: BanditData, w: np.ndarray) -> np.ndarray:
+        """(n,) per-round terms; w (n,) = ``importance_weights(d)``."""
+
+    def interval(self, d: BanditData, w: np.ndarray, boot: Bootstrap) -> Interval:
+        """The estimate with its bootstrap interval (default: mean of the round terms)."""
+        return boot.mean_interval(self.round_values(d, w))
+
+
+ESTIMATOR_REGISTRY: dict[str, type[Estimator]] = {}
+E = TypeVar("E", bound=type[Estimator])
+
+
+def register_estimator(name: str) -> Callable[[E], E]:
+    """Class decorator: add an estimator to ``estimate``'s output under ``name``."""
+
+    def deco(cls: E) -> E:
+        if name in ESTIMATOR_REGISTRY:
+            raise ValueError(f"estimator {name!r} registered twice")
+        cls.name = name
+        ESTIMATOR_REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+@register_estimator("dm")
+class DirectMethod(Estimator):
+    """V = 1/n sum_i sum_a pi_e(a|x_i) q_hat(x_i, a)."""
+
+    def round_values(self, d: BanditData, w: np.ndarray) -> np.ndarray:
+        return (d.target_probs * d.reward_hat).sum(axis=1)
+
+
+@register_estimator("ips")
+class InverseProbabilityWeighting(Estimator):
+    """V = 1/n sum_i w_i r_i."""
+
+    def round_values(self, d: BanditData, w: np.ndarray) -> np.ndarray:
+        return w * d.reward
+
+
+@register_estimator("snips")
+class SelfNormalizedIPS(Estimator):
+    """V = sum_i w_i r_i / sum_i w_i (a ratio: re-normalised in every resample)."""
+
+    mean_of_rounds = False
+
+    def round_values(self, d: BanditData, w: np.ndarray) -> np.ndarray:
+        return w * d.reward  # the numerator's terms
+
+    def interval(self, d: BanditData, w: np.ndarray, boot: Bootstrap) -> Interval:
+        num = self.round_values(d, w)
+        point = float(np.sum(num) / np.sum(w)) if np.sum(w) > 0 else float("nan")
+        return boot.interval(point, boot.ratio_means(num, w))
+
+
+@register_estimator("dr")
+class DoublyRobust(Estimator):
+    """V = 1/n sum_i [ sum_a pi_e(a|x_i) q_hat(x_i, a) + w_i (r_i - q_hat(x_i, a_i)) ]."""
+
+    def round_values(self, d: BanditData, w: np.ndarray) -> np.ndarray:
+        rows = np.arange(len(d.action))
+        dm = DirectMethod().round_values(d, w)
+        return dm + w * (d.reward - d.reward_hat[rows, d.action])
+
+
+ESTIMATORS = tuple(ESTIMATOR_REGISTRY)
+
+
 def round_values(d: BanditData) -> dict[str, np.ndarray]:
-    """Per-round terms whose mean is the estimate: dm, ips, dr (n,) each; SNIPS is a ratio
-    (sum of the ips terms over the sum of the weights)."""
+    """Per-round terms whose mean is the estimate, per mean-of-rounds estimator (dm, ips,
+    dr, ...), plus the importance weights ``w`` (n,) each."""
     w = importance_weights(d)
-    rows = np.arange(len(d.action))
-    dm = (d.target_probs * d.reward_hat).sum(axis=1)
-    ips = w * d.reward
-    dr = dm + w * (d.reward - d.reward_hat[rows, d.action])
-    return {"dm": dm, "ips": ips, "dr": dr, "w": w}
+    out = {name: cls().round_values(d, w) for name, cls in ESTIMATOR_REGISTRY.items()
+           if cls.mean_of_rounds}
+    out["w"] = w
+    return out
 
 
 def effective_sample_size(w: np.ndarray) -> float:
@@ -109,14 +189,11 @@ class OPEResult:
 
 def estimate(d: BanditData, boot: Bootstrap, tiny_propensity: float = 0.01) -> OPEResult:
     """DM, IPS, SNIPS and DR of the candidate with bootstrap intervals and diagnostics."""
-    rv = round_values(d)
-    w = rv["w"]
-    est = {k: boot.mean_interval(rv[k]) for k in ("dm", "ips", "dr")}
-    sn = float(np.sum(rv["ips"]) / np.sum(w)) if np.sum(w) > 0 else float("nan")
-    est["snips"] = boot.interval(sn, boot.ratio_means(rv["ips"], w))
+    w = importance_weights(d)
+    est = {name: cls().interval(d, w, boot) for name, cls in ESTIMATOR_REGISTRY.items()}
     ess = effective_sample_size(w)
     res = OPEResult(
-        {k: est[k] for k in ESTIMATORS},
+        est,
         len(w),
         ess,
         float(np.min(d.propensity)),

@@ -2,8 +2,8 @@
 
 Given every model's true outcome per request (``FullInfo``) and a policy's choice per
 request, the realised outcome is read off the matrices; no model is called.
-Realised utility is the linear trade-off q - w_cost c - w_latency l - w_energy e of the
-chosen model (limits are a routing constraint, not part of the score).
+Realised utility is ``router_model.reward.realised_utility`` of the chosen model (the one
+utility formula; limits are a routing constraint, not part of the score).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from data.matrix import FullInfo
 from eval.bootstrap import Bootstrap
-from router_model.reward import RewardWeights
+from router_model.reward import RewardWeights, realised_utility
 
 METRICS = ("quality", "cost_usd", "latency_ms", "energy_j", "utility")
 
@@ -41,8 +41,7 @@ def realised(full: FullInfo, choice: np.ndarray, w: RewardWeights) -> Outcomes:
         raise ValueError(f"choice: expected shape ({len(full)},), got {choice.shape}")
     rows = np.arange(len(full))
     q, c, lat, e = (getattr(full, f)[rows, choice] for f in METRICS[:4])
-    u = q - w.w_cost * c - w.w_latency * lat - w.w_energy * e
-    return Outcomes(choice, q, c, lat, e, u)
+    return Outcomes(choice, q, c, lat, e, realised_utility(q, c, lat, e, w))
 
 
 @dataclass(frozen=True)

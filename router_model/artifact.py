@@ -15,8 +15,7 @@ from typing import Any
 
 import onnx
 
-from router_model.export import graph_sha256
-from router_model.manifest import FORMAT_VERSION, METADATA_KEY
+from router_model.manifest import FORMAT_VERSION, METADATA_KEY, graph_sha256
 from router_model.tokenization import file_sha256
 
 REQUIRED_KEYS = ("format_version", "models", "tokenizer", "featurizer", "policy",

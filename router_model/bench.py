@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -75,6 +76,23 @@ def transformer_router(router: Router, tmp: Path, exporter: str) -> Router:
     return Router.load(tmp)
 
 
+def by_provider(args: argparse.Namespace, by_len: dict[int, list[str]]) -> dict[str, Any]:
+    """fp32 (and int8) latency per execution provider, measured one after the other in
+    this run, with p50 / p99 ratios to the first provider."""
+    out: dict[str, Any] = {}
+    for prov in [p.strip() for p in args.providers.split(",") if p.strip()]:
+        for int8 in (False, True) if args.int8 else (False,):
+            r = Router.load(args.router, providers=[prov], int8=int8)
+            key = prov + (":int8" if int8 else "")
+            out[key] = measure(r, by_len, args.reps, key, args.batch, args.seconds)
+            out[key]["session_providers"] = r.session.get_providers()
+    first = next(iter(out.values()))
+    for v in out.values():
+        v["ratio_p50_vs_first"] = v["p50_us"] / first["p50_us"]
+        v["ratio_p99_vs_first"] = v["p99_us"] / first["p99_us"]
+    return out
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="lmroute bench router", description=__doc__.splitlines()[0])
     p.add_argument("--router", required=True, help="artifact directory")
@@ -87,6 +105,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-transformer", action="store_true", help="skip the comparison")
     p.add_argument("--int8", action="store_true", help="also measure router_int8.onnx")
     p.add_argument("--exporter", default="legacy", choices=["dynamo", "legacy"])
+    p.add_argument("--providers", default="", help="comma-separated ONNX Runtime execution "
+                   "providers to measure side by side in the same run (e.g. "
+                   "CPUExecutionProvider,OpenVINOExecutionProvider); ratios vs the first")
     p.add_argument("--out", default=None, help="also write the JSON here")
     return p.parse_args(argv)
 
@@ -96,12 +117,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     prompts = real_prompts(args.prompts)
     by_len = {n: prompts_of_length(router.tokenizer, prompts, n, 50, seed=n) for n in LENGTHS}
     result: dict[str, Any] = {"router": str(args.router), "models": len(router.models),
-                              "threads": 1, "lengths": list(LENGTHS)}
+                              "threads": 1, "lengths": list(LENGTHS),
+                              "load_average": list(os.getloadavg())}
     result["static"] = measure(router, by_len, args.reps, "static", args.batch, args.seconds)
     if args.int8:
         r8 = Router.load(args.router, int8=True)
         result["static_int8"] = measure(r8, by_len, args.reps, "int8", args.batch,
                                         args.seconds)
+    if args.providers:
+        result["providers"] = by_provider(args, by_len)
     if not args.no_transformer:
         with tempfile.TemporaryDirectory() as tmp:
             tr = transformer_router(router, Path(tmp), args.exporter)

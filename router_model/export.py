@@ -8,7 +8,6 @@ metadata, so the manifest can live inside the file it describes.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import warnings
 from pathlib import Path
@@ -18,7 +17,7 @@ import onnx
 import torch
 
 from router_model.graph import INPUT_NAMES, OUTPUT_NAMES, RouterGraph
-from router_model.manifest import METADATA_KEY, Manifest
+from router_model.manifest import METADATA_KEY, Manifest, graph_sha256
 
 log = logging.getLogger(__name__)
 OPSET = 20  # 20: GELU is one Gelu node (opset 18 spells it in five)
@@ -59,11 +58,6 @@ def export_graph(graph: RouterGraph, path: Path, n_models: int,
     if side.exists():
         side.unlink()
     onnx.checker.check_model(str(path))
-
-
-def graph_sha256(model: onnx.ModelProto) -> str:
-    """SHA-256 of the serialized graph (independent of metadata_props)."""
-    return hashlib.sha256(model.graph.SerializeToString()).hexdigest()
 
 
 def attach_manifest(out_dir: Path, manifest: Manifest) -> Manifest:

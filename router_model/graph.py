@@ -1,8 +1,8 @@
 """The exported computation: token ids -> features -> outcomes -> utility -> choice.
 
-``DecisionHead`` implements ``router_model.reward.utility`` plus the documented
-fallback of ``policies.base.argmax_utility`` in torch, so the weights, limits and
-model mask are graph inputs and one artifact serves the whole cost-quality curve.
+``DecisionHead`` runs ``router_model.reward.decision_utility`` (the one decision rule:
+utility formula, limits, mask, fallback) on torch ops, so the weights, limits and model
+mask are graph inputs and one artifact serves the whole cost-quality curve.
 """
 
 from __future__ import annotations
@@ -10,7 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from router_model.reward import NEG_INF, UTIL_FLOOR
+from router_model.reward import ArrayOps, decision_utility
+
+# the decision rule (router_model.reward.decision_utility) in torch ops
+TORCH_OPS = ArrayOps(torch.where, lambda x, v: x.clamp(min=v),
+                     lambda x: x.amax(dim=-1, keepdim=True))
 
 OUTPUT_NAMES = ("quality", "cost_usd", "latency_ms", "energy_j", "utility", "choice",
                 "features")
@@ -29,13 +33,7 @@ class DecisionHead(nn.Module):
     def forward(self, q: torch.Tensor, c: torch.Tensor, lat: torch.Tensor, e: torch.Tensor,
                 weights: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # one Split node gives the five (B, 1) columns; they broadcast over the M models
-        w_cost, w_lat, w_energy, max_lat, max_cost = weights.split(1, dim=1)
-        u = (q - w_cost * c - w_lat * lat - w_energy * e).clamp(min=UTIL_FLOOR)
-        within = (lat <= max_lat) & (c <= max_cost) & mask
-        limited = torch.where(within, u, NEG_INF)
-        relaxed = torch.where(mask, u, NEG_INF)
-        none_ok = limited.amax(dim=1, keepdim=True) <= NEG_INF
-        util = torch.where(none_ok, relaxed, limited)
+        util, _ = decision_utility(q, c, lat, e, weights.split(1, dim=1), mask, TORCH_OPS)
         return util, torch.argmax(util, dim=1)
 
 

@@ -3,9 +3,9 @@
 The gateway knows what the router cannot: a vLLM backend's live queue (serve/load_signal.py).
 It passes it to ``Router.route`` as ``latency_offset_ms`` (M,), extra milliseconds per model;
 this module adds them to the predicted ``latency_ms`` and recomputes the utility and the
-greedy choice with the semantics of the graph's ``DecisionHead`` (router_model/graph.py):
-``router_model.reward.utility`` under the mask and the limits, and the documented fallback of
-``policies.base.argmax_utility`` (every allowed model over a limit: limits dropped).
+greedy choice with ``router_model.reward.decision_utility``, the one decision rule the graph's
+``DecisionHead`` also runs (mask, limits, and the fallback: every allowed model over a limit
+-> limits dropped).
 
 Arithmetic stays in float32, as in the graph, so zero offsets would reproduce its utilities.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from router_model.reward import NEG_INF, RewardWeights, utility
+from router_model.reward import RewardWeights, decision_utility
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,5 @@ def load_adjusted(quality: np.ndarray, cost_usd: np.ndarray, latency_ms: np.ndar
         mask: (1, M) bool, True = allowed (at least one).
     """
     lat = latency_ms + offsets.astype(latency_ms.dtype, copy=False)
-    limited = utility(quality, cost_usd, lat, energy_j, w, mask)
-    fallback = bool(np.all(limited <= NEG_INF))
-    u = utility(quality, cost_usd, lat, energy_j,
-                RewardWeights(w.w_cost, w.w_latency, w.w_energy), mask) if fallback else limited
-    # = policies.base.argmax_utility(Predictions(q, c, lat, e), w, mask), without computing
-    # the two utilities again
-    return Adjusted(int(np.argmax(u[0])), np.asarray(u)[0].tolist(), fallback)
+    u, fallback = decision_utility(quality, cost_usd, lat, energy_j, w.columns(), mask)
+    return Adjusted(int(np.argmax(u[0])), np.asarray(u)[0].tolist(), bool(fallback[0, 0]))

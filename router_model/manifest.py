@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,13 @@ class Manifest:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=_jsonable)
+
+
+def graph_sha256(model: Any) -> str:
+    """SHA-256 of an ``onnx.ModelProto``'s serialized graph (independent of
+    metadata_props, so the manifest can live inside the file it describes). Here, not in
+    ``export``, so loading an artifact never imports torch."""
+    return hashlib.sha256(model.graph.SerializeToString()).hexdigest()
 
 
 def _jsonable(v: object) -> object:

@@ -11,7 +11,9 @@ default, never a crash).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,10 +51,67 @@ class RewardWeights:
                 raise ValueError(f"{name}: expected <= {MAX_WEIGHT:g} (a finite trade-off), "
                                  f"got {v}")
 
+    def columns(self) -> tuple[float, float, float, float, float]:
+        """The five values in ``as_array`` order (limits may be inf)."""
+        return (self.w_cost, self.w_latency, self.w_energy, self.max_latency_ms,
+                self.max_cost_usd)
+
     def as_array(self) -> np.ndarray:
         """(5,) float32: w_cost, w_latency, w_energy, max_latency_ms, max_cost_usd."""
         lim = [min(self.max_latency_ms, 3e38), min(self.max_cost_usd, 3e38)]
         return np.array([self.w_cost, self.w_latency, self.w_energy, *lim], dtype=np.float32)
+
+
+def trade_off(q: Any, c: Any, lat: Any, e: Any, w_cost: Any, w_latency: Any,
+              w_energy: Any) -> Any:
+    """THE utility formula, q - w_cost c - w_latency l - w_energy e (one place: the graph,
+    the policies, replay, OPE rewards and the load adjustment call it). Plain arithmetic,
+    so numpy arrays, floats and torch tensors (the exported graph) all work."""
+    return q - w_cost * c - w_latency * lat - w_energy * e
+
+
+def realised_utility(q: Any, c: Any, lat: Any, e: Any, w: RewardWeights) -> Any:
+    """``trade_off`` under ``w``'s weights (the score of a realised outcome; limits are a
+    routing constraint, not part of it)."""
+    return trade_off(q, c, lat, e, w.w_cost, w.w_latency, w.w_energy)
+
+
+@dataclass(frozen=True)
+class ArrayOps:
+    """The three array operations the decision rule needs, for numpy or torch."""
+
+    where: Callable[[Any, Any, Any], Any]
+    floor: Callable[[Any, float], Any]  # elementwise max(x, v)
+    row_max: Callable[[Any], Any]  # max over the last axis, kept
+
+
+NUMPY_OPS = ArrayOps(np.where, np.maximum, lambda x: np.max(x, axis=-1, keepdims=True))
+
+
+def decision_utility(q: Any, c: Any, lat: Any, e: Any, w: Sequence[Any], mask: Any,
+                     ops: ArrayOps = NUMPY_OPS) -> tuple[Any, Any]:
+    """THE decision rule: utilities under the limits and the mask, floored at UTIL_FLOOR,
+    NEG_INF where excluded; where every allowed model breaks a limit (the fallback), the
+    limits are dropped for that request and the mask kept.
+
+    Args:
+        q, c, lat, e: (n, M) predicted outcomes (numpy or torch).
+        w: the five columns (w_cost, w_latency, w_energy, max_latency_ms, max_cost_usd),
+            floats or (n, 1) tensors.
+        mask: (n, M) / (M,) bool, True = allowed (numpy: None = all).
+        ops: ``NUMPY_OPS`` or the graph's torch ops.
+
+    Returns:
+        utility (n, M) and the fallback rows (n, 1) bool.
+    """
+    w_cost, w_lat, w_energy, max_lat, max_cost = w
+    u = ops.floor(trade_off(q, c, lat, e, w_cost, w_lat, w_energy), UTIL_FLOOR)
+    allowed = True if mask is None else mask
+    within = (lat <= max_lat) & (c <= max_cost) & allowed
+    limited = ops.where(within, u, NEG_INF)
+    relaxed = ops.where(allowed, u, NEG_INF)
+    fallback = ops.row_max(limited) <= NEG_INF
+    return ops.where(fallback, relaxed, limited), fallback
 
 
 def utility(
@@ -63,7 +122,7 @@ def utility(
     w: RewardWeights,
     mask: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Utility per (request, model).
+    """Utility per (request, model) under the limits, WITHOUT the fallback.
 
     Args:
         quality, cost_usd, latency_ms, energy_j: (n, M) predicted or observed outcomes.
@@ -74,8 +133,7 @@ def utility(
         (n, M) float64; NEG_INF where a limit or the mask excludes the model, and at
         least UTIL_FLOOR elsewhere.
     """
-    u = quality - w.w_cost * cost_usd - w.w_latency * latency_ms - w.w_energy * energy_j
-    u = np.maximum(u, UTIL_FLOOR)
+    u = np.maximum(realised_utility(quality, cost_usd, latency_ms, energy_j, w), UTIL_FLOOR)
     ok = (latency_ms <= w.max_latency_ms) & (cost_usd <= w.max_cost_usd)
     if mask is not None:
         ok = ok & mask

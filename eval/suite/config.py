@@ -39,7 +39,7 @@ class SuiteConfig:
     threads: int = 2
     cascade: bool = True  # RouterBench: the cascade with a learned verifier
     onboard_model: str = "mistralai/mixtral-8x7b-chat"  # RouterBench onboarding; "" = off
-    tail_tokens: int = 64  # the static featurizer's prompt-tail view (train: TAIL_TOKENS)
+    tail_tokens: int = 0  # the static featurizer's prompt-tail view (train: TAIL_TOKENS)
     policy: Any = MISSING
     trainer: dict[str, int] = field(default_factory=lambda: {"seed": 0})  # policy's ${..}
     featurizer: FeaturizerConf = field(default_factory=FeaturizerConf)

@@ -1,6 +1,7 @@
 """Features of one dataset for the suite: the router's static features per split, MiniLM.
 
-``static``: the shipped featurizer (``static_mean``: without its prompt-tail view) (``router_model.featurizer.build_featurizer``), its SIF
+``static``: the shipped featurizer (``router_model.featurizer.build_featurizer``;
+``static_tail``: with a prompt-tail view), its SIF
 weights counted on the split's training texts only, run over every text of the dataset
 (the texts are tokenized once per dataset). ``minilm``: MiniLM sentence embeddings
 (``eval.suite.embeddings``, cached). Both are (n, d) float32 in the dataset's row order.
@@ -33,7 +34,7 @@ class FeatureBank:
     dim: int = 256
     sif_a: float = 1e-3
     max_tokens: int = 512
-    tail_tokens: int = 64
+    tail_tokens: int = 0
     _ids: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
     _minilm: np.ndarray | None = field(default=None, repr=False)
 

@@ -24,7 +24,6 @@ from eval.suite.cost_model import LogLinearCost
 from eval.suite.datasets import SuiteData, load_dataset
 from eval.suite.features import FeatureBank
 from eval.suite.methods import Fitted, MethodSpec, baseline_specs, fit_method
-from eval.suite.onboard import onboard_for_split
 from eval.suite.metrics import (
     ORACLE,
     Figure,
@@ -35,9 +34,11 @@ from eval.suite.metrics import (
     sweep_choices,
     w_grid,
 )
+from eval.suite.onboard import onboard_for_split
 from eval.suite.splits import Split, _val_of, check_leak_free, make_splits, text_groups
 
 log = logging.getLogger(__name__)
+TAIL_VIEW = 64  # the ``tail`` variant's prompt-tail view (tokens)
 # figures[dataset][group][figure][method] -> one Figure per split
 Figures = dict[str, dict[str, dict[str, dict[str, list[Figure]]]]]
 
@@ -61,7 +62,7 @@ class SuiteSettings:
     part: str = "test"
     dim: int = 256
     sif_a: float = 1e-3
-    tail_tokens: int = 64
+    tail_tokens: int = 0
     cascade: bool = True
     onboard_model: str = "mistralai/mixtral-8x7b-chat"  # "" = no onboarding study
 
@@ -141,8 +142,8 @@ def _fit_all(specs: list[MethodSpec], bank: FeatureBank, full: FullInfo,
     """Every method fitted on the split, and the static features (n, d) it used."""
     _, static = bank.static(split.train)
     feats = {"static": static, "none": np.zeros((len(full), 1), np.float32)}
-    if any(sp.features == "static_mean" for sp in specs):
-        feats["static_mean"] = bank.static(split.train, tail_tokens=0)[1]
+    if any(sp.features == "static_tail" for sp in specs):
+        feats["static_tail"] = bank.static(split.train, tail_tokens=TAIL_VIEW)[1]
     if any(sp.features == "minilm" for sp in specs):
         feats["minilm"] = bank.minilm()
     return {sp.name: fit_method(sp, feats[sp.features], full, split) for sp in specs}, static

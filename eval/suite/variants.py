@@ -16,9 +16,9 @@ from router_model.policies import blend as _blend  # noqa: F401  (registers "ble
 from router_model.policies.base import Policy
 
 # variants on other features than the shipped static ones
-FEATURES = {"no_tail": "static_mean"}
+FEATURES = {"tail": "static_tail"}
 VARIANTS: dict[str, dict[str, Any]] = {
-    "no_tail": {},  # the featurizer before the prompt-tail view
+    "tail": {},  # the static featurizer with a prompt-tail view (last 64 tokens)
     # linear heads on the standardised static features (per-model logistic regression)
     "linear": {"depth": 0, "epochs": 40, "weight_decay": 0.05},
     "wide": {"hidden": 256, "dropout": 0.5, "epochs": 30},

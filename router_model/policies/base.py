@@ -18,7 +18,7 @@ from typing import ClassVar, Self, TypeVar
 import numpy as np
 
 from data.matrix import BanditLog, FullInfo
-from router_model.reward import NEG_INF, RewardWeights, utility
+from router_model.reward import RewardWeights, decision_utility
 
 
 @dataclass
@@ -74,11 +74,8 @@ def argmax_utility(
 ) -> np.ndarray:
     """argmax_m u(m) under limits; where every model breaks a limit, the best allowed one
     ignoring the limits (documented fallback). Returns (n,) int64."""
-    u = utility(pred.quality, pred.cost_usd, pred.latency_ms, pred.energy_j, w, mask)
-    relaxed = utility(pred.quality, pred.cost_usd, pred.latency_ms, pred.energy_j,
-                      RewardWeights(w.w_cost, w.w_latency, w.w_energy), mask)
-    none_ok: np.ndarray = np.all(np.asarray(u) <= NEG_INF, axis=1)
-    u = np.where(none_ok[:, None], relaxed, u)
+    u, _ = decision_utility(pred.quality, pred.cost_usd, pred.latency_ms, pred.energy_j,
+                            w.columns(), mask)
     return np.argmax(u, axis=1).astype(np.int64)
 
 

@@ -117,7 +117,7 @@ class LogisticPolicy(Policy):
                                 line_search_fn="strong_wolfe")
         l2 = 1.0 / (self.C * len(X))
 
-        def closure() -> "torch.Tensor":
+        def closure() -> torch.Tensor:
             opt.zero_grad()
             bce = F.binary_cross_entropy_with_logits(lin(x), q, reduction="none")
             loss = (bce * ok).sum() / ok.sum() + l2 * (lin.weight ** 2).sum()

@@ -104,3 +104,29 @@ def test_matches_open_bandit_pipeline() -> None:
     assert ope.DirectMethod().estimate_policy_value(
         action_dist=kw["action_dist"], position=kw["position"], estimated_rewards_by_reg_model=rh
     ) == pytest.approx(ours["dm"].mean())
+
+
+def test_a_new_estimator_is_one_registered_class() -> None:
+    """Adding an estimator edits no other: it appears in ``estimate`` and ``round_values``;
+    a second registration under a taken name is refused."""
+    import eval.ope as ope
+
+    @ope.register_estimator("switch_test")
+    class _Half(ope.Estimator):
+        def round_values(self, d, w):  # type: ignore[no-untyped-def]
+            return 0.5 * ope.DirectMethod().round_values(d, w)
+
+    try:
+        rng = np.random.default_rng(0)
+        n, M = 200, 3
+        p = np.full((n, M), 1 / M)
+        d = BanditData(rng.integers(0, M, n), np.full(n, 1 / M), rng.random(n), p,
+                       rng.random((n, M)))
+        res = estimate(d, Bootstrap(n, 50, 0))
+        assert res.estimates["switch_test"].mean == pytest.approx(
+            0.5 * res.estimates["dm"].mean)
+        assert "switch_test" in round_values(d)
+        with pytest.raises(ValueError, match="registered twice"):
+            ope.register_estimator("dm")(_Half)
+    finally:
+        ope.ESTIMATOR_REGISTRY.pop("switch_test", None)
