@@ -36,6 +36,7 @@ class DataConf:
     profiles: str = ""  # serving-profile YAML; "" = data.profiles default
     require_feedback: bool = True  # gateway logs: only rows graded by /v1/feedback
     logging_policy: str | None = None  # gateway logs: only this router policy's rows
+    models: list[str] = field(default_factory=list)  # the action set; [] = those in the log
 
 
 @dataclass

@@ -34,6 +34,7 @@ class DataSource(ABC):
     synthetic_tuples: int = 0  # SyntheticSource
     require_feedback: bool = True  # GatewaySource: only rows graded by /v1/feedback
     logging_policy: str | None = None  # GatewaySource: only this router policy's rows
+    models: list[str] = field(default_factory=list)  # the action set; [] = those in the log
 
     @abstractmethod
     def load_frame(self, seed: int) -> pd.DataFrame:
@@ -41,7 +42,7 @@ class DataSource(ABC):
 
     def load(self, seed: int = 0) -> LoadedLogs:
         df = self.load_frame(seed)
-        view = to_view(df, self.feedback)
+        view = to_view(df, self.feedback, list(self.models) or None)
         if self.max_requests and len(view) > self.max_requests:
             view = subset(view, np.arange(self.max_requests))
         log.info("loaded %d requests x %d models (%s)", len(view), len(view.models),

@@ -37,15 +37,17 @@ def frame_sha256(df: pd.DataFrame) -> str:
     return hashlib.sha256(np.sort(h).tobytes()).hexdigest()
 
 
-def to_view(df: pd.DataFrame, feedback: str) -> FullInfo | BanditLog:
-    """Dense view: full-information matrices or a bandit log."""
+def to_view(df: pd.DataFrame, feedback: str, models: list[str] | None = None
+            ) -> FullInfo | BanditLog:
+    """Dense view: full-information matrices or a bandit log (over ``models``, in that
+    order, when given: a bandit log may never have tried some of them)."""
     if feedback == "full":
-        return FullInfo.from_frame(df)
+        return FullInfo.from_frame(df, models=models)
     if feedback == "bandit":
         if df["propensity"].isna().any():
             row = int(np.flatnonzero(df["propensity"].isna().to_numpy())[0])
             raise ValueError(f"propensity: row {row} is null; bandit logs need propensities")
-        return BanditLog.from_frame(df)
+        return BanditLog.from_frame(df, models=models)
     raise ValueError(f"data.feedback: expected 'full' or 'bandit', got {feedback!r}")
 
 
