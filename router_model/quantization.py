@@ -65,8 +65,12 @@ def quantize_router(fp32: Path, out: Path, tok: Tokenizer, calibration_texts: li
         raise ValueError("calibration_texts: expected at least one text")
     with tempfile.TemporaryDirectory() as tmp:
         mlp = Path(tmp) / "mlp_int8.onnx"
-        matmuls = [n.name for n in onnx.load(str(fp32)).graph.node
-                   if n.op_type in QUANTIZED_OPS]
+        graph = onnx.load(str(fp32)).graph
+        weights = {i.name for i in graph.initializer}
+        # layers with a weight only: the featurizer's pooling MatMuls multiply two
+        # activations (token weights x gathered rows) and stay float
+        matmuls = [n.name for n in graph.node
+                   if n.op_type in QUANTIZED_OPS and len(n.input) > 1 and n.input[1] in weights]
         if len(matmuls) < 2:  # no hidden layer: only the table is quantized
             onnx.save_model(quantize_tables(onnx.load(str(fp32))), str(out))
             return

@@ -1,0 +1,96 @@
+"""The cascade's verifier and the blend policy ship as ONNX: parity with torch / numpy,
+and the verifier learns a signal the answers carry (and none from shuffled labels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from data.matrix import FullInfo
+from router_model.featurizer import build_featurizer, featurize
+from router_model.tokenization import encode, load_tokenizer
+from router_model.verifier import Verifier, VerifierConf, export_verifier
+
+
+def _answers(n: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Answers whose wording reveals correctness for model 0 only; model 1 is random."""
+    model = rng.integers(0, 2, n)
+    y = (rng.random(n) < 0.5).astype(float)
+    words = np.where(y > 0, "certainly the answer is", "i am not sure, maybe")
+    texts = [f"{w} {rng.integers(100)}" if m == 0 else f"answer {rng.integers(100)}"
+             for w, m in zip(words, model, strict=True)]
+    return texts, model, y
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    texts, model, y = _answers(1200, rng)
+    tok = load_tokenizer(64)
+    feat, _ = build_featurizer("static", tok, texts[:800], 32, 1e-3, 0)
+    A = featurize(feat, tok, texts)
+    P = rng.normal(size=(len(texts), 8)).astype(np.float32)
+    v = Verifier(VerifierConf(epochs=8)).fit(P[:800], A[:800], model[:800], y[:800], 2)
+    path = tmp_path_factory.mktemp("verifier") / "verifier.onnx"
+    graph = export_verifier(feat, v, 8, path)
+    return texts, model, y, tok, P, A, v, graph, path
+
+
+def test_verifier_learns_what_the_answer_says_and_not_from_shuffled_labels(fitted) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.metrics import roc_auc_score
+
+    _, model, y, _, P, A, v, _, _ = fitted
+    te = np.arange(800, 1200)
+    m0 = te[model[te] == 0]
+    assert roc_auc_score(y[m0], v.predict_proba(P[m0], A[m0], model[m0])) > 0.9
+    shuffled = np.random.default_rng(1).permutation(y[:800])  # negative control
+    vs = Verifier(VerifierConf(epochs=8)).fit(P[:800], A[:800], model[:800], shuffled, 2)
+    assert roc_auc_score(y[m0], vs.predict_proba(P[m0], A[m0], model[m0])) < 0.65
+
+
+def test_verifier_onnx_matches_torch(fitted) -> None:  # type: ignore[no-untyped-def]
+    texts, model, _, tok, P, _, _, graph, path = fitted
+    ids, mask = encode(tok, texts[800:864])
+    feeds = {"answer_ids": ids, "answer_mask": mask, "prompt_features": P[800:864],
+             "model_index": model[800:864].astype(np.int64)}
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        ["p_correct"], feeds)[0]
+    with torch.inference_mode():
+        want = graph(*(torch.from_numpy(feeds[k]) for k in feeds)).numpy()
+    assert np.abs(got - want).max() < 1e-5
+
+
+def test_blend_module_matches_the_policy_and_exports(tmp_path: Path) -> None:
+    from router_model.export import export_graph
+    from router_model.graph import RouterGraph
+    from router_model.parity import check_parity
+    from router_model.policies.blend import BlendPolicy
+
+    rng = np.random.default_rng(0)
+    n, M, d = 400, 3, 12
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    tasks = np.where(X[:, 0] > 0, "a", "b")
+    q = (rng.random((n, M)) < np.where(tasks[:, None] == "a", 0.8, 0.3)).astype(float)
+    c = np.tile([1e-3, 1e-4, 5e-4], (n, 1))
+    log = FullInfo(np.arange(n).astype(str), np.array(["x"] * n), tasks, ["m0", "m1", "m2"],
+                   q, c, np.ones((n, M)), np.ones((n, M)))
+    pol = BlendPolicy(alpha=0.4, hidden=8, epochs=3, n_ensemble=2).fit(X, log)
+    mod = pol.torch_module()
+    with torch.inference_mode():
+        got = [t.numpy() for t in mod(torch.from_numpy(X))]
+    pred = pol.predict(X)
+    assert np.abs(got[0] - pred.quality).max() < 1e-5
+    assert np.abs(got[1] - pred.cost_usd).max() / pred.cost_usd.max() < 1e-4
+
+    class _Feat(torch.nn.Module):  # ids -> the fixed features of the first rows
+        def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            return torch.from_numpy(X[:1]).expand(ids.shape[0], -1) + 0 * mask[:, :1]
+
+    graph = RouterGraph(_Feat(), mod)
+    export_graph(graph, tmp_path / "router.onnx", M, "legacy")
+    rep = check_parity(graph, tmp_path / "router.onnx", M, n=16)
+    assert rep.choice_agreement == 1.0 and rep.max_abs_diff["quality"] < 1e-5
