@@ -1,10 +1,12 @@
 """Choose every threshold on the validation split, through the exported graph.
 
-Category thresholds (``injection``, ``harmful``), per operating point with target
-false-positive rate ``f``: on EACH benign validation set (the RouterBench, RouteLLM and
-DC-Router prompts, the deepset benign texts, ``hard_benign``, ``presidio``) take the
-lowest threshold that flags at most ``floor(f * n)`` of its ``n`` texts; the threshold is
-the highest of these, so the FPR is at most ``f`` on every set at once.
+Category thresholds (``injection``, ``harmful``), per operating point: on EACH benign
+validation set take the lowest threshold that flags at most ``floor(f * n)`` of its
+``n`` texts, where ``f`` is the operating point's target false-positive rate on the
+traffic sets (the RouterBench, RouteLLM and DC-Router prompts, and ``presidio``) and the
+category's own, stated, rate on the two small trigger-word sets (``deepset`` benign and
+``hard_benign``: a few dozen texts each, where 1% would mean "none"); the threshold is
+the highest of these, so every set's FPR is within its target at once.
 
 Tagger threshold, per operating point: the entity-probability threshold (grid 0.05 ..
 0.95) that maximises span F-beta on the Presidio validation texts (strict beta = 4,
@@ -26,6 +28,7 @@ from train.guard_data import CATEGORIES, Example
 
 BENIGN_SETS = {s: (s,) for s in ("routerbench", "routellm", "dcrouter", "deepset",
                                   "hard_benign", "presidio")}
+HARD_SETS = ("deepset", "hard_benign")
 TAG_BETA = {"strict": 4.0, "balanced": 2.0, "permissive": 1.0}
 TAG_GRID = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2).tolist())
 
@@ -58,17 +61,26 @@ def fpr_threshold(benign: np.ndarray, fpr: float) -> float:
 
 
 def category_thresholds(sc: Scored, fprs: Mapping[str, float],
+                        hard: Mapping[str, Mapping[str, float]] | None = None,
                         benign_sets: Mapping[str, Sequence[str]] = BENIGN_SETS
                         ) -> dict[str, dict[str, float]]:
-    """category -> operating point -> threshold (see module docstring)."""
+    """category -> operating point -> threshold (see module docstring).
+
+    Args:
+        fprs: operating point -> target FPR on the traffic sets.
+        hard: category -> operating point -> target FPR on ``HARD_SETS`` (default: fprs).
+    """
     out: dict[str, dict[str, float]] = {}
     src = np.array(sc.sources)
     for j, cat in enumerate(CATEGORIES):
         out[cat] = {}
         for op, f in fprs.items():
-            per_set = [fpr_threshold(sc.scores[np.isin(src, members) & (sc.labels[:, j] == 0), j], f)
-                       for members in benign_sets.values()
-                       if (np.isin(src, members) & (sc.labels[:, j] == 0)).any()]
+            per_set = []
+            for name, members in benign_sets.items():
+                m = np.isin(src, members) & (sc.labels[:, j] == 0)
+                if m.any():
+                    rate = (hard or {}).get(cat, {}).get(op, f) if name in HARD_SETS else f
+                    per_set.append(fpr_threshold(sc.scores[m, j], rate))
             out[cat][op] = max(per_set)
     return out
 

@@ -29,11 +29,12 @@ class GuardModelConf:
     """``GuardNet`` sizes, the static featurizer it reuses, and the windows."""
 
     hidden: int = 64
-    conv_layers: int = 2
+    conv_layers: int = 3
     token_dim: int = 16
     ngram_buckets: int = 65536
     ngram_dim: int = 32
     dropout: float = 0.1
+    wide_buckets: int = 262144
     static_dim: int = 256
     sif_a: float = 1e-3
     window: int = 128
@@ -55,10 +56,13 @@ class GuardTrainerConf:
 
 @dataclass
 class GuardThresholdConf:
-    """Target false-positive rate per operating point (on each benign validation set)."""
+    """Target false-positive rates (train.guard_calibrate): ``fpr`` per operating point on
+    each benign traffic set; ``hard_fpr`` per category and operating point on the small
+    trigger-word sets (deepset benign, hard_benign)."""
 
     fpr: dict[str, float] = field(default_factory=lambda: {
         "strict": 0.03, "balanced": 0.01, "permissive": 0.002})
+    hard_fpr: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass

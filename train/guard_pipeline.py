@@ -30,6 +30,7 @@ from router_model.runtime import session_options
 from router_model.tokenization import TRUNCATION, load_tokenizer, save_tokenizer
 from train.guard_calibrate import (
     BENIGN_SETS,
+    HARD_SETS,
     TAG_BETA,
     category_thresholds,
     score_examples,
@@ -61,7 +62,9 @@ def data_sha256(examples: list[Example]) -> str:
 
 
 def tag_labels(train: list[Example]) -> list[str]:
-    return ["O", *sorted({s.entity_type for e in train for s in e.spans})]
+    """BIO tags: ``O``, then ``B-T``, ``I-T`` per entity type of the training spans."""
+    types = sorted({s.entity_type for e in train for s in e.spans})
+    return ["O", *[f"{p}-{t}" for t in types for p in ("B", "I")]]
 
 
 def _provisional_manifest(conf: GuardTrainConf, tags: list[str]) -> dict[str, Any]:
@@ -92,7 +95,7 @@ def _fit(conf: GuardTrainConf, train: list[Example], val: list[Example], tags: l
     timings["tokenize"] = time.perf_counter() - t0
     m, tc = conf.model, conf.trainer
     net = GuardNet(featurizer, len(CATEGORIES), len(tags), m.hidden, m.conv_layers,  # type: ignore[arg-type]
-                   m.token_dim, m.ngram_buckets, m.ngram_dim, m.dropout)
+                   m.token_dim, m.ngram_buckets, m.ngram_dim, m.dropout, m.wide_buckets)
     trainer = GuardTrainer(tc.epochs, tc.batch_size, tc.lr, tc.weight_decay,
                            tc.samples_per_epoch, tc.tag_weight, m.window, encoder.cls_id,
                            encoder.sep_id, tc.seed, dict(tc.source_weights))
@@ -141,7 +144,7 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
     prov = _provisional_manifest(conf, tags)
     guard = _guard(out / FP32, prov, out / "tokenizer.json")
     thresholds = category_thresholds(score_examples(guard, val, "calibrate"),
-                                     dict(conf.thresholds.fpr))
+                                     dict(conf.thresholds.fpr), dict(conf.thresholds.hard_fpr))
     tag_t, tag_grid = tag_thresholds(guard, [e for e in val if e.source == "presidio"])
     thresholds["tag"] = tag_t
     prov["thresholds"] = thresholds
@@ -154,6 +157,8 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
         categories=list(CATEGORIES), tags=tags, thresholds=thresholds,
         threshold_rule={"categories": {op: {"target_fpr": f, "on_each_of": list(BENIGN_SETS)}
                                        for op, f in conf.thresholds.fpr.items()},
+                        "hard_sets": {"sets": list(HARD_SETS),
+                                      "target_fpr": dict(conf.thresholds.hard_fpr)},
                         "tag": {op: {"maximise": f"span F{b:g}", "overlap": "same type, IoU>=0.5"}
                                 for op, b in TAG_BETA.items()},
                         "split": "validation (by group per source)"},

@@ -41,8 +41,8 @@ class Item:
 
 def token_tags(ex: Example, encoder: GuardEncoder, normalizer: Normalizer,
                tag_index: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ids, shapes and IO tags of one example (tags IGNORE when it has no gold spans
-    and is not a PII source)."""
+    """ids, shapes and BIO tags of one example (the first token of a span ``B-T``, the
+    rest ``I-T``; IGNORE for texts of a source without PII labels)."""
     norm = normalizer(ex.text)
     enc = encoder(norm.text)
     n = len(enc)
@@ -53,9 +53,11 @@ def token_tags(ex: Example, encoder: GuardEncoder, normalizer: Normalizer,
         s, e = enc.offsets(np.arange(n))
         orig = np.array([norm.to_original(a, b) for a, b in zip(s.tolist(), e.tolist(),
                                                                  strict=True)])
-        for span in ex.spans:
-            hit = (orig[:, 0] < span.end) & (orig[:, 1] > span.start)
-            tags[hit] = tag_index.get(span.entity_type, 0)
+        for span in sorted(ex.spans, key=lambda sp: sp.end - sp.start, reverse=True):
+            hit = np.flatnonzero((orig[:, 0] < span.end) & (orig[:, 1] > span.start))
+            if len(hit) and f"B-{span.entity_type}" in tag_index:  # nested: the inner wins
+                tags[hit] = tag_index[f"I-{span.entity_type}"]
+                tags[hit[0]] = tag_index[f"B-{span.entity_type}"]
     return enc.ids, enc.shapes, tags
 
 

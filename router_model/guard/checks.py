@@ -1,11 +1,10 @@
 """The registered checks: structured PII rules, secrets, and the learned scorer.
 
 ``learned`` runs the ONNX graph once over the document's windows: the classifier's
-per-category probability is the maximum over windows; the tagger's per-token entity
-probability and type come from each token's owner window, tokens over the operating
-point's tag threshold are merged into spans (same type, consecutive tokens), and a
-tagger span of a rule-owned type (a card, an IBAN, ...) is kept only if that type's
-validator accepts it.
+per-category probability is the maximum over windows; the tagger's per-token BIO tag
+probabilities come from each token's owner window and are decoded per word
+(``Learned._spans``); a tagger span of a rule-owned type (a card, an IBAN, ...) is kept
+only if that type's validator accepts it.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ from router_model.guard.spans import Span
 from router_model.guard.windows import make_windows, owner
 
 Runner = Callable[[dict[str, np.ndarray]], Sequence[np.ndarray]]
-"""feeds {input_ids, attention_mask, shape_ids} -> [scores (K, C), entity_prob (K, T),
-entity_type (K, T)]: an ONNX Runtime session's ``run`` or the torch module's."""
+"""feeds {input_ids, attention_mask, shape_ids} -> [scores (K, C), tag_probs (K, T, L)]:
+an ONNX Runtime session's ``run`` or the torch module's."""
 
 
 @register_check("pii_rules")
@@ -50,7 +49,7 @@ class Learned(GuardCheck):
     Args:
         run: the graph (``Runner``).
         categories: the classifier's output names, in order.
-        tags: the tagger's labels, ``tags[0] == "O"``.
+        tags: the tagger's BIO labels, ``tags[0] == "O"``, then ``B-T`` / ``I-T``.
         tag_thresholds: operating point -> entity-probability threshold.
         width, stride: window size and step in tokens.
         cls_id, sep_id: special token ids.
@@ -68,45 +67,62 @@ class Learned(GuardCheck):
         self.width, self.stride = width, stride
         self.cls_id, self.sep_id = cls_id, sep_id
 
+    def _types(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Entity types and, per type, the column of its B- and I- tag."""
+        types = sorted({t[2:] for t in self.tags if t != "O"})
+        b = np.array([self.tags.index(f"B-{t}") for t in types])
+        i = np.array([self.tags.index(f"I-{t}") for t in types])
+        return types, b, i
+
     def run(self, doc: Document) -> CheckResult:
         enc = doc.encoding
         win = make_windows(enc, self.width, self.stride, self.cls_id, self.sep_id)
-        scores, prob, kind = self._run(win.feeds())
+        scores, probs = self._run(win.feeds())
         out = {c: float(scores[:, i].max()) for i, c in enumerate(self.categories)}
         spans: list[Span] = []
         if len(enc):
             w, col = owner(win, len(enc))
-            tok_p, tok_t = prob[w, col], kind[w, col]
             tau = self.tag_thresholds.get(doc.operating_point, 0.5)
-            spans = self._spans(doc, tok_p, tok_t, tau)
+            spans = self._spans(doc, probs[w, col], tau)
         if spans:
             out["pii"] = max(s.score for s in spans)
         return CheckResult(out, spans)
 
-    def _spans(self, doc: Document, p: np.ndarray, t: np.ndarray, tau: float) -> list[Span]:
-        """Merge consecutive same-type tokens over ``tau`` into validated spans."""
-        hit = np.flatnonzero(p >= tau)
+    def _spans(self, doc: Document, p: np.ndarray, tau: float) -> list[Span]:
+        """Word-level BIO decoding of token tag probabilities ``p`` (n, L): a word (its
+        first piece; continuation pieces follow it) is an entity when 1 - P(O) >= tau,
+        of the type with the most B + I mass; it starts a span on B or a type change,
+        else extends the previous word's span."""
+        enc = doc.encoding
+        first = np.flatnonzero((enc.shapes & 8) == 0)  # word-initial pieces
+        ent = 1.0 - p[first, 0]
+        hit = np.flatnonzero(ent >= tau)
         if not len(hit):
             return []
-        starts, ends = doc.encoding.offsets(hit)
+        types, bcol, icol = self._types()
+        pw = p[first[hit]]
+        kind = (pw[:, bcol] + pw[:, icol]).argmax(1)
+        begin = pw[np.arange(len(hit)), bcol[kind]] >= pw[np.arange(len(hit)), icol[kind]]
+        last = np.r_[first[1:] - 1, len(enc) - 1][hit]  # each word's last piece
+        s_off, _ = enc.offsets(first[hit])
+        _, e_off = enc.offsets(last)
         spans: list[Span] = []
-        run_s, run_e, run_t, run_p, last = -1, -1, -1, [], -2
-        for j, s, e in zip(hit.tolist(), starts.tolist(), ends.tolist(), strict=True):
-            kind = int(t[j])
-            if j == last + 1 and kind == run_t:
-                run_e, last = max(run_e, e), j
-                run_p.append(float(p[j]))
+        cur: list = []  # [start, end, type, [probs], word index]
+        for k in range(len(hit)):
+            w, t = int(hit[k]), int(kind[k])
+            if cur and not begin[k] and cur[2] == t and cur[4] == w - 1:
+                cur[1], cur[4] = int(e_off[k]), w
+                cur[3].append(float(ent[w]))
                 continue
-            self._close(doc, run_s, run_e, run_t, run_p, spans)
-            run_s, run_e, run_t, run_p, last = s, e, kind, [float(p[j])], j
-        self._close(doc, run_s, run_e, run_t, run_p, spans)
+            self._close(doc, cur, types, spans)
+            cur = [int(s_off[k]), int(e_off[k]), t, [float(ent[w])], w]
+        self._close(doc, cur, types, spans)
         return spans
 
-    def _close(self, doc: Document, s: int, e: int, kind: int, ps: list[float],
-               spans: list[Span]) -> None:
-        if s < 0:
+    def _close(self, doc: Document, cur: list, types: list[str], spans: list[Span]) -> None:
+        if not cur:
             return
-        label = self.tags[kind]
-        if rules.validate(label, doc.text[s:e]) is False:
+        label = types[cur[2]]
+        if rules.validate(label, doc.text[cur[0]:cur[1]]) is False:
             return
-        spans.append(Span(label, s, e, float(np.mean(ps)), "tagger"))
+        spans.append(Span(label, cur[0], cur[1], float(np.mean(cur[3])), "tagger"))

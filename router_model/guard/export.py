@@ -32,7 +32,7 @@ def example_inputs(batch: int = 2, tokens: int = 9) -> tuple[torch.Tensor, ...]:
 
 def export_guard(graph: GuardGraph, path: Path) -> None:
     """Write ``graph`` as one self-contained ONNX file, dynamic batch and length axes."""
-    axes = {n: {0: "B", 1: "T"} for n in (*INPUT_NAMES, "entity_prob", "entity_type")}
+    axes = {n: {0: "B", 1: "T"} for n in (*INPUT_NAMES, "tag_probs")}
     axes["scores"] = {0: "B"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -7,11 +7,12 @@ its static token table (B, T, d). On top, learned and small:
 - token stream: project the static vectors to ``hidden``, add a learned case-shape
   embedding and a small learned per-token embedding, then a stack of dilated 1-D
   convolutions (residual, GELU) -> (B, T, hidden);
-- tagger head: per token, logits over ``["O", *entity types]`` (IO tags) -> (B, T, L);
+- tagger head: per token, logits over BIO tags ``["O", "B-T", "I-T", ...]`` -> (B, T, L);
 - classifier head: [pooled static (B, D), masked mean and max of the token stream
   (B, 2 * hidden), mean of hashed token-bigram embeddings (B, ngram_dim)] -> MLP ->
-  one logit per category (B, C), independent sigmoids (a text can be both a jailbreak
-  and a harmful request).
+  one logit per category (B, C), plus a wide linear part over hashed token 1-3-grams
+  (``wide_logits``); independent sigmoids (a text can be both a jailbreak and a
+  harmful request).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class GuardNet(nn.Module):
     def __init__(self, featurizer: StaticFeaturizer, n_classes: int, n_tags: int,
                  hidden: int = 64, conv_layers: int = 2, token_dim: int = 16,
                  ngram_buckets: int = 1 << 16, ngram_dim: int = 32,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, wide_buckets: int = 1 << 18) -> None:
         super().__init__()
         self.featurizer = featurizer.requires_grad_(False)
         vocab, static_dim = featurizer.table.weight.shape
@@ -50,6 +51,9 @@ class GuardNet(nn.Module):
         self.cls_head = nn.Sequential(nn.Linear(cls_in, hidden * 2), nn.GELU(),
                                       nn.Dropout(dropout), nn.Linear(hidden * 2, n_classes))
         self.tag_head = nn.Linear(hidden, n_tags)
+        self.wide_buckets = wide_buckets
+        self.wide = nn.Embedding(wide_buckets, n_classes)
+        nn.init.zeros_(self.wide.weight)
         nn.init.normal_(self.token.weight, std=0.02)
         nn.init.normal_(self.bigram.weight, std=0.02)
 
@@ -85,6 +89,21 @@ class GuardNet(nn.Module):
         e = self.bigram(h) * pair.unsqueeze(-1)
         return e.sum(1) / pair.sum(1, keepdim=True).clamp(min=1.0)
 
+    def wide_logits(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The linear "wide" part: one learned weight per category for each hashed token
+        1-, 2- and 3-gram, summed over the window / sqrt(count) (an l2-normalised binary
+        bag, like the TF-IDF baseline's, but of token n-grams) -> (B, C)."""
+        ids, m = input_ids, mask
+        uni = (ids * 7 + 1) % self.wide_buckets
+        bi = (ids[:, :-1] * BIGRAM_MULT + ids[:, 1:]) % self.wide_buckets
+        tri = ((ids[:, :-2] * BIGRAM_MULT + ids[:, 1:-1]) * 31 + ids[:, 2:]) % self.wide_buckets
+        mb, mt = m[:, :-1] * m[:, 1:], m[:, :-2] * m[:, 1:-1] * m[:, 2:]
+        total = (self.wide(uni) * m.unsqueeze(-1)).sum(1) + (self.wide(bi) * mb.unsqueeze(-1)
+                                                             ).sum(1) \
+            + (self.wide(tri) * mt.unsqueeze(-1)).sum(1)
+        n = m.sum(1, keepdim=True) + mb.sum(1, keepdim=True) + mt.sum(1, keepdim=True)
+        return total / n.clamp(min=1.0).sqrt()
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 shape_ids: torch.Tensor, lin: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,15 +115,16 @@ class GuardNet(nn.Module):
         mx = (h + (mask.unsqueeze(-1) - 1.0) * -NEG).amax(1)
         pooled = self.featurizer(input_ids, attention_mask)
         z = torch.cat([pooled, mean, mx, self.bigrams(input_ids, mask)], dim=1)
-        return self.cls_head(self.drop(z)), self.tag_head(self.drop(h))
+        logits = self.cls_head(self.drop(z)) + self.wide_logits(input_ids, mask)
+        return logits, self.tag_head(self.drop(h))
 
 
 class GuardGraph(nn.Module):
     """The exported form: probabilities instead of logits, the token projections folded
     into one (V, hidden) lookup table (``GuardNet.folded``).
 
-    Outputs: ``scores`` (B, C) sigmoid per category; ``entity_prob`` (B, T) = 1 - P(O);
-    ``entity_type`` (B, T) int64, the most likely non-O tag index (1..L-1).
+    Outputs: ``scores`` (B, C) sigmoid per category; ``tag_probs`` (B, T, L) softmax over
+    the BIO tags (``O``, ``B-<type>``, ``I-<type>``, ...).
     """
 
     def __init__(self, net: GuardNet) -> None:
@@ -113,17 +133,16 @@ class GuardGraph(nn.Module):
         self.lin = nn.Embedding.from_pretrained(net.folded(), freeze=True)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                shape_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                shape_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lin = self.lin(input_ids)
         return probabilities(*self.net(input_ids, attention_mask, shape_ids, lin))
 
 
 def probabilities(logits: torch.Tensor, tags: torch.Tensor
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(B, C) logits, (B, T, L) tag logits -> scores, entity_prob, entity_type."""
-    p = torch.softmax(tags, dim=-1)
-    return torch.sigmoid(logits), 1.0 - p[..., 0], p[..., 1:].argmax(-1) + 1
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, C) logits, (B, T, L) tag logits -> scores (B, C), tag_probs (B, T, L)."""
+    return torch.sigmoid(logits), torch.softmax(tags, dim=-1)
 
 
 INPUT_NAMES = ("input_ids", "attention_mask", "shape_ids")
-OUTPUT_NAMES = ("scores", "entity_prob", "entity_type")
+OUTPUT_NAMES = ("scores", "tag_probs")

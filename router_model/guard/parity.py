@@ -16,7 +16,7 @@ from router_model.parity import random_feeds
 
 @dataclass
 class GuardParity:
-    """Max |diff| of the float outputs and the share of equal entity types."""
+    """Max |diff| of the float outputs and the share of equal most likely tags."""
 
     max_abs_diff: dict[str, float]
     type_agreement: float
@@ -44,6 +44,6 @@ def check_guard_parity(net: GuardNet, onnx_path: Path, n: int = 64,
     want = {k: v.numpy() for k, v in zip(OUTPUT_NAMES, ref, strict=True)}
     mask = feeds["attention_mask"].astype(bool)
     diffs = {"scores": float(np.abs(got["scores"] - want["scores"]).max()),
-             "entity_prob": float(np.abs(got["entity_prob"] - want["entity_prob"])[mask].max())}
-    agree = float((got["entity_type"] == want["entity_type"])[mask].mean())
+             "tag_probs": float(np.abs(got["tag_probs"] - want["tag_probs"])[mask].max())}
+    agree = float((got["tag_probs"].argmax(-1) == want["tag_probs"].argmax(-1))[mask].mean())
     return GuardParity(diffs, agree, n)

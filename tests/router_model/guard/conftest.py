@@ -17,7 +17,7 @@ from router_model.guard.manifest import GuardManifest
 from router_model.guard.nets import GuardGraph, GuardNet
 from router_model.tokenization import load_tokenizer, save_tokenizer
 
-TAGS = ["O", "PERSON", "STREET_ADDRESS", "CREDIT_CARD"]
+TAGS = ["O", "B-PERSON", "I-PERSON", "B-STREET_ADDRESS", "I-STREET_ADDRESS"]
 
 
 def tiny_net(seed: int = 0) -> GuardNet:
