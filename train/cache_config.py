@@ -27,6 +27,7 @@ class CacheDataConf:
     traps_val: int = 600
     traps_test: int = 600
     max_pairs: int = 0  # 0 = all (a smaller number for quick runs and tests)
+    closure_per_group: int = 0  # > 0: add up to this many implied pairs per group (train only)
 
 
 @dataclass

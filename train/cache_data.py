@@ -96,6 +96,47 @@ def group_split(pairs: Sequence[Pair], val: float, test: float, seed: int
     return out
 
 
+def closure(pairs: Sequence[Pair], max_per_group: int, seed: int) -> list[Pair]:
+    """The labelled pairs implied by the given ones, within one split: questions joined
+    by duplicate edges are duplicates of each other; a non-duplicate edge between two
+    duplicate groups makes every cross pair a non-duplicate. At most ``max_per_group``
+    new pairs per group (or group pair), sampled; the given pairs are not repeated."""
+    rng = random.Random(seed)
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        find(p.a), find(p.b)
+        if p.label == 1:
+            parent[find(p.a)] = find(p.b)
+    members: dict[str, list[str]] = {}
+    for q in list(parent):
+        members.setdefault(find(q), []).append(q)
+    seen = {frozenset((p.a, p.b)) for p in pairs}
+    out: list[Pair] = []
+
+    def add(cands: list[tuple[str, str]], label: int) -> None:
+        fresh = [c for c in cands if frozenset(c) not in seen and c[0] != c[1]]
+        for a, b in rng.sample(fresh, min(len(fresh), max_per_group)):
+            seen.add(frozenset((a, b)))
+            out.append(Pair(a, b, label, "qqp"))
+
+    for g in members.values():
+        if len(g) > 2:
+            add([(g[i], g[j]) for i in range(len(g)) for j in range(i + 1, len(g))], 1)
+    negs = {tuple(sorted((find(p.a), find(p.b)))) for p in pairs if p.label == 0}
+    for ra, rb in sorted(negs):
+        if ra != rb and len(members[ra]) * len(members[rb]) > 1:
+            add([(a, b) for a in members[ra] for b in members[rb]], 0)
+    return out
+
+
 def questions(pairs: Sequence[Pair]) -> list[str]:
     """The distinct questions of some pairs, in first-seen order."""
     return list(dict.fromkeys(q for p in pairs for q in (p.a, p.b)))

@@ -23,7 +23,7 @@ import numpy as np
 
 from train.cache_calibrate import operating_point, platt, recall_at_fhr, sigmoid
 from train.cache_config import CacheTrainConf
-from train.cache_data import group_split, load_qqp, with_traps
+from train.cache_data import closure, group_split, load_qqp, with_traps
 from train.cache_fit import Encoded, encode_pairs, fit, predict_logits
 from train.cache_model import PairVerifier, verifier_flags
 from train.cache_traps import TRAP_CATEGORIES
@@ -76,7 +76,12 @@ def run_cache_training(conf: CacheTrainConf, tracker: Tracker) -> CacheTrainResu
     pairs = load_qqp(d.qqp_path)
     if d.max_pairs:
         pairs = pairs[:d.max_pairs]
-    splits = with_traps(group_split(pairs, d.val_fraction, d.test_fraction, d.split_seed),
+    base = group_split(pairs, d.val_fraction, d.test_fraction, d.split_seed)
+    implied = closure(base["train"], d.closure_per_group, d.split_seed) \
+        if d.closure_per_group else []
+    log.info("transitive closure: %d implied training pairs", len(implied))
+    base["train"] = base["train"] + implied
+    splits = with_traps(base,
                         {"train": d.traps_train, "val": d.traps_val, "test": d.traps_test},
                         d.split_seed)
     tok = load_tokenizer(512)
@@ -107,6 +112,7 @@ def run_cache_training(conf: CacheTrainConf, tracker: Tracker) -> CacheTrainResu
             "data": {"qqp_sha256": file_sha256(d.qqp_path), "split_seed": d.split_seed,
                      "val_fraction": d.val_fraction, "test_fraction": d.test_fraction,
                      "max_pairs": d.max_pairs, "counts": split_counts(splits),
+                     "closure_per_group": d.closure_per_group, "implied_pairs": len(implied),
                      "traps": {"train": d.traps_train, "val": d.traps_val,
                                "test": d.traps_test}},
             "training": {"best_epoch": res.best_epoch, "history": res.history,

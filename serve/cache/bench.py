@@ -126,6 +126,13 @@ def embed_costs(args: argparse.Namespace, texts: list[str], emb: Any) -> dict[st
 
 
 def main(argv: list[str]) -> int:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # one thread: numpy's BLAS would otherwise use every core
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     from tqdm import tqdm
 
     from serve.cache.embed import make_embedder

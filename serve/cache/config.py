@@ -32,7 +32,7 @@ class IndexConf:
     """kind: auto (exact below switch_at entries per partition, then hnsw) | exact | hnsw."""
 
     kind: str = "auto"
-    switch_at: int = 20_000
+    switch_at: int = 2_000
     m: int = 16
     ef_construction: int = 100
     ef_search: int = 48

@@ -16,7 +16,7 @@ from serve.cache.index.base import VectorIndex, register
 from serve.cache.index.exact import ExactIndex
 from serve.cache.index.hnsw import HnswIndex
 
-SWITCH_AT = 20_000
+SWITCH_AT = 2_000
 
 
 @register("auto")
