@@ -18,9 +18,11 @@ from starlette.requests import ClientDisconnect
 from serve.admin import admin_router
 from serve.errors import GatewayError
 from serve.gateway import Gateway, RouterLike, load_router
+from serve.openapi import openapi_json
 from serve.pipeline import Pipeline
 from serve.routes import error_response, router
 from serve.settings import ServeSettings
+from serve.stages.guard_http import guard_router
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ def create_app(settings: ServeSettings, router_obj: RouterLike | None = None,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(router)
     app.include_router(admin_router)
+    app.include_router(guard_router)  # POST /v1/guard (404 unless the guard stage is on)
+    app.add_route("/openapi.json", openapi_json, methods=["GET"])  # serve/openapi.yaml
     _install_error_handlers(app)
     return app
 

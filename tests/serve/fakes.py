@@ -42,6 +42,7 @@ class ModelBehaviour:
     # "garbage_mid" (a valid first chunk, then a non-JSON event), "leaky500" (a 500 whose
     # body holds a traceback and a secret)
     fault: str | None = None
+    reply: str | None = None  # answer this text (split at spaces into chunks) instead of w0 w1 ...
 
 
 @dataclass
@@ -101,7 +102,7 @@ def fake_backend_app(control: FakeControl) -> FastAPI:
             return JSONResponse({"error": {"message": "boom"}}, status_code=b.fail_status)
         n_out = min(b.completion_tokens, body.get("max_tokens") or b.completion_tokens)
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
-        words = [f"w{i}" for i in range(n_out)]
+        words = b.reply.split(" ") if b.reply is not None else [f"w{i}" for i in range(n_out)]
         if not body.get("stream"):
             return JSONResponse(_completion(model, " ".join(words), n_out, prompt_tokens))
         gen = (_faulty_stream(model, b.fault) if b.fault else
