@@ -23,6 +23,7 @@ class ParityReport:
     max_abs_diff: dict[str, float]
     choice_agreement: float
     n: int
+    max_rel_diff: dict[str, float] | None = None  # |a - b| / max(|b|, 1)
 
 
 def random_feeds(n: int, n_models: int, vocab: int = 30522, max_len: int = 64,
@@ -53,7 +54,7 @@ def check_parity(graph: RouterGraph, onnx_path: Path, n_models: int, n: int = 64
     got = dict(zip(OUTPUT_NAMES, sess.run(list(OUTPUT_NAMES), feeds), strict=True))
     ref = graph.eval()(*(torch.from_numpy(feeds[k]) for k in INPUT_NAMES))
     want = {k: v.numpy() for k, v in zip(OUTPUT_NAMES, ref, strict=True)}
-    diffs = {}
+    diffs, rel = {}, {}
     for k in OUTPUT_NAMES:
         if k == "choice":
             continue
@@ -62,5 +63,6 @@ def check_parity(graph: RouterGraph, onnx_path: Path, n_models: int, n: int = 64
             keep = (a > -1e29) & (b > -1e29)
             a, b = a[keep], b[keep]
         diffs[k] = float(np.abs(a - b).max()) if a.size else 0.0
+        rel[k] = float((np.abs(a - b) / np.maximum(np.abs(b), 1.0)).max()) if a.size else 0.0
     agree = float((got["choice"] == want["choice"]).mean())
-    return ParityReport(diffs, agree, n)
+    return ParityReport(diffs, agree, n, rel)

@@ -27,7 +27,11 @@ def test_onnx_matches_torch_on_fresh_random_inputs(trained) -> None:
                          n=4, seed=1)
     assert scale.max_abs_diff["latency_ms"] < 1e-2  # ms, on values of 100s-1000s
     assert rep.choice_agreement == 1.0, rep
-    assert rep.max_abs_diff["utility"] < 1e-3, rep
+    # utility mixes outcomes of very different scales (energy up to 1e5+ J on random
+    # out-of-distribution ids): float32 op order moves it relative to its size
+    assert rep.max_rel_diff is not None
+    assert max(rep.max_rel_diff[k] for k in ("cost_usd", "latency_ms", "energy_j",
+                                            "utility")) < 1e-5, rep
 
 
 def test_graph_io_and_metadata(trained) -> None:
