@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
     m["headline"] = head
     (args.out / "metrics.json").write_text(json.dumps(m, indent=2, default=str))
     m["_scores"] = scores
-    md, page = guard_report.write(m, figures, args.out)
+    _, page = guard_report.write(m, figures, args.out)
     if args.logger == "mlflow":
         _log_mlflow(args.out, head, args)
     print(json.dumps({"report": str(page), "headline": head}, indent=2))

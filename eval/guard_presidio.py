@@ -42,12 +42,12 @@ def load_presidio(score_threshold: float = 0.0) -> tuple[PresidioPatterns | None
     except ImportError as e:
         return None, f"presidio-analyzer not installed ({e.name}); pip install presidio-analyzer"
     offline = tldextract.TLDExtract(suffix_list_urls=())  # bundled snapshot, no download
-    tldextract.extract = offline  # the email / URL recognizers call the module function
+    tldextract.extract = offline  # type: ignore[assignment]  # used by email / URL recognizers
 
-    class BlankEngine(SpacyNlpEngine):  # type: ignore[misc]
+    class BlankEngine(SpacyNlpEngine):
         def __init__(self) -> None:
             super().__init__(models=[{"lang_code": "en", "model_name": "blank:en"}])
-            self.nlp = {"en": spacy.blank("en")}
+            self.nlp: Any = {"en": spacy.blank("en")}
 
         def load(self) -> None:
             pass
@@ -56,6 +56,6 @@ def load_presidio(score_threshold: float = 0.0) -> tuple[PresidioPatterns | None
     reg = RecognizerRegistry()
     reg.load_predefined_recognizers(languages=["en"], nlp_engine=eng)
     analyzer = AnalyzerEngine(nlp_engine=eng, registry=reg, supported_languages=["en"])
-    how = (f"presidio-analyzer pattern recognizers ({len(reg.recognizers)}) over "
+    how = (f"presidio-analyzer pattern recognizers ({len(list(reg.recognizers))}) over "
            "spacy.blank('en'); no NER model (en_core_web_lg is not on PyPI)")
     return PresidioPatterns(analyzer, score_threshold), how

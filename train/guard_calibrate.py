@@ -94,6 +94,9 @@ def tag_thresholds(guard: Guard, pii_val: Sequence[Example],
     for t in tqdm(TAG_GRID, desc="tag threshold grid", unit="threshold"):
         docs = [(guard.analyze(ex.text, f"t{t}")[1], list(ex.spans)) for ex in pii_val]
         grid[t] = score_spans(docs)["ALL"]
-    best = {op: max(TAG_GRID, key=lambda t, b=b: grid[t].f_beta(b)) for op, b in betas.items()}
+    def best_for(beta: float) -> float:
+        return max(TAG_GRID, key=lambda t: grid[t].f_beta(beta))
+
+    best = {op: best_for(b) for op, b in betas.items()}
     table = {str(t): grid[t].as_dict() for t in TAG_GRID}
     return {op: float(t) for op, t in best.items()}, table

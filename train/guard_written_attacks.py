@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a data table: one written example per line)
 """Attacks written for the guard, to widen the shared sets' few phrasings.
 
 - ``OVERRIDES``: instruction-override / system-prompt-extraction / role-hijack phrases

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a data table: one written example per line)
 """Hard benign negatives, written for the guard: harmless requests that use the words
 attacks use ("ignore", "forget your instructions", "act as", "kill", "password", ...).
 

@@ -73,7 +73,7 @@ def timed(fn: Any, texts: list[str], warmup: int = 10) -> np.ndarray:
 
 def stats(v: np.ndarray) -> dict[str, float]:
     return {"p50_us": float(np.percentile(v, 50)), "p99_us": float(np.percentile(v, 99)),
-            "n": int(len(v))}
+            "n": len(v)}
 
 
 def stream_cost(answers: list[str]) -> dict[str, Any]:

@@ -165,7 +165,9 @@ class GuardEncoder:
         runs = [r for r in runs if len(r) >= MIN_SPACED]
         if not runs:
             return parts, list(range(len(chunks)))
-        out, group_chunk, pos = [], [], 0
+        out: list[Pieces] = []
+        group_chunk: list[int] = []
+        pos = 0
         for r in runs:
             out += parts[pos:r[0]]
             group_chunk += range(pos, r[0])

@@ -68,7 +68,8 @@ class GuardNet(nn.Module):
         """(V, hidden) table equal to ``token_inputs`` for every id (the export's lookup:
         one gather instead of a gather + a (d x hidden) matmul per token)."""
         w = self.featurizer.table.weight
-        return w @ self.proj.weight.T + self.proj.bias + self.token.weight @ self.token_proj.weight.T
+        learned = self.token.weight @ self.token_proj.weight.T
+        return w @ self.proj.weight.T + self.proj.bias + learned
 
     def tokens(self, input_ids: torch.Tensor, shape_ids: torch.Tensor,
                mask: torch.Tensor, lin: torch.Tensor | None = None) -> torch.Tensor:

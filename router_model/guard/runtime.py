@@ -115,8 +115,10 @@ class Guard:
                   operating_point: str) -> list[str]:
         """Categories over their thresholds (span categories: any span)."""
         cats = {category_of(s.entity_type) for s in spans}
-        return [c for c in ORDER if (c in cats) or (
-            c not in ("pii", "secret") and scores.get(c, 0.0) >= self.threshold(c, operating_point))]
+        def over(c: str) -> bool:
+            return scores.get(c, 0.0) >= self.threshold(c, operating_point)
+
+        return [c for c in ORDER if c in cats or (c not in ("pii", "secret") and over(c))]
 
     def check(self, text: str, policy: GuardPolicy | None = None) -> GuardDecision:
         """Check one text with ``policy`` (default: the guard's)."""

@@ -50,12 +50,13 @@ def arguments_text(arguments: str | Mapping[str, Any] | None) -> str:
     """The string content of a call's arguments (OpenAI sends them as JSON text)."""
     if arguments is None:
         return ""
+    value: Any = arguments
     if isinstance(arguments, str):
         try:
-            arguments = json.loads(arguments)
+            value = json.loads(arguments)
         except json.JSONDecodeError:
             return arguments
-    return "\n".join(_strings(arguments))
+    return "\n".join(_strings(value))
 
 
 def refused(name: str, micros: float) -> GuardDecision:

@@ -52,7 +52,7 @@ def window_starts(n: int, width: int, stride: int) -> np.ndarray:
 def make_windows(enc: Encoding, width: int, stride: int, cls_id: int,
                  sep_id: int) -> Windows:
     """Windows of ``enc`` (see module docstring); at least one, even for empty text."""
-    if not 2 < width or not 0 < stride <= width - 2:
+    if not width > 2 or not 0 < stride <= width - 2:
         raise ValueError(f"windows: expected width > 2 and 0 < stride <= width - 2, "
                          f"got width={width}, stride={stride}")
     n, body = len(enc), width - 2

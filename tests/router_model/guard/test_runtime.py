@@ -16,7 +16,8 @@ from router_model.guard.runtime import Guard
 from router_model.guard.tools import ToolPolicy, check_tool_call
 from tests.router_model.guard.conftest import build_artifact
 
-PII_TEXT = "Mail jane.doe@example.com or call +1 (212) 555-0199; key sk-proj-abcDEF1234567890abcdefXYZ"
+PII_TEXT = ("Mail jane.doe@example.com or call +1 (212) 555-0199; "
+            "key sk-proj-abcDEF1234567890abcdefXYZ")
 
 
 def test_parity_onnx_vs_torch(tmp_path: Path) -> None:
@@ -86,7 +87,7 @@ def test_corrupt_artifact_refused(tiny_guard_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ArtifactError):
         Guard.load(bad)
     (bad / "tokenizer.json").write_text("{}")
-    with pytest.raises(ArtifactError, match="tokenizer|graph|ONNX"):
+    with pytest.raises(ArtifactError, match=r"tokenizer|graph|ONNX"):
         Guard.load(bad, int8=True)
     with pytest.raises(ArtifactError, match="missing"):
         Guard.load(tmp_path / "nowhere")
