@@ -117,3 +117,18 @@ def test_check_endpoint_404_without_the_guard(gateway) -> None:
     url = gateway()
     r = HTTP.post(f"{url}/v1/guard", json={"text": "x"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "guard_disabled"
+
+
+def test_demo_script_runs_against_a_gateway(gateway, control: FakeControl, artifact: str,
+                                            tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from scripts.demo_guard import SERVE_OVERRIDES, demo
+
+    assert SERVE_OVERRIDES[0] == "guard=balanced"
+    url = gateway(guard=plugin(artifact))
+    demo(url, tmp_path / "demo", Console(file=open(tmp_path / "out.txt", "w")))  # noqa: SIM115
+    res = json.loads((tmp_path / "demo" / "guard_demo.json").read_text())
+    assert res["redacted"]["status"] == 200 and res["redacted"]["check"]["verdict"] == "redact"
+    sent = control.calls[-1]["messages"][-1]["content"]
+    assert "4111" not in sent and "[CREDIT_CARD]" in sent and "[EMAIL_ADDRESS]" in sent
