@@ -37,6 +37,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="retrievals compared with the extractive summarizer ('' = none)")
     p.add_argument("--llm-conversations", type=int, default=0,
                    help="build the llm memory on the first N conversations only (0 = all)")
+    p.add_argument("--llm-max-turns", type=int, default=0,
+                   help="and on their first N turns only, with the questions whose evidence "
+                        "lies in them (0 = all turns)")
     p.add_argument("--tokenizer", default="gguf", choices=["gguf", "hf"])
     return p.parse_args(argv)
 
@@ -85,6 +88,20 @@ def run_summarizer(name: str, convs: list[Conversation], a: argparse.Namespace,
         svc.close()
 
 
+def llm_subset(convs: list[Conversation], a: argparse.Namespace) -> list[Conversation]:
+    """The conversations (and turns) the slow LLM summarizer is measured on."""
+    part = convs[:a.llm_conversations] if a.llm_conversations else convs
+    if not a.llm_max_turns:
+        return part
+    out = []
+    for c in part:
+        rows = c.rows[:a.llm_max_turns]
+        kept = {r.message.id for r in rows}
+        qs = [q for q in c.questions if q.evidence and set(q.evidence) <= kept]
+        out.append(Conversation(c.sample_id, rows, qs))
+    return out
+
+
 def evaluate(a: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     convs = load(Path(a.data))
@@ -98,7 +115,7 @@ def evaluate(a: argparse.Namespace) -> dict[str, Any]:
     builds: dict[str, Any] = {}
     subset = Scores()
     for name in [s for s in a.summarizers.split(",") if s]:
-        part = convs[:a.llm_conversations] if name == "llm" and a.llm_conversations else convs
+        part = llm_subset(convs, a) if name == "llm" else convs
         builds[name] = run_summarizer(name, part, a, budgets, scores)
         if len(part) < len(convs):  # the baselines on the same questions, to compare
             for c in part:

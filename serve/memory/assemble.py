@@ -6,7 +6,7 @@
 
 The window takes up to ``window_share`` of the budget (at least ``min_window`` messages
 when they fit), the summaries up to ``summary_share`` (broad first, then the newest
-detailed ones); older messages ranked by the scorer against the query fill the rest.
+detailed ones, each clipped to whole lines that fit); older messages ranked by the scorer against the query fill the rest.
 Token costs come from the real tokenizer; the final messages are counted again as a
 whole and the lowest-ranked retrieved lines dropped until the total fits, so the budget
 is a hard bound (``ContextResult.tokens <= budget``).
@@ -14,7 +14,8 @@ is a hard bound (``ContextResult.tokens <= budget``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from serve.memory.retrieval import Scorer, SessionIndex
 from serve.memory.summarizers.base import day
@@ -71,6 +72,28 @@ def render(state: SessionState, parts: Parts, cfg: AssemblyConfig) -> list[ChatM
     return out + [ChatMessage(m.role, m.content) for m in parts.window]
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def clip(text: str, max_tokens: int, counter: TokenCounter) -> str:
+    """The longest prefix of whole lines (one line: whole sentences) within
+    ``max_tokens``; "" when not even the first fits."""
+    if max_tokens <= 0:
+        return ""
+    if counter.count(text) <= max_tokens:
+        return text
+    lines = text.split("\n")
+    sep = "\n"
+    if len(lines) == 1:
+        lines, sep = _SENTENCE.split(text), " "
+    kept: list[str] = []
+    for line in lines:
+        if counter.count(sep.join([*kept, line])) > max_tokens:
+            break
+        kept.append(line)
+    return sep.join(kept)
+
+
 def _window(state: SessionState, index: SessionIndex, budget: int, counter: TokenCounter,
             cfg: AssemblyConfig) -> tuple[list[Message], int]:
     pos = {ident: i for i, ident in enumerate(index.ids)}
@@ -97,10 +120,11 @@ def assemble(state: SessionState, query: str, budget: int, counter: TokenCounter
     ordered = [s for s in state.summaries if s.level == 2] + \
         sorted((s for s in state.summaries if s.level != 2), key=lambda s: -s.last_seq)
     for s in ordered:
-        c = counter.count(s.content) + 1
-        if spent + c <= cap and used + spent + c <= budget:
-            parts.summaries.append(s)
-            spent += c
+        room = min(cap - spent, budget - used - spent)
+        text = clip(s.content, int(room) - 1, counter)
+        if text:
+            parts.summaries.append(replace(s, content=text))
+            spent += counter.count(text) + 1
     parts.summaries.sort(key=lambda s: (-s.level, s.first_seq))
     used += spent
     in_window = {m.id for m in parts.window}

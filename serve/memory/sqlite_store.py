@@ -202,7 +202,9 @@ class SqliteStore(MemoryStore):
             open_ = set(conn.execute("SELECT kind, item_id FROM membership WHERE session_pk = ? "
                                      "AND to_v IS NULL", (pk,)).fetchall())
             add = [s for s in add if ("s", s.id) not in open_]
-            _check_compaction(open_, [*add, *stored], remove)
+            known = {r[0] for r in conn.execute("SELECT sum_id FROM summaries WHERE "
+                                                "session_pk = ?", (pk,))}
+            _check_compaction(open_, known, [*add, *stored], remove)
             for s in stored:
                 erase_ops.insert_summary(conn, self.keys, pk, s)
             h, n_msg, n_sum = version_row(conn, pk, head)
@@ -325,11 +327,11 @@ class SqliteStore(MemoryStore):
         self._local = threading.local()
 
 
-def _check_compaction(open_: set[tuple[str, str]], add: Sequence[Summary],
+def _check_compaction(open_: set[tuple[str, str]], known: set[str], add: Sequence[Summary],
                       remove: Sequence[str]) -> None:
     """Every removed summary is in the head; every new one's sources are head messages and
-    its children head (or new) summaries."""
-    new_ids = {s.id for s in add}
+    its children stored (or new) summaries."""
+    new_ids = {s.id for s in add} | known
     for ident in remove:
         if ("s", ident) not in open_:
             raise Conflict(f"compaction: summary {ident} is no longer in the head")
@@ -338,6 +340,6 @@ def _check_compaction(open_: set[tuple[str, str]], add: Sequence[Summary],
             if ("m", src) not in open_:
                 raise Conflict(f"compaction: source message {src!r} is no longer in the head")
         for child in s.children:
-            if ("s", child) not in open_ and child not in new_ids:
-                raise Conflict(f"compaction: child summary {child} is no longer in the head")
+            if child not in new_ids:
+                raise Conflict(f"compaction: child summary {child} is not stored")
 

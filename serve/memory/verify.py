@@ -3,7 +3,7 @@ looked for in every store, including the raw bytes of the database files.
 
 Needles: every run of ``n`` consecutive words of an erased message (a shorter message:
 the whole text), plus its rare single tokens (>= 8 characters, or letters mixed with
-digits, such as a planted canary); a needle is *distinctive* when no remaining message
+digits and >= 6 characters, such as a planted canary); a needle is *distinctive* when no remaining message
 anywhere in the store contains it (those that do are listed as not distinctive and not
 searched: finding them proves nothing). Matching is case-insensitive over
 whitespace-normalised text; the raw scan looks for the UTF-8 bytes, lower-cased.
@@ -43,7 +43,8 @@ def candidates(text: str, n: int = 4, max_per_text: int = 48) -> list[str]:
             step = len(grams) / max_per_text
             grams = [grams[int(k * step)] for k in range(max_per_text)]
     rare = [t.lower() for t in _TOKEN.findall(text)
-            if len(t) >= 8 or (any(c.isdigit() for c in t) and any(c.isalpha() for c in t))]
+            if len(t) >= 8 or (len(t) >= 6 and any(c.isdigit() for c in t)
+                               and any(c.isalpha() for c in t))]
     return list(dict.fromkeys(grams + rare))
 
 
