@@ -43,7 +43,8 @@ def _stop(v: Any) -> bool:
 
 
 def _tool_choice(v: Any) -> bool:
-    return v in TOOL_CHOICES or (isinstance(v, dict) and isinstance(v.get("type"), str))
+    return (isinstance(v, str) and v in TOOL_CHOICES) or (isinstance(v, dict)
+                                                           and isinstance(v.get("type"), str))
 
 
 # field -> (check, what was expected); null is accepted for every optional field
