@@ -30,6 +30,19 @@ from serve.router_slot import SwapError, load_checked
 
 log = logging.getLogger(__name__)
 admin_router = APIRouter()
+MAX_BODY_BYTES = 4096  # POST /admin/router: {"path": ..., "allow_model_change": ...}
+
+
+def _token_ok(request: Request, key: str) -> bool:
+    auth = request.headers.get("authorization", "")
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+    return hmac.compare_digest(token.encode(), key.encode())
+
+
+def is_admin(request: Request) -> bool:
+    """Does the request carry the admin key (and is admin configured)?"""
+    key = os.environ.get(request.app.state.gateway.settings.admin.key_env, "")
+    return bool(key) and _token_ok(request, key)
 
 
 def _check_admin(request: Request) -> Any:
@@ -37,9 +50,7 @@ def _check_admin(request: Request) -> Any:
     key = os.environ.get(gw.settings.admin.key_env, "")
     if not key:
         raise GatewayError(404, "Not Found", code="not_found")
-    auth = request.headers.get("authorization", "")
-    token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    if not hmac.compare_digest(token.encode(), key.encode()):
+    if not _token_ok(request, key):
         raise unauthorized("admin endpoints need 'Authorization: Bearer <admin key>'")
     return gw
 
@@ -54,7 +65,7 @@ async def current_router(request: Request) -> Response:
 async def swap_router(request: Request) -> Response:
     gw = _check_admin(request)
     try:
-        body = loads(await read_body(request, 4096, "Admin body"))
+        body = loads(await read_body(request, MAX_BODY_BYTES, "Admin body"))
     except ValueError:
         raise bad_request("body: expected JSON {\"path\": DIR}", code="invalid_json") from None
     path = body.get("path") if isinstance(body, dict) else None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from serve.admin import is_admin
 from serve.body_limit import read_body
 from serve.body_rules import check_depth
 from serve.context import RequestContext
@@ -148,12 +150,37 @@ async def live() -> Response:
     return JSONResponse({"status": "live"})
 
 
+# what an anonymous /health/ready shows of a backend: no address, and reason texts with
+# paths and host:port cut out (the admin key sees everything)
+PUBLIC_BACKEND_KEYS = ("available", "reason", "cooling_down_s", "consecutive_failures",
+                       "serves", "edge", "load")
+_INTERNAL = re.compile(r"(?:[a-z][a-z0-9+.-]*://)?(?:\d{1,3}(?:\.\d{1,3}){3}|localhost)"
+                       r"(?::\d+)?\S*|(?:/[^\s/:;,'\"]+){2,}/?", re.IGNORECASE)
+
+
+def _redact(v: object) -> object:
+    if isinstance(v, str):
+        return _INTERNAL.sub("<internal>", v)
+    if isinstance(v, dict):
+        return {k: _redact(x) for k, x in v.items()}
+    return v
+
+
+def public_backends(described: dict[str, object]) -> dict[str, object]:
+    """``BackendPool.describe()`` as an anonymous client may see it."""
+    return {n: {k: _redact(v) for k, v in d.items() if k in PUBLIC_BACKEND_KEYS}
+            for n, d in described.items() if isinstance(d, dict)}
+
+
 @router.get("/health/ready")
-async def ready(gw: GatewayDep) -> Response:
+async def ready(request: Request, gw: GatewayDep) -> Response:
     ok = gw.ready()
+    backends = gw.pool.describe()
+    if not is_admin(request):
+        backends = public_backends(backends)
     return JSONResponse({"status": "ready" if ok else "not ready",
                          "router_loaded": gw.router is not None,
-                         "backends": gw.pool.describe()}, status_code=200 if ok else 503)
+                         "backends": backends}, status_code=200 if ok else 503)
 
 
 @router.get("/metrics")

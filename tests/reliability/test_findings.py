@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tests.serve.conftest import control, fake_backend, gateway  # noqa: F401 (fixtures)
+from tests.serve.fakes import HTTP
 from tests.serve.test_errors import assert_error, post
 
 CHAT = {"model": "lmroute/auto", "messages": [{"role": "user", "content": "hi"}]}
@@ -24,3 +25,23 @@ def test_tool_choice_object_or_list_is_not_a_500(gateway, value) -> None:  # noq
         assert r.status_code == 200, r.text
     else:
         assert assert_error(r, 400, "invalid_request")["param"] == "tool_choice"
+
+
+def test_readiness_shows_no_backend_address_to_anonymous_clients(gateway, monkeypatch  # noqa: F811
+                                                                 ) -> None:
+    """Fuzzer: GET /health/ready (no auth) listed every backend's base_url (host:port);
+    reason texts (which can hold paths and addresses) are shown with those cut out; the
+    admin key sees everything."""
+    from serve.routes import public_backends
+
+    monkeypatch.setenv("LMROUTE_ADMIN_KEY", "adm")
+    url = gateway(backend_overrides={"b-mid": {"api_key_env": "NOT_SET_ANYWHERE"}})
+    r = HTTP.get(f"{url}/health/ready")
+    assert r.status_code == 200 and "127.0.0.1" not in r.text and "base_url" not in r.text
+    mid = r.json()["backends"]["b-mid"]
+    assert mid["available"] is False and "NOT_SET_ANYWHERE" in mid["reason"]
+    full = HTTP.get(f"{url}/health/ready", headers={"authorization": "Bearer adm"}).json()
+    assert full["backends"]["b-mid"]["base_url"].startswith("http://127.0.0.1:")
+    edge = public_backends({"e": {"reason": "llama.cpp server exited; see /srv/run/x.log",
+                                  "load": {"last_error": "http://10.1.2.3:8000/metrics: 503"}}})
+    assert "/srv/run" not in str(edge) and "10.1.2.3" not in str(edge)

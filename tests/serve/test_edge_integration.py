@@ -54,11 +54,13 @@ def test_default_serve_starts_real_llamacpp_and_answers(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "lmroute_cli", "serve", f"port={port}",
            f"log.dir={log_dir}", f"router={router}", f"hydra.run.dir={tmp_path / 'hydra'}"]
     out = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                            env={**os.environ, "LMROUTE_ADMIN_KEY": "edge-test-admin"})
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, proc, 240)
-        ready = HTTP.get(f"{url}/health/ready").json()
+        ready = HTTP.get(f"{url}/health/ready",  # addresses only for the admin key
+                         headers={"authorization": "Bearer edge-test-admin"}).json()
         edge_url = ready["backends"]["gemma_edge"]["base_url"]
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0,
                                timeout=120)
