@@ -14,10 +14,10 @@ import httpx
 import openai
 import pytest
 
+from data.convert import convert
 from data.io import read_frame, read_jsonl, to_table
 from data.schema import SCHEMA
 from data.validate import validate_frame
-from serve.logread import read_gateway_log
 from serve.logsink import LogSink
 from serve.settings import LogSettings, settings_from_dict
 from tests.serve.conftest import COST, QUALITY, base_settings, serve_gateway
@@ -110,10 +110,16 @@ def test_feedback_joins_on_request_id(fake_backend, control, tmp_path) -> None:
             r = HTTP.post(f"{url}/v1/feedback", json=bad)
             assert r.status_code == 400 and r.json()["error"]["param"] in ("quality",
                                                                            "request_id")
-    df = read_gateway_log(log_dir).set_index("request_id")
+    res = convert("gateway", [log_dir], require_feedback=False)
+    df = res.frame.set_index("request_id")
     assert df.loc[ids[0], "quality"] == 0.75 and df.loc[ids[1], "quality"] == 1.0
     assert pd_isna(df.loc[ids[2], "quality"])
-    assert len(read_gateway_log(log_dir, graded_only=True)) == 2
+    # the later score won; the other-run id is kept in the feedback log but joins nothing
+    assert res.skipped == {"feedback superseded by a later score for the same id": 1,
+                           "feedback for an id in no request log read": 1}
+    graded = convert("gateway", [log_dir])
+    assert len(graded.frame) == 2
+    assert graded.skipped["ungraded (no feedback for its id)"] == 1
 
 
 @pytest.mark.parametrize("chunks_read", [0, 1])
