@@ -5,7 +5,8 @@
 models as the router serving now unless allowed; one warm-up decision) and swaps it in
 atomically; in-flight requests finish on the router that admitted them, and every log row
 names its artifact (``meta.artifact``). Any failure leaves the old router serving and is
-answered 409 with the reason. ``GET /admin/router`` describes the router serving now.
+answered 409 with the reason (``error``: an OpenAI-style error object, code
+``router_refused``). ``GET /admin/router`` describes the router serving now.
 
 Both need ``Authorization: Bearer <key>`` where the key is the value of the env var
 ``admin.key_env`` (default ``LMROUTE_ADMIN_KEY``); without that variable they do not exist
@@ -67,17 +68,24 @@ async def swap_router(request: Request) -> Response:
     try:
         body = loads(await read_body(request, MAX_BODY_BYTES, "Admin body"))
     except ValueError:
-        raise bad_request("body: expected JSON {\"path\": DIR}", code="invalid_json") from None
-    path = body.get("path") if isinstance(body, dict) else None
+        body = None
+    if not isinstance(body, dict):
+        raise bad_request("Request body: expected a JSON object {\"path\": DIR}",
+                          code="invalid_json")
+    path = body.get("path")
     if not isinstance(path, str) or not path:
         raise bad_request("'path': expected the router artifact directory", param="path")
-    allow = bool(body.get("allow_model_change", gw.settings.admin.allow_model_change))
+    allow = body.get("allow_model_change", gw.settings.admin.allow_model_change)
+    if not isinstance(allow, bool):  # bool("no") is True: never guess a permission
+        raise bad_request("'allow_model_change': expected a boolean",
+                          param="allow_model_change")
     async with gw.swap_lock:  # one swap at a time
         try:
             new = await asyncio.to_thread(load_checked, path, gw.slot, allow)
         except SwapError as exc:
             log.warning("router hot swap refused (old router keeps serving): %s", exc)
-            return JSONResponse({"swapped": False, "error": str(exc),
+            err = GatewayError(409, str(exc), code="router_refused", param="path")
+            return JSONResponse({"swapped": False, **err.body(),
                                  "current": gw.slot.describe()}, status_code=409)
         previous = gw.slot.swap(new, path)
     return JSONResponse({"swapped": True, "previous_artifact": previous.artifact or None,

@@ -121,7 +121,11 @@ async def feedback(request: Request, gw: GatewayDep) -> Response:
         return error_response(exc)
     except ValueError:
         return error_response(bad_request("Request body is not valid JSON.", code="invalid_json"))
-    rid, q = (body.get("request_id"), body.get("quality")) if isinstance(body, dict) else (0, 0)
+    if not isinstance(body, dict):
+        return error_response(bad_request("Request body must be a JSON object "
+                                          '{"request_id": ..., "quality": ...}.',
+                                          code="invalid_json"))
+    rid, q = body.get("request_id"), body.get("quality")
     if not isinstance(rid, str) or not rid:
         return error_response(bad_request("'request_id': expected the id of an earlier "
                                           "response (its 'id' or x-request-id).",

@@ -45,3 +45,31 @@ def test_readiness_shows_no_backend_address_to_anonymous_clients(gateway, monkey
     edge = public_backends({"e": {"reason": "llama.cpp server exited; see /srv/run/x.log",
                                   "load": {"last_error": "http://10.1.2.3:8000/metrics: 503"}}})
     assert "/srv/run" not in str(edge) and "10.1.2.3" not in str(edge)
+
+
+@pytest.mark.parametrize("body", [b"[]", b"3.5", b'"x"', b"null"])
+def test_a_body_that_is_not_an_object_says_so(gateway, monkeypatch, body: bytes) -> None:  # noqa: F811
+    """Fuzzer: feedback and admin bodies that are not JSON objects were blamed on a field
+    ('request_id', 'path') instead of the body."""
+    monkeypatch.setenv("LMROUTE_ADMIN_KEY", "adm")
+    url = gateway()
+    headers = {"content-type": "application/json", "authorization": "Bearer adm"}
+    for path in ("/v1/feedback", "/admin/router"):
+        err = assert_error(HTTP.post(f"{url}{path}", content=body, headers=headers), 400,
+                           "invalid_json")
+        assert err["param"] is None and "JSON object" in err["message"]
+
+
+def test_admin_errors_are_openai_errors_and_permissions_are_booleans(gateway, monkeypatch  # noqa: F811
+                                                                     ) -> None:
+    """Fuzzer: a refused swap answered {"error": "<text>"} (not an error object), and
+    "allow_model_change": "no" meant True (bool("no"))."""
+    monkeypatch.setenv("LMROUTE_ADMIN_KEY", "adm")
+    url = gateway()
+    admin = {"authorization": "Bearer adm"}
+    r = HTTP.post(f"{url}/admin/router", json={"path": "/nonexistent"}, headers=admin)
+    err = assert_error(r, 409, "router_refused")
+    assert err["param"] == "path" and r.json()["swapped"] is False
+    r = HTTP.post(f"{url}/admin/router", json={"path": "/x", "allow_model_change": "no"},
+                  headers=admin)
+    assert assert_error(r, 400, "invalid_request")["param"] == "allow_model_change"

@@ -71,7 +71,7 @@ def test_hot_swap_under_concurrent_traffic(real_routers, tmp_path: Path,
         shutil.copytree(b_dir, bad)
         (bad / "router.onnx").write_bytes(b"not onnx")
         r = httpx.post(f"{url}/admin/router", json={"path": str(bad)}, headers=admin)
-        assert r.status_code == 409 and "router.onnx" in r.json()["error"]
+        assert r.status_code == 409 and "router.onnx" in r.json()["error"]["message"]
         time.sleep(0.5)
         stop.set()
         for t in threads:
@@ -95,7 +95,7 @@ def test_admin_endpoints_need_the_admin_key(gateway, monkeypatch: pytest.MonkeyP
     assert httpx.post(f"{url}/admin/router", json={"path": "x"}).status_code == 401
     r = httpx.post(f"{url}/admin/router", json={"path": "/nonexistent"},
                    headers={"authorization": f"Bearer {ADMIN}"})
-    assert r.status_code == 409 and "not a directory" in r.json()["error"]
+    assert r.status_code == 409 and "not a directory" in r.json()["error"]["message"]
 
 
 def test_a_router_over_other_models_is_refused_unless_allowed() -> None:
