@@ -56,7 +56,7 @@ SCALAR_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "frequency_penalty": (_range(-2.0, 2.0), "a number in [-2, 2]"),
     "logprobs": (lambda v: isinstance(v, bool), "a boolean"),
     "top_logprobs": (_int_range(0, 20), "an integer in [0, 20]"),
-    "seed": (_is_int, "an integer"),
+    "seed": (_int_range(-2**63, 2**63 - 1), "a 64-bit integer"),
     "stop": (_stop, "a string or a list of 1 to 4 strings"),
     "user": (lambda v: isinstance(v, str), "a string"),
     "stream_options": (lambda v: isinstance(v, dict), "an object such as "

@@ -6,6 +6,7 @@ Every problem becomes a ``GatewayError`` (400) naming the field and what was exp
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,10 +46,11 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     for i, m in enumerate(msgs):
         check_message(i, m)
     check_depth(raw, body)
-    mt = body.get("max_tokens", body.get("max_completion_tokens"))
-    if mt is not None and (not isinstance(mt, int) or isinstance(mt, bool) or mt < 1):
-        raise bad_request(f"'max_tokens': expected a positive integer, got {mt!r}.",
-                          param="max_tokens")
+    for name in ("max_tokens", "max_completion_tokens"):  # both go upstream: check both
+        mt = body.get(name)
+        if mt is not None and (not isinstance(mt, int) or isinstance(mt, bool) or mt < 1):
+            raise bad_request(f"'{name}': expected a positive integer, got {mt!r}.",
+                              param=name)
     if not isinstance(body.get("stream", False), bool):
         raise bad_request("'stream': expected a boolean.", param="stream")
     check_fields(body)
@@ -87,6 +89,10 @@ def _number(headers: Mapping[str, str], name: str) -> float | None:
 
 def _header_weights(headers: Mapping[str, str], profiles: dict[str, ProfileSettings]
                     ) -> tuple[float, float, float] | None:
+    t = _number(headers, H_TRADEOFF)  # checked even when x-lmroute-weights is there
+    if t is not None and headers.get(H_WEIGHTS) is not None:
+        raise bad_request(f"header {H_TRADEOFF}: send it or {H_WEIGHTS}, not both (both set "
+                          "the weights).", param=H_TRADEOFF)
     if (spec := headers.get(H_WEIGHTS)) is not None:
         vals = dict.fromkeys(WEIGHT_NAMES, 0.0)
         try:
@@ -98,14 +104,13 @@ def _header_weights(headers: Mapping[str, str], profiles: dict[str, ProfileSetti
                 if k.strip() not in vals:
                     raise ValueError(k)
                 vals[k.strip()] = float(v)
-                if not math.isfinite(vals[k.strip()]):
+                if not math.isfinite(vals[k.strip()]) or vals[k.strip()] < 0:
                     raise ValueError(v)
         except ValueError:
             raise bad_request(f"header {H_WEIGHTS}: expected 'w_cost=X,w_latency=Y,w_energy=Z'"
                               " (finite numbers >= 0),"
                               f" got {spec[:80]!r}.", param=H_WEIGHTS) from None
         return vals["w_cost"], vals["w_latency"], vals["w_energy"]
-    t = _number(headers, H_TRADEOFF)
     if t is None:
         return None
     if t > 1 or "lmroute/quality" not in profiles or "lmroute/cheap" not in profiles:
@@ -148,5 +153,33 @@ def ignored_routing_headers(headers: Mapping[str, str],
     return sent
 
 
+TRUE_VALUES = ("1", "true", "yes", "on")
+FALSE_VALUES = ("0", "false", "no", "off")
+TASK_LABEL = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
+
+
 def is_true(v: str | None) -> bool:
-    return v is not None and v.strip().lower() in ("1", "true", "yes", "on")
+    return v is not None and v.strip().lower() in TRUE_VALUES
+
+
+def header_flag(headers: Mapping[str, str], name: str) -> bool:
+    """A boolean header (absent = False); any other value than TRUE_VALUES / FALSE_VALUES
+    (case-insensitive) is a 400: a typo in x-lmroute-sensitive must not send a private
+    request to a cloud backend."""
+    v = headers.get(name)
+    if v is None or v.strip().lower() in FALSE_VALUES:
+        return False
+    if v.strip().lower() in TRUE_VALUES:
+        return True
+    raise bad_request(f"header {name}: expected one of {', '.join(TRUE_VALUES)} or "
+                      f"{', '.join(FALSE_VALUES)}, got {v[:40]!r}.", param=name)
+
+
+def task_label(headers: Mapping[str, str]) -> str | None:
+    """``x-lmroute-task``: a label of at most 64 letters, digits and ``_.:/-`` (it lands in
+    the log's ``task`` column, which training groups by), or a 400."""
+    v = headers.get(H_TASK)
+    if v is None or TASK_LABEL.fullmatch(v):
+        return v
+    raise bad_request(f"header {H_TASK}: expected a label of 1-64 characters from "
+                      f"A-Z a-z 0-9 _ . : / -, got {v[:40]!r}.", param=H_TASK)

@@ -10,12 +10,12 @@ from serve.errors import GatewayError, bad_request, forbidden, model_not_found, 
 from serve.keys import KeyRecord
 from serve.parse import (
     H_SENSITIVE,
-    H_TASK,
+    header_flag,
     ignored_routing_headers,
-    is_true,
     parse_body,
     request_weights,
     routing_text,
+    task_label,
 )
 from serve.pipeline import Stage
 from serve.services import CoreServices
@@ -47,8 +47,8 @@ class Admit(Stage[CoreServices]):
         ctx.include_usage = isinstance(so, dict) and so.get("include_usage") is True
         ctx.max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
         ctx.text = routing_text(body["messages"])
-        ctx.sensitive = is_true(ctx.headers.get(H_SENSITIVE))
-        ctx.task = ctx.headers.get(H_TASK)
+        ctx.sensitive = header_flag(ctx.headers, H_SENSITIVE)
+        ctx.task = task_label(ctx.headers)
         profiles = svc.settings.profiles
         if model in profiles:
             p = profiles[model]

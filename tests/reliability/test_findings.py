@@ -73,3 +73,40 @@ def test_admin_errors_are_openai_errors_and_permissions_are_booleans(gateway, mo
     r = HTTP.post(f"{url}/admin/router", json={"path": "/x", "allow_model_change": "no"},
                   headers=admin)
     assert assert_error(r, 400, "invalid_request")["param"] == "allow_model_change"
+
+
+@pytest.mark.parametrize(("headers", "param"), [
+    ({"x-lmroute-weights": "w_cost=-1"}, "x-lmroute-weights"),  # message lacked the name
+    ({"x-lmroute-weights": "w_cost=1", "x-lmroute-tradeoff": "nan"}, "x-lmroute-tradeoff"),
+    ({"x-lmroute-weights": "w_cost=1", "x-lmroute-tradeoff": "0.5"}, "x-lmroute-tradeoff"),
+    ({"x-lmroute-sensitive": "ture"}, "x-lmroute-sensitive"),  # was silently "not sensitive"
+    ({"x-lmroute-task": "x" * 65}, "x-lmroute-task"),
+    ({"x-lmroute-task": "code; drop"}, "x-lmroute-task"),
+])
+@pytest.mark.parametrize("model", ["lmroute/auto", "m-mid"])
+def test_routing_headers_are_never_silently_ignored(gateway, headers, param, model  # noqa: F811
+                                                    ) -> None:
+    """Fuzzer: a bad x-lmroute-tradeoff next to x-lmroute-weights was ignored, negative
+    weights on a concrete model passed, a misspelt x-lmroute-sensitive meant 'no' (a
+    private request could go to a cloud backend), any task label went to the log."""
+    r = post(gateway(), json.dumps({**CHAT, "model": model}), headers)
+    err = assert_error(r, 400, "invalid_request")
+    assert err["param"] == param and param in err["message"]
+
+
+def test_good_routing_headers_still_pass(gateway) -> None:  # noqa: F811
+    url = gateway()
+    for h in ({"x-lmroute-sensitive": "No"}, {"x-lmroute-sensitive": "TRUE"},
+              {"x-lmroute-task": "code/python-3.11"}, {"x-lmroute-weights": "w_cost=0"}):
+        assert post(url, json.dumps(CHAT), h).status_code == 200, h
+
+
+@pytest.mark.parametrize(("extra", "param"), [
+    ({"max_tokens": 5, "max_completion_tokens": "x"}, "max_completion_tokens"),
+    ({"max_tokens": None, "max_completion_tokens": -5}, "max_completion_tokens"),
+    ({"seed": 2**63}, "seed"),  # beyond int64: what upstreams take
+])
+def test_every_token_limit_and_the_seed_are_checked(gateway, extra, param) -> None:  # noqa: F811
+    """Fuzzer: with max_tokens present, max_completion_tokens went upstream unchecked."""
+    err = assert_error(post(gateway(), json.dumps({**CHAT, **extra})), 400, "invalid_request")
+    assert err["param"] == param
