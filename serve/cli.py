@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.config_store import ConfigStore
@@ -30,8 +31,9 @@ def build_settings(cfg: DictConfig) -> ServeSettings:
     return settings_from_dict({str(k): v for k, v in raw.items()})
 
 
-def run_server(settings: ServeSettings) -> None:
-    """Serve until interrupted (uvloop + httptools when installed)."""
+def run_server(settings: ServeSettings, router_obj: Any = None) -> None:
+    """Serve until interrupted (uvloop + httptools when installed); ``router_obj``: an
+    already loaded router instead of ``settings.router`` (test processes)."""
     import importlib.util
 
     import uvicorn
@@ -40,7 +42,7 @@ def run_server(settings: ServeSettings) -> None:
 
     has = importlib.util.find_spec
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port,
+        create_app(settings, router_obj=router_obj), host=settings.host, port=settings.port,
         loop="uvloop" if has("uvloop") else "asyncio",
         http="httptools" if has("httptools") else "h11",
         access_log=settings.access_log, log_level="info", timeout_graceful_shutdown=10,
