@@ -6,7 +6,8 @@
 
 The window takes up to ``window_share`` of the budget (at least ``min_window`` messages
 when they fit), the summaries up to ``summary_share`` (broad first, then the newest
-detailed ones, each clipped to whole lines that fit); older messages ranked by the scorer against the query fill the rest.
+detailed ones, each clipped to whole lines that fit); older messages ranked by the
+scorer against the query fill the rest.
 Token costs come from the real tokenizer; the final messages are counted again as a
 whole and the lowest-ranked retrieved lines dropped until the total fits, so the budget
 is a hard bound (``ContextResult.tokens <= budget``).

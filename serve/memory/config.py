@@ -29,6 +29,8 @@ class SummarizerConfig:
     gguf: str = "smollm2"
     max_tokens: int = 128
     broad_max_tokens: int = 192
+    # llama.cpp threads of the embedded server (started with OMP_WAIT_POLICY=PASSIVE:
+    # spinning OpenMP threads are 40x slower on the shared 2-core machine, docs/memory.md)
     n_threads: int = 2
     # extractive: words kept per detailed / broad summary
     max_words: int = 60

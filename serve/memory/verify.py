@@ -2,10 +2,10 @@
 looked for in every store, including the raw bytes of the database files.
 
 Needles: every run of ``n`` consecutive words of an erased message (a shorter message:
-the whole text), plus its rare single tokens (>= 8 characters, or letters mixed with
-digits and >= 6 characters, such as a planted canary); a needle is *distinctive* when no remaining message
-anywhere in the store contains it (those that do are listed as not distinctive and not
-searched: finding them proves nothing). Matching is case-insensitive over
+the whole text), plus its rare single tokens (>= 8 characters, or >= 6 mixing letters
+and digits, such as a planted canary); a needle is *distinctive* when no remaining
+message anywhere in the store contains it (those that do are counted as not distinctive
+and not searched: finding them proves nothing). Matching is case-insensitive over
 whitespace-normalised text; the raw scan looks for the UTF-8 bytes, lower-cased.
 """
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -88,9 +89,15 @@ class EmbeddedServer:
         self._server = LlamaCppServer(settings, Path(log_dir))
 
     def start(self) -> str:
-        """Start it and return its base URL (``.../v1``)."""
+        """Start it and return its base URL (``.../v1``).
+
+        The server inherits ``OMP_WAIT_POLICY=PASSIVE`` (unless set): llama.cpp's OpenMP
+        threads otherwise spin at every per-layer barrier, and on a shared 2-core machine
+        two spinning threads generated 0.45 tokens/s against 18.6 passive (docs/memory.md).
+        """
         from serve.backends.llamacpp import EdgeStartError
 
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             return asyncio.run(self._server.start())
         except EdgeStartError as exc:
