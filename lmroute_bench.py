@@ -9,7 +9,7 @@ TARGETS: dict[str, str] = {
     "data": "data.bench",
     "train": "train.bench",
     "router": "router_model.bench",
-    "gateway": "serve.bench",
+    "gateway": "serve.bench.cli",
     "guard": "router_model.guard.bench",
     "cache": "serve.cache.bench",
     "memory": "serve.memory.bench",

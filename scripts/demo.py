@@ -17,7 +17,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from data.fetch import subset_verified
 from data.fetch_cli import run_fetch
 from data.fetch_manifest import DEFAULT_MANIFEST, load_manifest
 from data.locate import FETCH_COMMAND, cache_location, find_data
+from serve.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "runs" / "demo"
@@ -49,12 +49,6 @@ def lmroute(*args: str) -> None:
         console.print(f"[red]step failed (exit {proc.returncode}): {' '.join(cmd)}")
         sys.exit(proc.returncode)
     console.print(f"[dim]done in {time.perf_counter() - t0:.1f} s")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_ready(proc: subprocess.Popen[bytes], url: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from serve.net import free_port
 from serve.settings import BackendSettings
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,6 @@ def resolve_gguf(spec: str) -> Path:
     if not path.is_file():
         raise EdgeStartError(f"gguf: file not found: {path}")
     return path
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 class LlamaCppServer:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections import defaultdict
@@ -22,6 +21,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from router_model.decision import Decision
 from router_model.reward import RewardWeights
+from serve.net import free_port
 
 # one pooled client for the tests (a fresh httpx client per call costs ~0.1 s of SSL setup)
 HTTP = httpx.Client(timeout=30.0)
@@ -203,12 +203,6 @@ class StubRouter:
         p = (1 - epsilon + epsilon / k) if choice == best else epsilon / k
         return Decision(choice, self.models.index(choice), p,
                         (time.perf_counter() - t0) * 1e6, reason, util, dict(self.quality))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ThreadServer:

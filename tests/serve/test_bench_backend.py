@@ -1,4 +1,5 @@
-"""The benchmark's fake backend (serve/fast_backend.py) and load client (serve/bench_load.py)."""
+"""The benchmark's fake backend (serve/bench/fast_backend.py) and load client
+(serve/bench/load.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from pathlib import Path
 import openai
 import pytest
 
-from serve.bench_load import LoadSpec, run_load, summarize
-from serve.bench_procs import ManagedProcess, ProcessError, free_port
-from serve.fast_backend import BackendConfig, FastBackend
+from serve.bench.fast_backend import BackendConfig, FastBackend
+from serve.bench.load import LoadSpec, run_load, summarize
+from serve.bench.procs import ManagedProcess, ProcessError
+from serve.net import free_port
 
 
 class _Thread:
@@ -157,7 +159,7 @@ def test_managed_process_reports_a_crash_with_its_log(tmp_path: Path) -> None:
 
 def test_managed_process_stops_the_backend_subprocess(tmp_path: Path) -> None:
     port = free_port()
-    argv = [sys.executable, "-m", "serve.fast_backend", "--port", str(port)]
+    argv = [sys.executable, "-m", "serve.bench.fast_backend", "--port", str(port)]
     with ManagedProcess("fb", argv, f"http://127.0.0.1:{port}/health", tmp_path / "fb.log") as p:
         p.start(20)
         pid = p.proc.pid if p.proc else -1

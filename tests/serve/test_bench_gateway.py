@@ -1,4 +1,4 @@
-"""``lmroute bench gateway`` (serve/bench.py): report math, arguments, config, end to end."""
+"""``lmroute bench gateway`` (serve/bench/cli.py): report math, arguments, config, end to end."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from serve.bench import _split, level_report, level_rounds, main
-from serve.bench_gateway import gateway_overrides
-from serve.bench_load import LoadResult, LoadSpec, combine, summarize
+from serve.bench.cli import _split, level_report, level_rounds, main
+from serve.bench.gateway import gateway_overrides
+from serve.bench.load import LoadResult, LoadSpec, combine, summarize
 
 ROOT = Path(__file__).resolve().parents[2]
 LITELLM = ROOT / ".venv-litellm" / "bin" / "litellm"
@@ -160,7 +160,7 @@ def test_bench_with_litellm_end_to_end(tmp_path: Path) -> None:
 
 
 def test_markdown_table_from_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from serve.bench_markdown import main as md_main
+    from serve.bench.markdown import main as md_main
 
     level = level_report(1, {"direct": _result(0.5, 1.0, 1), "lmroute": _result(2.0, 4.0, 1)})
     meta = {"created_utc": "T", "loadavg_start": [0.5], "loadavg_end": [0.6],

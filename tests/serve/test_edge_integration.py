@@ -20,7 +20,8 @@ import openai
 import pytest
 
 from data.io import read_frame
-from tests.serve.fakes import HTTP, free_port
+from serve.net import free_port
+from tests.serve.fakes import HTTP
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration

@@ -20,8 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serve.bench_procs import ManagedProcess, free_port
+from serve.bench.procs import ManagedProcess
 from serve.load_signal import parse_vllm_metrics
+from serve.net import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
