@@ -243,19 +243,23 @@ def expired(conn: sqlite3.Connection, now: float) -> list[Expired]:
 
 
 def scan_tables(conn: sqlite3.Connection, needles: Sequence[str]) -> list[StoreScan]:
-    """Rows of each table whose text holds a needle (case-insensitive). ``where`` names
-    the column and the needle's index, never the text."""
+    """Cells of each table whose text holds a needle (case-insensitive). One normalised
+    string per column is searched; only a column with a hit is searched cell by cell.
+    ``where`` names the column and the needle's index, never the text."""
     low = [normalise(n) for n in needles if n]
     scanned: dict[str, int] = {}
     hits: dict[str, int] = {}
     where: dict[str, list[str]] = {}
     for table, col in SCANNED:
-        scanned.setdefault(table, 0)
+        cells = [str(r[0]) for r in conn.execute(f"SELECT {col} FROM {table}")]
+        scanned[table] = scanned.get(table, 0) + len(cells)
         hits.setdefault(table, 0)
         where.setdefault(table, [])
-        for (text,) in conn.execute(f"SELECT {col} FROM {table}"):
-            scanned[table] += 1
-            t = normalise(str(text))
+        joined = normalise("\x00".join(cells))
+        if not any(n in joined for n in low):
+            continue
+        for cell in cells:
+            t = normalise(cell)
             found = [k for k, n in enumerate(low) if n in t]
             if found:
                 hits[table] += 1

@@ -18,7 +18,6 @@ from typing import Protocol
 
 from serve.memory.types import StoreScan, Verification
 
-_WS = re.compile(r"\s+")
 _TOKEN = re.compile(r"[^\W_][\w'-]*[^\W_]|[^\W_]", re.UNICODE)
 
 
@@ -29,7 +28,8 @@ class Scannable(Protocol):
 
 
 def normalise(text: str) -> str:
-    return _WS.sub(" ", text).strip().lower()
+    """Lower-cased, runs of whitespace as one space (``str.split``: C speed)."""
+    return " ".join(text.split()).lower()
 
 
 def candidates(text: str, n: int = 4, max_per_text: int = 48) -> list[str]:
@@ -53,7 +53,7 @@ def needles(erased: Iterable[str], remaining: Iterable[str],
     """(distinctive needles, needles that also occur in remaining messages)."""
     pool = [c for text in erased for c in candidates(text, n)]
     pool = list(dict.fromkeys(pool))
-    corpus = "\x00".join(normalise(t) for t in remaining)
+    corpus = normalise("\x00".join(remaining))
     keep = [c for c in pool if c not in corpus]
     return keep, [c for c in pool if c in corpus]
 
