@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from serve.memory.compaction import Compactor, message_items
 from serve.memory.errors import Conflict, InvalidInput
@@ -42,12 +42,15 @@ REMAINS = [
 
 class Eraser:
     def __init__(self, store: MemoryStore, compactor: Compactor, indexes: IndexCache,
-                 extra_stores: Sequence[Scannable] = (), ngram_words: int = 4,
-                 remains: Sequence[str] = ()) -> None:
+                 extra_stores: Callable[[], Sequence[Scannable]] = tuple,
+                 ngram_words: int = 4, remains: Sequence[str] = ()) -> None:
+        """``extra_stores``: called at each erasure, the stores outside the memory that
+        hold derived text (e.g. the semantic cache: ``purge(owner, session, ids)`` and
+        ``scan(needles)``)."""
         self.store = store
         self.compactor = compactor
         self.indexes = indexes
-        self.extra_stores = list(extra_stores)
+        self.extra_stores = extra_stores
         self.n = ngram_words
         self.remains = [*REMAINS, *remains]
 
@@ -72,7 +75,7 @@ class Eraser:
         start = self.store.erase_messages(owner, session_id, ids, actor, reason, scope)
         purged = self.indexes.purge(owner, session_id, ids)
         purged += sum(getattr(x, "purge", lambda *a: 0)(owner, session_id, ids)
-                      for x in self.extra_stores)
+                      for x in self.extra_stores())
         repl, (rewrites, new_hashes) = self._recompute(owner, session_id, start, actor)
         self.compactor.compact(owner, session_id)
         self.indexes.purge(owner, session_id)  # the recompaction's version: rebuilt on use
@@ -90,7 +93,7 @@ class Eraser:
         msgs, sums, last = self.store.drop_session(owner, session_id, actor, reason, scope)
         purged = self.indexes.purge(owner, session_id)
         purged += sum(getattr(x, "purge", lambda *a: 0)(owner, session_id, None)
-                      for x in self.extra_stores)
+                      for x in self.extra_stores())
         check = self.verify([m.content for m in msgs])  # summaries only quote these
         receipt = ErasureReceipt(
             "", session_id, actor, reason, time.time(), scope, [m.id for m in msgs],
@@ -169,7 +172,7 @@ class Eraser:
         self.store.checkpoint()
         keep, common = needles(erased_texts, self.store.message_texts(), self.n)
         stores = self.store.scan(keep) + self.indexes.scan(keep)
-        for x in self.extra_stores:
+        for x in self.extra_stores():
             stores += x.scan(keep)
         stores.append(scan_bytes(self.store.raw_files(), keep))
         return verification(self.n, keep, common, stores)

@@ -6,7 +6,7 @@ the audit log go to the store through the eraser."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from serve.memory.assemble import AssemblyConfig, assemble
@@ -32,6 +32,7 @@ from serve.memory.types import (
     SessionState,
     VersionInfo,
 )
+from serve.memory.verify import Scannable
 
 MAX_ID = 200
 
@@ -55,7 +56,8 @@ class MemoryService:
                  scorer: Scorer, plan: PlanConfig, assembly: AssemblyConfig,
                  background: bool = True, ttl_sweep_s: float = 0.0,
                  session_ttl_s: float = 0.0, message_ttl_s: float = 0.0,
-                 ngram_words: int = 4, remains: Sequence[str] = ()) -> None:
+                 ngram_words: int = 4, remains: Sequence[str] = (),
+                 extra_stores: Callable[[], Sequence[Scannable]] = tuple) -> None:
         self.store = store
         self.summarizer = summarizer
         self.counter = counter
@@ -63,8 +65,8 @@ class MemoryService:
         self.session_ttl_s, self.message_ttl_s = session_ttl_s, message_ttl_s
         self.compactor = Compactor(store, summarizer, plan)
         self.indexes = IndexCache(scorer, counter)
-        self.eraser = Eraser(store, self.compactor, self.indexes, ngram_words=ngram_words,
-                             remains=remains)
+        self.eraser = Eraser(store, self.compactor, self.indexes, extra_stores,
+                             ngram_words=ngram_words, remains=remains)
         self.background = BackgroundCompactor(self.compactor) if background else None
         self.sweeper = Sweeper(self.eraser, ttl_sweep_s) if ttl_sweep_s > 0 else None
 
@@ -153,7 +155,8 @@ def build_summarizer(cfg: MemoryConfig, client: ChatClient | None = None) -> Sum
 
 
 def build_service(cfg: MemoryConfig, client: ChatClient | None = None,
-                  remains: Sequence[str] = ()) -> MemoryService:
+                  remains: Sequence[str] = (),
+                  extra_stores: Callable[[], Sequence[Scannable]] = tuple) -> MemoryService:
     """The service a config describes (``client``: how the LLM summarizer calls a model)."""
     cfg.validate()
     t = cfg.tokenizer
@@ -167,5 +170,5 @@ def build_service(cfg: MemoryConfig, client: ChatClient | None = None,
         AssemblyConfig(a.window_share, a.summary_share, a.min_window, a.dates, a.role_labels),
         background=cfg.background, ttl_sweep_s=cfg.ttl_sweep_s,
         session_ttl_s=cfg.session_ttl_s, message_ttl_s=cfg.message_ttl_s,
-        ngram_words=cfg.ngram_words, remains=remains)
+        ngram_words=cfg.ngram_words, remains=remains, extra_stores=extra_stores)
 
