@@ -192,3 +192,21 @@ def test_without_the_stage_the_endpoints_are_404(fake_backend, control, tmp_path
     with ThreadServer(app) as srv:
         r = HTTP.get(f"{srv.url}/v1/memory/sessions")
         assert r.status_code == 404 and r.json()["error"]["code"] == "memory_disabled"
+
+
+def test_the_make_demo_step(mem_gateway, control, tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from scripts.demo_memory import SERVE_OVERRIDES, demo
+
+    assert SERVE_OVERRIDES[0] == "memory=sqlite"
+    url = mem_gateway()
+    reply(control, "Hello Ada.")
+    buf = io.StringIO()
+    demo(url, tmp_path / "demo", Console(file=buf, width=120))
+    doc = json.loads((tmp_path / "demo" / "memory_demo.json").read_text())
+    assert len(doc["turns"]) == 3 and doc["turns"][1]["stream"]
+    assert doc["receipt"]["verified_clean"] and doc["pixel_after_erasure"] is False
+    assert "verified clean: yes" in buf.getvalue()
