@@ -26,9 +26,13 @@ SEVERITY = {a: i for i, a in enumerate(ACTIONS)}
 CATEGORIES = ("injection", "harmful", "pii", "secret", "tool")
 SPAN_CATEGORIES = ("pii", "secret")
 OPERATING_POINTS = ("strict", "balanced", "permissive")
-# free-form entity types that are usually not personal on their own; not redacted by
-# default (they are still reported)
-NOT_REDACTED_BY_DEFAULT = ("DATE_TIME", "TITLE", "NRP", "DOMAIN_NAME", "AGE")
+# not redacted by default (still reported and counted as PII): entity types that are not
+# personal on their own, and the tagger's free-form types, which over-fire on benign
+# traffic with the current artifact (docs/guard.md: thousands of PERSON / ORGANIZATION
+# spans on 2,784 held-out benign prompts); name them in ``redact_entities`` to redact them
+NOT_REDACTED_BY_DEFAULT = ("DATE_TIME", "TITLE", "NRP", "DOMAIN_NAME", "AGE", "PERSON",
+                           "ORGANIZATION", "GPE", "STREET_ADDRESS", "ZIP_CODE",
+                           "US_DRIVER_LICENSE")
 
 
 class PolicyError(ValueError):

@@ -77,6 +77,7 @@ class GuardStage(Stage[Services]):
         profiles / keys: per routing profile / per API key (name or id) overrides, each
             ``{preset, actions, operating_point, edge_only_on_pii, tools}``.
         check_output: filter answers too. blocked_phrases: text an answer may never contain.
+        redact_entities: entity types to redact (None: all but the policy's default list).
     """
 
     name = "guard"
@@ -86,10 +87,12 @@ class GuardStage(Stage[Services]):
                  edge_only_on_pii: bool = False, tools: list[str] | None = None,
                  profiles: dict[str, dict[str, Any]] | None = None,
                  keys: dict[str, dict[str, Any]] | None = None, check_output: bool = True,
-                 blocked_phrases: list[str] | None = None) -> None:
+                 blocked_phrases: list[str] | None = None,
+                 redact_entities: list[str] | None = None) -> None:
         self.artifact, self.int8 = artifact, int8
         base = {"preset": preset, "actions": actions or {}, "operating_point": operating_point,
-                "edge_only_on_pii": edge_only_on_pii, "tools": tools}
+                "edge_only_on_pii": edge_only_on_pii, "tools": tools,
+                "redact_entities": redact_entities}
         self._base = base
         self._default = self._build(base)
         self._profiles = {k: self._build({**base, **v}) for k, v in (profiles or {}).items()}
@@ -103,7 +106,7 @@ class GuardStage(Stage[Services]):
     def _build(spec: dict[str, Any]) -> tuple[GuardPolicy, ToolPolicy]:
         try:
             pol = make_policy(spec.get("preset", "balanced"), spec.get("actions") or {},
-                              spec.get("operating_point"), None,
+                              spec.get("operating_point"), spec.get("redact_entities"),
                               bool(spec.get("edge_only_on_pii", False)))
         except ValueError as e:
             raise ValueError(f"guard: {e}") from None
