@@ -2,7 +2,9 @@
 
 convert -> validate -> summarize -> split -> train + export (ONNX) -> evaluate on the
 held-out split -> serve one routed request through the gateway (local llama.cpp edge
-model). Every step is an ``lmroute`` command, echoed so it can be rerun by hand.
+model) -> one pass of the learning loop on the gateway's own (simulated) traffic, with a
+hot swap when the retrained router passes the gate (scripts/demo_loop.py). Every step is
+an ``lmroute`` command, echoed so it can be rerun by hand.
 Outputs go to ``runs/demo/``.
 
 Data (``resolve_demo_data``): ``$LMROUTE_SHARED_DATA`` or ``../shared/data`` when present,
@@ -39,16 +41,22 @@ BIN = Path(sys.executable).parent
 console = Console()
 
 
-def lmroute(*args: str) -> None:
-    """Run one ``lmroute`` command, echoing it; stop the demo if it fails."""
+def lmroute_code(*args: str) -> int:
+    """Run one ``lmroute`` command, echoing it; its exit code."""
     cmd = [str(BIN / "lmroute"), *args]
     console.rule("[bold]lmroute " + escape(" ".join(shlex.quote(a) for a in args)), align="left")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT)
-    if proc.returncode != 0:
-        console.print(f"[red]step failed (exit {proc.returncode}): {' '.join(cmd)}")
-        sys.exit(proc.returncode)
-    console.print(f"[dim]done in {time.perf_counter() - t0:.1f} s")
+    code = subprocess.run(cmd, cwd=ROOT).returncode
+    console.print(f"[dim]done in {time.perf_counter() - t0:.1f} s (exit {code})")
+    return code
+
+
+def lmroute(*args: str) -> None:
+    """Run one ``lmroute`` command, echoing it; stop the demo if it fails."""
+    code = lmroute_code(*args)
+    if code != 0:
+        console.print(f"[red]step failed (exit {code}): lmroute {' '.join(args)}")
+        sys.exit(code)
 
 
 def wait_ready(proc: subprocess.Popen[bytes], url: str) -> None:
@@ -168,6 +176,9 @@ def main() -> int:
     lmroute("eval", f"router={router}", f"test_log={splits / 'test.parquet'}",
             f"train_log={splits / 'train.parquet'}", f"out_dir={OUT / 'eval'}")
     serve_one_request(router)
+    from scripts.demo_loop import demo_loop
+
+    demo_loop(OUT, splits / "train.parquet", data.experiment, console, lmroute, lmroute_code)
     from eval.summary import summary_text
 
     console.rule("[bold green]summary" + (" (SYNTHETIC data)" if data.synthetic else ""))
