@@ -22,7 +22,8 @@ def cascade_blocks(res: SuiteResult) -> list[Block]:
         return []
     rows = []
     for c in res.cascade:
-        p = c.get("point") or {}
+        c = dict(c)
+        p: dict[str, Any] = c.get("point") or {}  # type: ignore[assignment]
         rows.append([str(c["split"]), f"{c['auc']:.3f}", f"{c['precision']:.3f}",
                      f"{c['recall']:.3f}",
                      "never" if not p else f"w1={p['w1']:.3g}, tau={p['tau']}",
@@ -74,7 +75,8 @@ def onboard_blocks(res: SuiteResult, out_dir: Path) -> list[Block]:
     model = res.settings.onboard_model
     png = onboard_plot(df, out_dir / "routerbench_onboarding.png", model)
     agg = df.groupby(["method", "n"])[["aiq", "auc"]].mean().reset_index()
-    rows = [[r.method, str(r.n), f"{r.aiq:.4f}", _f(r.auc)] for r in agg.itertuples()]
+    rows = [[str(r.method), str(r.n), f"{float(r.aiq):.4f}", _f(r.auc)]  # type: ignore[arg-type]
+            for r in agg.itertuples()]
     return [Block("h2", f"routerbench: onboarding {model} with N labelled queries"),
             Block("p", "The router is trained without the new model; N of its labelled "
                   "queries fit a head on the router's predicted-quality logits "

@@ -44,7 +44,7 @@ def _fold_of_groups(tasks: np.ndarray, groups: np.ndarray, n_folds: int,
     """(n,) fold per request: groups are dealt round-robin in a seeded order per task."""
     rng = np.random.default_rng(seed)
     fold = np.empty(len(tasks), dtype=np.int64)
-    g_task = {}
+    g_task: dict[int, str] = {}
     for i, g in enumerate(groups):  # a group's task = the task of its first request
         g_task.setdefault(int(g), str(tasks[i]))
     by_task: dict[str, list[int]] = {}
@@ -65,7 +65,7 @@ def _val_of(rest: np.ndarray, tasks: np.ndarray, groups: np.ndarray, frac: float
             seed: int) -> np.ndarray:
     """A stratified ``frac`` of the groups in ``rest`` (row indices), seeded."""
     rng = np.random.default_rng(seed)
-    val = []
+    val: list[int] = []
     for t in np.unique(tasks[rest].astype(str)):
         rows = rest[tasks[rest].astype(str) == t]
         gs = rng.permutation(np.unique(groups[rows]))

@@ -8,6 +8,7 @@ each bought is in docs/routing.md.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -46,5 +47,5 @@ def router_specs(factory: Callable[..., Policy], variants: list[str]) -> dict[st
     for v in [v for v in variants if v in VARIANTS]:
         kw = VARIANTS[v]
         specs[f"router_{v}"] = MethodSpec(f"router_{v}", "router", FEATURES.get(v, "static"),
-                                          factory=lambda kw=kw: factory(**kw))
+                                          factory=functools.partial(factory, **kw))
     return specs

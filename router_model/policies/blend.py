@@ -77,8 +77,9 @@ class BlendModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         q, c, lat, e = self.base(x)
+        table = self.get_buffer("table")
         if self.single:
-            prior = self.table.expand(x.shape[0], -1)
+            prior = table.expand(x.shape[0], -1)
         else:
-            prior = torch.softmax(self.clf(x), dim=1) @ self.table
+            prior = torch.softmax(self.clf(x), dim=1) @ table
         return self.alpha * q + (1 - self.alpha) * prior, c, lat, e
