@@ -35,6 +35,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--retrieval", default="hybrid", help="the memory's retrieval")
     p.add_argument("--ablate-retrieval", default="bm25,static,hybrid",
                    help="retrievals compared with the extractive summarizer ('' = none)")
+    p.add_argument("--ablate-summary-share", default="0,0.3",
+                   help="summary shares compared with the extractive summarizer ('' = none)")
     p.add_argument("--llm-conversations", type=int, default=0,
                    help="build the llm memory on the first N conversations only (0 = all)")
     p.add_argument("--llm-max-turns", type=int, default=0,
@@ -61,6 +63,21 @@ def memory_scores(svc: MemoryService, convs: list[Conversation], budgets: list[i
             scores.add(method, b, q, res.messages, res.tokens)
 
 
+def ablate(svc: MemoryService, convs: list[Conversation], a: argparse.Namespace,
+           budgets: list[int], scores: Scores, name: str) -> None:
+    """The same memory with another retrieval, or another share of the budget for the
+    summaries (the rest goes to retrieval)."""
+    default_scorer, default_asm = svc.indexes, svc.assembly
+    for r in [x for x in a.ablate_retrieval.split(",") if x]:
+        svc.indexes = IndexCache(make_scorer(r), svc.counter)
+        memory_scores(svc, convs, budgets, scores, f"memory:{name}[{r}]")
+    svc.indexes = default_scorer
+    for share in [float(x) for x in a.ablate_summary_share.split(",") if x]:
+        svc.assembly = dataclasses.replace(default_asm, summary_share=share)
+        memory_scores(svc, convs, budgets, scores, f"memory:{name}[summary_share={share:g}]")
+    svc.assembly = default_asm
+
+
 def run_summarizer(name: str, convs: list[Conversation], a: argparse.Namespace,
                    budgets: list[int], scores: Scores) -> dict[str, Any]:
     """Build the memory with one summarizer and score it (and the retrieval ablation)."""
@@ -72,9 +89,7 @@ def run_summarizer(name: str, convs: list[Conversation], a: argparse.Namespace,
                         progress=sys.stderr.isatty())
         memory_scores(svc, convs, budgets, scores, f"memory:{name}")
         if name == "extractive":
-            for r in [x for x in a.ablate_retrieval.split(",") if x]:
-                svc.indexes = IndexCache(make_scorer(r), svc.counter)
-                memory_scores(svc, convs, budgets, scores, f"memory:{name}[{r}]")
+            ablate(svc, convs, a, budgets, scores, name)
         out: dict[str, Any] = {"conversations": len(convs), **dataclasses.asdict(report)}
         stats = getattr(getattr(svc.summarizer, "_client", None), "stats", None)
         if stats is not None and stats.calls:

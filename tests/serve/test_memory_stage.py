@@ -210,3 +210,35 @@ def test_the_make_demo_step(mem_gateway, control, tmp_path: Path) -> None:
     assert len(doc["turns"]) == 3 and doc["turns"][1]["stream"]
     assert doc["receipt"]["verified_clean"] and doc["pixel_after_erasure"] is False
     assert "verified clean: yes" in buf.getvalue()
+
+
+def test_llm_summaries_go_through_the_gateway_backends(fake_backend, control,
+                                                       tmp_path: Path) -> None:
+    """With a backend serving the summarizer's model, compaction calls it through the
+    gateway (Services.complete), off the request path."""
+    import time
+
+    from serve.memory.summarizers.llm import SYSTEM
+    from tests.serve.conftest import backend
+
+    plugin = memory_plugin(tmp_path / "m.sqlite", summarizer={"name": "llm"},
+                           plan={"window": 2, "chunk_min": 2, "chunk_avg": 3, "chunk_max": 4,
+                                 "detailed_chunks": 1, "merge_chunks": 1})
+    raw = base_settings(fake_backend[1], tmp_path / "logs", memory=plugin)
+    raw["backends"]["b-smol"] = backend(fake_backend[1], "up-smol",
+                                        ["smollm2-135m-instruct"], edge=True)
+    app = create_app(settings_from_dict(raw), router_obj=StubRouter(QUALITY, COST))
+    app.include_router(memory_router)
+    control.models["up-smol"].reply = "Ada owns a greyhound."
+    with ThreadServer(app) as srv:
+        for i in range(6):
+            ask(srv.url, f"turn {i}: my greyhound Pixel likes the beach")
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            sums = HTTP.get(f"{srv.url}/v1/memory/sessions/s1").json()["summaries"]
+            if sums:
+                break
+            time.sleep(0.1)
+    calls = [c for c in control.calls if c["model"] == "up-smol"]
+    assert calls and calls[0]["messages"][0]["content"] == SYSTEM
+    assert sums and {s["content"] for s in sums} == {"Ada owns a greyhound."}
