@@ -8,6 +8,11 @@ names its artifact (``meta.artifact``). Any failure leaves the old router servin
 answered 409 with the reason (``error``: an OpenAI-style error object, code
 ``router_refused``). ``GET /admin/router`` describes the router serving now.
 
+With ``state.router_sync: redis`` the swap then reaches every replica
+(``serve/state/router_sync.py``: each loads and verifies the artifact itself); the answer
+waits up to ``state.swap_wait_s`` and lists every replica's artifact (``fleet``), and GET
+shows the fleet too.
+
 Both need ``Authorization: Bearer <key>`` where the key is the value of the env var
 ``admin.key_env`` (default ``LMROUTE_ADMIN_KEY``); without that variable they do not exist
 (404), so an unconfigured gateway exposes no admin surface.
@@ -59,7 +64,14 @@ def _check_admin(request: Request) -> Any:
 @admin_router.get("/admin/router")
 async def current_router(request: Request) -> Response:
     gw = _check_admin(request)
-    return JSONResponse(gw.slot.describe())
+    out = gw.slot.describe()
+    sync = gw.state.router_sync
+    if sync is not None:
+        try:
+            out["fleet"] = {"replicas": await sync.fleet(), **sync.describe()}
+        except Exception as exc:  # Redis unreachable: this replica's view only
+            out["fleet"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return JSONResponse(out)
 
 
 @admin_router.post("/admin/router")
@@ -88,5 +100,20 @@ async def swap_router(request: Request) -> Response:
             return JSONResponse({"swapped": False, **err.body(),
                                  "current": gw.slot.describe()}, status_code=409)
         previous = gw.slot.swap(new, path)
-    return JSONResponse({"swapped": True, "previous_artifact": previous.artifact or None,
-                         "current": gw.slot.describe()})
+    out = {"swapped": True, "previous_artifact": previous.artifact or None,
+           "current": gw.slot.describe()}
+    if gw.state.router_sync is not None:
+        out["fleet"] = await _publish(gw, path, allow)
+    return JSONResponse(out)
+
+
+async def _publish(gw: Any, path: str, allow: bool) -> dict[str, Any]:
+    """Make the swap the fleet's; wait for every replica (``state.swap_wait_s``)."""
+    sync, artifact = gw.state.router_sync, gw.slot.current()[1]
+    try:
+        fr = await sync.publish(path, artifact, allow)
+        waited = await sync.wait_fleet(artifact, gw.settings.state.swap_wait_s)
+    except Exception as exc:  # Redis unreachable: this replica swapped, the others did not
+        log.error("router swap not published to the other replicas: %s", exc)
+        return {"published": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"published": True, "seq": fr.seq, **waited}

@@ -15,7 +15,6 @@ import numpy as np
 
 from serve.backends.pool import BackendPool
 from serve.errors import no_backend
-from serve.keys import KeyStore
 from serve.logsink import FEEDBACK_SCHEMA, LogSink
 from serve.metrics import GatewayMetrics
 from serve.pipeline import Pipeline
@@ -23,6 +22,7 @@ from serve.request_ids import RequestIds
 from serve.router_slot import RouterSlot, load_router
 from serve.services import RouterLike
 from serve.settings import ServeSettings
+from serve.state.build import build_state
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,14 +40,16 @@ class Gateway:
         self.slot = RouterSlot(router, settings.router or "")
         self.swap_lock = asyncio.Lock()  # hot swaps (serve/admin.py), one at a time
         self.metrics = GatewayMetrics()
-        self.pool = BackendPool(settings.backends, run_dir, settings.seed)
-        log_dir = Path(settings.log.dir)
+        # shared stores by config (serve/state/; the default: this process only)
+        self.state = build_state(settings)
+        self.pool = BackendPool(settings.backends, run_dir, settings.seed, self.state.health)
+        replica = self.state.replica  # "" = one process: log.dir itself, as always
+        log_dir = Path(settings.log.dir) / replica if replica else Path(settings.log.dir)
         self.request_log = LogSink(settings.log, log_dir / "requests", _request_schema(),
-                                   self.metrics)
+                                   self.metrics, replica)
         self.feedback_log = LogSink(settings.log, log_dir / "feedback", FEEDBACK_SCHEMA,
-                                    self.metrics)
-        self.keys = (KeyStore(settings.auth.db_path, settings.auth.cache_ttl_s)
-                     if settings.auth.enabled else None)
+                                    self.metrics, replica)
+        self.keys = self.state.keys
         self.rng = np.random.default_rng(settings.seed)
         self.profile_weights = {n: p.weights() for n, p in settings.profiles.items()}
         self.request_ids = RequestIds()
@@ -79,10 +81,13 @@ class Gateway:
                         ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""), fb)
 
     async def start(self) -> None:
+        await self.state.start()
         await self.pool.start()
         await self.request_log.start()
         await self.feedback_log.start()
         await self.pipeline.start(self)
+        if self.state.router_sync is not None:  # serve the fleet's router, follow its swaps
+            await self.state.router_sync.start(self.slot, self.swap_lock)
 
     async def close(self) -> None:
         """Close the stages, flush the logs, stop the backends; each step runs even if the
@@ -92,6 +97,7 @@ class Gateway:
             await self.request_log.close()
             await self.feedback_log.close()
         finally:
+            await self.state.close()
             await self.pool.close()
         self.route_executor.shutdown(wait=False, cancel_futures=True)
         if self.keys is not None:

@@ -77,7 +77,68 @@ def _hash(salt: bytes, secret: str) -> bytes:
     return hashlib.sha256(salt + secret.encode()).digest()
 
 
-class KeyStore:
+CachedKey = tuple[float, KeyRecord, bytes, bytes]  # (loaded at, record, salt, hash)
+
+
+class CachedKeyLookup:
+    """``authenticate`` with the cache described in the module; a store gives ``_version``
+    (moves whenever any connection commits a change) and ``_load`` (a live key's row)."""
+
+    cache_ttl_s: float = CACHE_TTL_S
+    _cache: dict[str, CachedKey]  # key_id -> cached; insertion order = recency (LRU)
+    _data_version: int = -1
+
+    def _version(self) -> int:
+        raise NotImplementedError
+
+    def _load(self, key_id: str) -> CachedKey | None:
+        raise NotImplementedError
+
+    def authenticate(self, key: str) -> KeyRecord | None:
+        """The key's record, or None when unknown, malformed or revoked."""
+        m = _KEY.fullmatch(key)
+        if m is None:
+            return None
+        key_id, secret = m.group(1), m.group(2)
+        self._drop_cache_if_changed()
+        hit = self._cache.pop(key_id, None)
+        if hit is None or time.monotonic() - hit[0] > self.cache_ttl_s:
+            hit = self._load(key_id)
+            if hit is None:
+                return None
+        self._cache[key_id] = hit  # (re)inserted last: most recently used
+        if len(self._cache) > CACHE_MAX:
+            del self._cache[next(iter(self._cache))]
+        _, record, salt, digest = hit
+        return record if hmac.compare_digest(_hash(salt, secret), digest) else None
+
+    def cached_only(self, key: str) -> KeyRecord | None:
+        """The record of ``key`` if it was cached less than ``cache_ttl_s`` ago and the
+        secret matches, without asking the store (a shared store that is down)."""
+        m = _KEY.fullmatch(key)
+        hit = self._cache.get(m.group(1)) if m else None
+        if m is None or hit is None or time.monotonic() - hit[0] > self.cache_ttl_s:
+            return None
+        return hit[1] if hmac.compare_digest(_hash(hit[2], m.group(2)), hit[3]) else None
+
+    def _drop_cache_if_changed(self) -> None:
+        """Empty the cache when another connection committed since the last lookup."""
+        version = self._version()
+        if version != self._data_version:
+            self._cache.clear()
+            self._data_version = version
+
+
+def new_key_material() -> tuple[str, str, bytes]:
+    """(key_id, secret, salt) of a new key; its plaintext is ``lmr-<key_id>.<secret>``."""
+    return secrets.token_hex(6), secrets.token_urlsafe(24), secrets.token_bytes(16)
+
+
+def key_hash(salt: bytes, secret: str) -> bytes:
+    return _hash(salt, secret)
+
+
+class KeyStore(CachedKeyLookup):
     """SQLite-backed keys and spend; sync methods for the CLI, async ones for the app."""
 
     def __init__(self, path: str | Path, cache_ttl_s: float = CACHE_TTL_S) -> None:
@@ -86,8 +147,7 @@ class KeyStore:
         self.cache_ttl_s = cache_ttl_s
         self._conn: sqlite3.Connection | None = None
         self._pool: ThreadPoolExecutor | None = None
-        # key_id -> (loaded at, record, salt, hash); insertion order = recency (LRU)
-        self._cache: dict[str, tuple[float, KeyRecord, bytes, bytes]] = {}
+        self._cache: dict[str, CachedKey] = {}
         self._data_version = -1
 
     def _db(self) -> sqlite3.Connection:
@@ -119,8 +179,7 @@ class KeyStore:
         """Create a key; returns the plaintext key (shown once, never stored)."""
         if daily_budget_usd is not None and daily_budget_usd < 0:
             raise ValueError(f"daily_budget_usd: expected >= 0, got {daily_budget_usd}")
-        key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
-        salt = secrets.token_bytes(16)
+        key_id, secret, salt = new_key_material()
         models = json.dumps(sorted(allowed_models)) if allowed_models else None
         self._db().execute(
             "INSERT INTO api_keys (key_id, name, salt, hash, allowed_models, daily_budget_usd,"
@@ -143,32 +202,10 @@ class KeyStore:
                  "daily_budget_usd": r[3], "revoked": bool(r[4]), "spent_today_usd": r[5]}
                 for r in rows]
 
-    def authenticate(self, key: str) -> KeyRecord | None:
-        """The key's record, or None when unknown, malformed or revoked."""
-        m = _KEY.fullmatch(key)
-        if m is None:
-            return None
-        key_id, secret = m.group(1), m.group(2)
-        self._drop_cache_if_changed()
-        hit = self._cache.pop(key_id, None)
-        if hit is None or time.monotonic() - hit[0] > self.cache_ttl_s:
-            hit = self._load(key_id)
-            if hit is None:
-                return None
-        self._cache[key_id] = hit  # (re)inserted last: most recently used
-        if len(self._cache) > CACHE_MAX:
-            del self._cache[next(iter(self._cache))]
-        _, record, salt, digest = hit
-        return record if hmac.compare_digest(_hash(salt, secret), digest) else None
+    def _version(self) -> int:
+        return int(self._db().execute("PRAGMA data_version").fetchone()[0])
 
-    def _drop_cache_if_changed(self) -> None:
-        """Empty the cache when another connection committed since the last lookup."""
-        version = int(self._db().execute("PRAGMA data_version").fetchone()[0])
-        if version != self._data_version:
-            self._cache.clear()
-            self._data_version = version
-
-    def _load(self, key_id: str) -> tuple[float, KeyRecord, bytes, bytes] | None:
+    def _load(self, key_id: str) -> CachedKey | None:
         row = self._db().execute(
             "SELECT name, salt, hash, allowed_models, daily_budget_usd FROM api_keys"
             " WHERE key_id = ? AND revoked = 0", (key_id,)).fetchone()

@@ -6,7 +6,9 @@ Parquet or JSONL files, never blocking the request path.
 are waiting, and at shutdown.
 
 Files: Parquet writes one finished file per flush (``part-<utc>-<pid>-<sink>-<seq>.parquet``,
-``<sink>`` random per sink, so two sinks of one process never collide), so
+``<sink>`` random per sink, so two sinks of one process never collide; a replica
+(``state.replica_id``) writes ``part-<utc>-<replica>-<pid>-...`` and adds
+``"replica": <id>`` to each row's meta), so
 every file on disk is always complete and readable; JSONL appends to a file rotated
 every ``rotate_rows`` rows and is flushed to the OS at each flush.
 
@@ -50,8 +52,10 @@ class LogSink:
     """One buffered stream of rows with a fixed Arrow schema, written under ``directory``."""
 
     def __init__(self, settings: LogSettings, directory: Path, schema: pa.Schema,
-                 metrics: GatewayMetrics | None = None) -> None:
+                 metrics: GatewayMetrics | None = None, replica: str = "") -> None:
         self.settings = settings
+        self.replica = replica
+        self._meta_tag = dumps({"replica": replica}).decode()[:-1] if replica else ""
         self.dir = directory
         self.schema = schema
         self.metrics = metrics
@@ -76,9 +80,20 @@ class LogSink:
             log.error("decision log buffer full (%d rows): row %s dropped",
                       len(self._buf), row.get("request_id"))
             return
+        if self._meta_tag:
+            self._tag(row)
         self._buf.append(row)
         if len(self._buf) >= self.settings.flush_rows:
             self._wake.set()
+
+    def _tag(self, row: dict[str, Any]) -> None:
+        """``meta.replica`` = this replica (meta is JSON object text, or null)."""
+        meta = row.get("meta")
+        if not meta:
+            row["meta"] = self._meta_tag + "}"
+        elif isinstance(meta, str) and meta.startswith("{"):
+            rest = meta[1:].lstrip()
+            row["meta"] = self._meta_tag + ("}" if rest.startswith("}") else "," + rest)
 
     async def start(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +161,8 @@ class LogSink:
     def _stem(self) -> str:
         self._seq += 1
         utc = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        return f"part-{utc}-{os.getpid()}-{self._sink_id}-{self._seq:06d}"
+        who = f"{self.replica}-{os.getpid()}" if self.replica else str(os.getpid())
+        return f"part-{utc}-{who}-{self._sink_id}-{self._seq:06d}"
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         if self.settings.format == "jsonl":

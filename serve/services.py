@@ -18,10 +18,10 @@ from router_model.reward import RewardWeights
 
 if TYPE_CHECKING:
     from serve.backends.pool import BackendPool
-    from serve.keys import KeyStore
     from serve.logsink import LogSink
     from serve.metrics import GatewayMetrics
     from serve.settings import ServeSettings
+    from serve.state.keys_service import KeyService
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ class CoreServices(Services, Protocol):
     """What the built-in stages need besides."""
 
     pool: BackendPool
-    keys: KeyStore | None
+    keys: KeyService | None  # serve.keys.KeyStore, or the shared stores (serve/state/)
     request_log: LogSink
     profile_weights: dict[str, RewardWeights]
     rng: np.random.Generator

@@ -147,6 +147,52 @@ class AdminSettings:
 
 
 @dataclass
+class StateSettings:
+    """Where the state several replicas must agree on lives (conf/state/, docs/scale.md).
+
+    ``local`` (the default) is the single process: keys and budgets in SQLite
+    (``auth.db_path``), backend health in this process, hot swaps on this replica only.
+    ``shared``: budgets and health in Redis, keys in PostgreSQL, hot swaps published to
+    every replica (``serve/state/``)."""
+
+    budgets: str = "sqlite"  # sqlite (auth.db_path) | redis
+    keys: str = "sqlite"  # sqlite (auth.db_path) | postgres
+    health: str = "local"  # local (this process only) | redis (cooldowns for all replicas)
+    router_sync: str = "none"  # none | redis (POST /admin/router reaches every replica)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    postgres_dsn: str = "postgresql://lmroute@127.0.0.1:5432/lmroute"
+    namespace: str = "lmroute"  # prefix of every Redis key and PostgreSQL table
+    # "" = none (one process: log files and rows as before); "auto" = <host>-<pid>; else
+    # this replica's name: its logs go to log.dir/<replica_id>/ and rows get meta.replica
+    replica_id: str = ""
+    timeout_s: float = 0.5  # each Redis / PostgreSQL call
+    reconnect_s: float = 1.0  # a failed connection is retried at most this often
+    health_sync_s: float = 2.0  # full re-read of the shared health (backstop of pub/sub)
+    router_poll_s: float = 5.0  # re-read of the fleet's router (backstop of pub/sub)
+    heartbeat_s: float = 1.0  # each replica reports the artifact it serves this often
+    swap_wait_s: float = 10.0  # POST /admin/router waits this long for every replica
+
+    def validate(self) -> StateSettings:
+        """Raise ``ValueError`` naming the field when a value is unusable."""
+        for name, allowed in (("budgets", ("sqlite", "redis")), ("keys", ("sqlite", "postgres")),
+                              ("health", ("local", "redis")), ("router_sync", ("none", "redis"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"state.{name}: expected one of {', '.join(allowed)}, "
+                                 f"got {getattr(self, name)!r}")
+        for name in ("timeout_s", "reconnect_s", "health_sync_s", "router_poll_s",
+                     "heartbeat_s"):
+            if not 0 < getattr(self, name) < math.inf:
+                raise ValueError(f"state.{name}: expected a finite number > 0, "
+                                 f"got {getattr(self, name)}")
+        if not 0 <= self.swap_wait_s < math.inf:
+            raise ValueError(f"state.swap_wait_s: expected >= 0, got {self.swap_wait_s}")
+        if not all(c.isalnum() or c in "-_." for c in self.replica_id):
+            raise ValueError(f"state.replica_id: letters, digits, '-', '_' or '.' expected "
+                             f"(it names files), got {self.replica_id!r}")
+        return self
+
+
+@dataclass
 class ServeSettings:
     """Everything ``create_app`` needs."""
 
@@ -176,6 +222,7 @@ class ServeSettings:
     guard: PluginSettings = field(default_factory=PluginSettings)
     memory: PluginSettings = field(default_factory=PluginSettings)
     cache: PluginSettings = field(default_factory=PluginSettings)
+    state: StateSettings = field(default_factory=StateSettings)
     logging_policy: str = "lmroute-router"
     access_log: bool = False
 
@@ -207,6 +254,7 @@ class ServeSettings:
                              f"{self.route_thread_min_in_flight}")
         if self.log.format not in ("parquet", "jsonl"):
             raise ValueError(f"log.format: expected parquet or jsonl, got {self.log.format!r}")
+        self.state.validate()
         return self
 
 
@@ -265,6 +313,7 @@ def settings_from_dict(raw: dict[str, Any]) -> ServeSettings:
     groups: dict[str, Any] = {
         "admin": AdminSettings(**(raw.pop("admin", None) or {})),
         "pipeline": PipelineSettings(**(raw.pop("pipeline", None) or {})),
+        "state": StateSettings(**(raw.pop("state", None) or {})),
         **{g: PluginSettings(**(raw.pop(g, None) or {})) for g in ("guard", "memory", "cache")}}
     return ServeSettings(backends=backends, profiles=profiles, auth=auth,
                          log=LogSettings(**log_raw), **groups, **raw).validate()

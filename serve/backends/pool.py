@@ -18,6 +18,7 @@ from serve.backends.llamacpp import EdgeStartError, LlamaCppServer
 from serve.backends.openai_http import OpenAIHTTPBackend
 from serve.load_signal import LoadPoller
 from serve.settings import BackendKind, BackendSettings, metrics_url
+from serve.state.base import HealthStore
 
 log = logging.getLogger(__name__)
 MAX_OFFSET_MS = 1e6  # a load offset beyond ~17 min means nothing more
@@ -27,7 +28,8 @@ class BackendPool:
     """Backends by name and by the model names they serve (config order kept)."""
 
     def __init__(self, backends: dict[str, BackendSettings], run_dir: Path,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, health: HealthStore | None = None) -> None:
+        """``health``: a shared health store (serve/state/); None = each backend's own."""
         # created inside the lifespan (a running event loop); keep-alive pool, no per-host cap
         self.client = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=2000, limit_per_host=0, keepalive_timeout=30.0,
@@ -40,6 +42,8 @@ class BackendPool:
         self.by_model: dict[str, list[OpenAIHTTPBackend]] = {}
         for name, s in backends.items():
             b = OpenAIHTTPBackend(s, self.client, _api_key(s), rng, self.fast_client)
+            if health is not None:
+                b.health = health.health_for(name, s.cooldown_after, s.cooldown_s)
             self.backends[name] = b
             if s.kind == BackendKind.llamacpp:
                 self.edge_servers[name] = LlamaCppServer(s, run_dir)
