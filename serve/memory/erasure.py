@@ -90,13 +90,13 @@ class Eraser:
 
     def _session(self, owner: str, session_id: str, actor: str, reason: str,
                  scope: str) -> ErasureReceipt:
-        msgs, sums, last = self.store.drop_session(owner, session_id, actor, reason, scope)
+        eid, msgs, sums, last = self.store.drop_session(owner, session_id, actor, reason, scope)
         purged = self.indexes.purge(owner, session_id)
         purged += sum(getattr(x, "purge", lambda *a: 0)(owner, session_id, None)
                       for x in self.extra_stores())
         check = self.verify([m.content for m in msgs])  # summaries only quote these
         receipt = ErasureReceipt(
-            "", session_id, actor, reason, time.time(), scope, [m.id for m in msgs],
+            eid, session_id, actor, reason, time.time(), scope, [m.id for m in msgs],
             [Recomputed(s.id, None, "", None) for s in sums], [], purged, last, EMPTY_HASH,
             0, "", check, list(self.remains))
         return self._record(owner, session_id, receipt)

@@ -212,7 +212,7 @@ def _check_sources(conn: sqlite3.Connection, pk: int, s: Summary, new_ids: set[s
 
 
 def drop_session(conn: sqlite3.Connection, keys: Keyring, pk: int, head: int,
-                 who: Who) -> tuple[list[Message], list[Summary], str]:
+                 who: Who) -> tuple[str, list[Message], list[Summary], str]:
     actor, reason, scope, ref = who
     rows = conn.execute("SELECT msg_id, seq, role, content, ts, expires_at, salt FROM messages "
                         "WHERE session_pk = ? ORDER BY seq", (pk,)).fetchall()
@@ -223,10 +223,11 @@ def drop_session(conn: sqlite3.Connection, keys: Keyring, pk: int, head: int,
     for table in ("messages", "summaries", "tombstones", "membership", "versions"):
         conn.execute(f"DELETE FROM {table} WHERE session_pk = ?", (pk,))
     conn.execute("DELETE FROM sessions WHERE pk = ?", (pk,))
+    erasure_id = secrets.token_hex(8)
     audit_log.append_entry(conn, keys, actor, "erase_session", ref, head, reason, {
-        "erasure_id": secrets.token_hex(8), "scope": scope, "ids": [m.id for m in msgs],
+        "erasure_id": erasure_id, "scope": scope, "ids": [m.id for m in msgs],
         "content_hashes": hashes, "summaries_removed": [s.id for s in sums]})
-    return msgs, sums, last
+    return erasure_id, msgs, sums, last
 
 
 def expired(conn: sqlite3.Connection, now: float) -> list[Expired]:

@@ -267,7 +267,7 @@ class SqliteStore(MemoryStore):
                                               (actor, self._ref(owner, session_id)))
 
     def drop_session(self, owner: str, session_id: str, actor: str, reason: str,
-                     scope: str) -> tuple[list[Message], list[Summary], str]:
+                     scope: str) -> tuple[str, list[Message], list[Summary], str]:
         conn = self._conn()
         with transaction(conn):
             pk, head, _ = session_row(conn, owner, session_id)

@@ -129,9 +129,9 @@ class MemoryStore(ABC):
 
     @abstractmethod
     def drop_session(self, owner: str, session_id: str, actor: str, reason: str,
-                     scope: str) -> tuple[list[Message], list[Summary], str]:
-        """Erase a whole session; returns its messages and summaries (in memory, for the
-        scan) and its last state hash."""
+                     scope: str) -> tuple[str, list[Message], list[Summary], str]:
+        """Erase a whole session; returns the erasure id, its messages and summaries (in
+        memory, for the scan) and its last state hash."""
 
     @abstractmethod
     def expired(self, now: float) -> list[Expired]: ...

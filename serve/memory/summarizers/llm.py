@@ -45,6 +45,7 @@ class LLMSummarizer(Summarizer):
         self.broad_max_tokens = broad_max_tokens
         self._client = client if client is not None else (
             HttpChatClient(base_url) if base_url else None)
+        self._owns_client = client is None
         self._server: EmbeddedServer | None = None
         self._server_args = {"gguf": gguf, "model": model, "n_threads": n_threads,
                              "n_ctx": n_ctx, "log_dir": log_dir}
@@ -76,8 +77,9 @@ class LLMSummarizer(Summarizer):
     def close(self) -> None:
         with self._lock:
             server, self._server = self._server, None
-            if isinstance(self._client, HttpChatClient):
-                self._client.close()
-            self._client = None
+            if self._owns_client:
+                if isinstance(self._client, HttpChatClient):
+                    self._client.close()
+                self._client = None
         if server is not None:
             server.stop()
