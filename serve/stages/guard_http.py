@@ -26,6 +26,7 @@ from fastapi.responses import Response
 
 from router_model.guard.decision import GuardDecision
 from serve.body_limit import read_body
+from serve.body_rules import check_depth, check_message
 from serve.errors import GatewayError, bad_request, unauthorized
 from serve.jsonfast import dumps, loads
 from serve.routes import GatewayDep, error_response
@@ -54,14 +55,42 @@ async def _key(request: Request, gw: Any) -> Any:
 
 
 def _body(raw: bytes) -> dict[str, Any]:
+    """The body, checked: exactly one of text / messages / tool_call, each well-formed (a
+    check endpoint must never answer "allow" for input it did not read: a malformed
+    message or a second field would otherwise be skipped)."""
     try:
         body = loads(raw)
     except ValueError:
         raise bad_request("Request body is not valid JSON.", code="invalid_json") from None
-    if not isinstance(body, dict) or not any(k in body for k in ("text", "messages",
-                                                                 "tool_call")):
-        raise bad_request("Expected one of 'text', 'messages' or 'tool_call'.", param="text")
+    if not isinstance(body, dict):
+        raise bad_request("Request body must be a JSON object.", code="invalid_json")
+    check_depth(raw, body)
+    given = [k for k in ("text", "messages", "tool_call") if k in body]
+    if len(given) != 1:
+        raise bad_request("Expected exactly one of 'text', 'messages' or 'tool_call', got "
+                          f"{given or 'none'}.", param=given[1] if given[1:] else "text")
+    if given == ["text"] and not isinstance(body["text"], str):
+        raise bad_request("'text': expected a string.", param="text")
+    if given == ["messages"]:
+        if not isinstance(body["messages"], list):
+            raise bad_request("'messages': expected a list of {role, content}.",
+                              param="messages")
+        for i, m in enumerate(body["messages"]):
+            check_message(i, m)
+    if given == ["tool_call"]:
+        _check_tool_call(body["tool_call"])
+    if not isinstance(body.get("model", ""), str):
+        raise bad_request("'model': expected a string (a routing profile).", param="model")
     return body
+
+
+def _check_tool_call(tc: Any) -> None:
+    if not isinstance(tc, dict) or not isinstance(tc.get("name"), str) or not tc["name"]:
+        raise bad_request("'tool_call': expected {\"name\": <non-empty string>, "
+                          "\"arguments\": <JSON text or object>}.", param="tool_call.name")
+    if not isinstance(tc.get("arguments", ""), str | dict):
+        raise bad_request("'tool_call.arguments': expected JSON text or an object.",
+                          param="tool_call.arguments")
 
 
 def decision_json(d: GuardDecision) -> dict[str, Any]:

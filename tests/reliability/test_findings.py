@@ -110,3 +110,39 @@ def test_every_token_limit_and_the_seed_are_checked(gateway, extra, param) -> No
     """Fuzzer: with max_tokens present, max_completion_tokens went upstream unchecked."""
     err = assert_error(post(gateway(), json.dumps({**CHAT, **extra})), 400, "invalid_request")
     assert err["param"] == param
+
+
+@pytest.fixture(scope="module")
+def guard_artifact(tmp_path_factory) -> str:
+    from tests.router_model.guard.conftest import build_artifact
+
+    never = {"strict": 1.01, "balanced": 1.01, "permissive": 1.01}  # untrained: rules decide
+    th = {"injection": never, "harmful": never, "tag": never}
+    return str(build_artifact(tmp_path_factory.mktemp("guard"), th)[0])
+
+
+SECRET = "my key is AKIAIOSFODNN7EXAMPLE, store it"
+
+
+@pytest.mark.parametrize(("body", "param"), [
+    ({"tool_call": {"name": "search", "arguments": "{}"}, "text": SECRET}, "tool_call"),
+    ({"text": SECRET, "messages": [{"role": "user", "content": "hi"}]}, "messages"),
+    ({"messages": [{"role": "user", "content": 123}]}, "messages[0].content"),
+    ({"messages": [{"role": "wizard", "content": SECRET}]}, "messages[0].role"),
+    ({"tool_call": {"arguments": SECRET}}, "tool_call.name"),
+    ({"text": None}, "text"),
+])
+def test_the_guard_check_endpoint_never_allows_what_it_did_not_read(
+        gateway, guard_artifact, body, param) -> None:  # noqa: F811
+    """Fuzzer: POST /v1/guard checked only the first of text / messages / tool_call it
+    found and skipped malformed messages, so a secret next to a tool call, or in a
+    message with a bad role, was answered "allow". Now: exactly one, well-formed, or 400."""
+    plugin = {"enabled": True, "before": "pre-checks",
+              "stage": {"_target_": "serve.stages.guard.GuardStage",
+                        "artifact": guard_artifact, "preset": "strict"}}
+    url = gateway(guard=plugin)
+    r = HTTP.post(f"{url}/v1/guard", json=body)
+    err = assert_error(r, 400, "invalid_request")
+    assert err["param"] == param, err
+    ok = HTTP.post(f"{url}/v1/guard", json={"text": SECRET})  # the same text, alone: read
+    assert ok.status_code == 200 and ok.json()["verdict"] == "block", ok.text
