@@ -178,7 +178,8 @@ def main() -> int:
     serve_one_request(router)
     from scripts.demo_loop import demo_loop
 
-    demo_loop(OUT, splits / "train.parquet", data.experiment, console, lmroute, lmroute_code)
+    demo_loop(OUT, splits / "train.parquet", splits / "test.parquet", data.experiment, router,
+              console, lmroute, lmroute_code)
     from eval.summary import summary_text
 
     console.rule("[bold green]summary" + (" (SYNTHETIC data)" if data.synthetic else ""))

@@ -5,11 +5,14 @@
 2. ``lmroute serve`` with it, exploring (epsilon 0.5), in front of SIMULATED backends: one
    fast fake OpenAI-compatible server (``serve.bench.fast_backend``) stands in for every
    model, since the demo has no API keys; each backend entry carries that model's price;
-3. simulated clients send the training split's prompts; a grader that knows every
-   model's true quality on them (the logged benchmark outcomes) posts ``/v1/feedback``;
+3. simulated clients send the test split's prompts (no router here was trained on them);
+   a grader that knows every model's true quality on them (the logged benchmark outcomes)
+   posts ``/v1/feedback``;
 4. ``lmroute loop --logs ... --current day0 --out v1``: convert, retrain off-policy, OPE +
    gate; on PASS the gateway hot-swaps to v1 (``POST /admin/router``) and one more request
-   shows the new artifact deciding.
+   shows the new artifact deciding. On FAIL nothing is deployed; the router trained offline
+   on the whole training split is then gated the same way (``lmroute eval`` on the loop's
+   held-out traffic, ``baseline_router`` = day 0) and swapped in only if it passes.
 The answers are the fake server's fixed text: this shows the loop's plumbing and its
 decision, not answer quality.
 """
@@ -92,15 +95,16 @@ def _truth(log: Path) -> tuple[list[str], dict[tuple[str, str], float]]:
     return prompts, truth
 
 
-def demo_loop(out: Path, train_log: Path, experiment: str, console: Console,
-              lmroute: Callable[..., None], lmroute_code: Callable[..., int]) -> None:
+def demo_loop(out: Path, train_log: Path, traffic_log: Path, experiment: str,
+              offline_router: Path, console: Console, lmroute: Callable[..., None],
+              lmroute_code: Callable[..., int]) -> None:
     """Run the loop demo (see the module docstring); prints what happened."""
     day0, v1 = out / "router_day0", out / "router_v1"
     lmroute("train", f"experiment={experiment}", "data=logs", f"data.paths=[{train_log}]",
             f"data.max_requests={N_SEED}", f"export.out_dir={day0}", f"runs_dir={out}")
     manifest = json.loads((day0 / "manifest.json").read_text())
-    prompts, truth = _truth(train_log)
-    prompts = prompts[N_SEED:N_SEED + N_TRAFFIC]
+    prompts, truth = _truth(traffic_log)  # the test split: no router trained on these
+    prompts = prompts[:N_TRAFFIC]
     fport, gport, admin = free_port(), free_port(), secrets.token_hex(16)
     fake = ManagedProcess("simulated backends",
                           [sys.executable, "-m", "serve.bench.fast_backend", "--port", str(fport)],
@@ -125,9 +129,18 @@ def demo_loop(out: Path, train_log: Path, experiment: str, console: Console,
                             str(v1), "--w-cost", str(W_COST), "--runs-dir", str(out), "--force")
         if code == 0:
             _hot_swap(url, admin, v1, console)
+            return
+        console.print("[yellow]the retrained candidate did not pass the gate: it is not "
+                      "deployed. Second candidate: the router trained offline on the full "
+                      "training split, gated on the same held-out gateway traffic:")
+        code = lmroute_code("eval", f"router={offline_router}",
+                            f"test_log={v1}.loop/holdout.parquet", f"baseline_router={day0}",
+                            f"out_dir={out / 'loop_offline_gate'}", f"weights.w_cost={W_COST}",
+                            "logger=none")
+        if code == 0:
+            _hot_swap(url, admin, offline_router, console)
         else:
-            console.print("[yellow]the candidate did not pass the gate: nothing was "
-                          "deployed; the day-0 router keeps serving (report above)")
+            console.print("[yellow]neither candidate passed: the day-0 router keeps serving")
 
 
 def _hot_swap(url: str, admin: str, v1: Path, console: Console) -> None:
