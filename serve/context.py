@@ -22,6 +22,13 @@ from serve.keys import KeyRecord
 from serve.local import LocalAnswer
 
 
+def header_safe(v: str, limit: int = 200) -> str:
+    """``v`` as a header value: printable ASCII, other characters escaped, cut at ``limit``."""
+    if v.isascii() and v.isprintable():
+        return v[:limit]
+    return v.encode("unicode_escape").decode("ascii")[:limit]
+
+
 @dataclass(slots=True)
 class Route:
     """One step of the fallback chain: a model and a backend that serves it."""
@@ -126,9 +133,12 @@ class RequestContext:
     def response_headers(self) -> dict[str, str]:
         """The x-lmroute-* headers of the response."""
         h = {"x-request-id": self.request_id,
-             "x-lmroute-model": self.routed_model or self.requested_model,
+             # before routing, the model is what the client sent: printable ASCII only
+             # (a CR/LF or a non-Latin-1 character in a header made uvicorn drop the
+             # connection or answer 500)
+             "x-lmroute-model": self.routed_model or header_safe(self.requested_model),
              "x-lmroute-decision-us": f"{self.decision_us:.1f}",
-             "x-lmroute-reason": self.reason.replace("\n", " ")[:200]}
+             "x-lmroute-reason": header_safe(self.reason.replace("\n", " "))}
         if self.propensity is not None:
             h["x-lmroute-propensity"] = f"{self.propensity:.6g}"
         if self.ignored_headers:

@@ -46,7 +46,8 @@ def bad_request(message: str, *, code: str = "invalid_request", param: str | Non
 
 
 def model_not_found(model: str) -> GatewayError:
-    return GatewayError(404, f"The model {model!r} does not exist: use lmroute/auto, a routing "
+    shown = repr(model[:100]) + (f" (+{len(model) - 100} chars)" if len(model) > 100 else "")
+    return GatewayError(404, f"The model {shown} does not exist: use lmroute/auto, a routing "
                         "profile, or a model listed by GET /v1/models.",
                         code="model_not_found", param="model")
 

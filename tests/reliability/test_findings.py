@@ -146,3 +146,21 @@ def test_the_guard_check_endpoint_never_allows_what_it_did_not_read(
     assert err["param"] == param, err
     ok = HTTP.post(f"{url}/v1/guard", json={"text": SECRET})  # the same text, alone: read
     assert ok.status_code == 200 and ok.json()["verdict"] == "block", ok.text
+
+
+@pytest.mark.parametrize("model", ["a\r\nx-injected: 1", "a\nb", "\x00", "\u00e9\u2028",
+                                   "m" * 900_000])
+def test_a_model_name_that_cannot_be_a_header_is_a_clean_404(fuzz_target, model: str
+                                                             ) -> None:
+    """Fuzzer: the requested model is echoed in x-lmroute-model; with a CR, LF or NUL in
+    it uvicorn (httptools) dropped the connection without a response, with a non-Latin-1
+    character it answered 500, and a 900 KB name came back as a 900 KB header and error
+    message. Served by a gateway process (the production stack: uvloop + httptools)."""
+    import httpx
+
+    gw, key, _ = fuzz_target
+    r = httpx.post(f"{gw.url}/v1/chat/completions", json={**CHAT, "model": model},
+                   headers={"authorization": f"Bearer {key}"}, timeout=10)
+    err = assert_error(r, 404, "model_not_found")
+    assert len(r.content) < 1000 and r.headers["x-lmroute-model"].isascii()
+    assert "\n" not in r.headers["x-lmroute-model"] and len(err["message"]) < 400
