@@ -4,6 +4,8 @@
         --daily-budget-usd 5 [--db runs/serve/keys.sqlite]
     lmroute serve keys list
     lmroute serve keys revoke KEY_ID
+    lmroute serve keys --postgres postgresql://lmroute@127.0.0.1:5432/lmroute list
+                                       (the shared directory of state=shared, docs/scale.md)
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from serve.keys import KeyStore
 
@@ -21,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lmroute serve keys", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--db", default=DEFAULT_DB, help="SQLite key store (auth.db_path)")
+    p.add_argument("--postgres", default=None, metavar="DSN",
+                   help="the PostgreSQL key directory instead (state.postgres_dsn)")
+    p.add_argument("--namespace", default="lmroute", help="with --postgres: state.namespace")
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("create", help="create a key; prints it once")
     c.add_argument("--name", required=True)
@@ -36,7 +42,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    store = KeyStore(args.db)
+    try:
+        store = _store(args)
+    except ValueError as exc:
+        print(f"lmroute serve keys: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.cmd == "create":
             models = [m.strip() for m in args.models.split(",") if m.strip()] or None
@@ -51,6 +61,17 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"lmroute serve keys: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # the shared directory is unreachable (StateUnavailable)
+        print(f"lmroute serve keys: {exc}", file=sys.stderr)
+        return 1
     finally:
         store.close()
     return 0
+
+
+def _store(args: argparse.Namespace) -> Any:
+    if args.postgres:
+        from serve.state.pg_keys import PostgresKeyStore
+
+        return PostgresKeyStore(args.postgres, args.namespace, timeout_s=5.0)
+    return KeyStore(args.db)

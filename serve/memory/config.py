@@ -60,6 +60,9 @@ class AssemblySettings:
 class MemoryConfig:
     db_path: str = "runs/memory/memory.sqlite"
     key_file: str = ""  # default <db_path>.key (or $LMROUTE_MEMORY_KEY)
+    store: str = "sqlite"  # sqlite (db_path) | postgres (shared by replicas: store_pg.py)
+    postgres_dsn: str = ""  # store: postgres, e.g. postgresql://lmroute@127.0.0.1:5432/lmroute
+    postgres_schema: str = "lmroute_memory"
     budget_tokens: int = 1024
     retrieval: str = "hybrid"  # bm25 | static | hybrid (docs/memory.md: measured)
     summarizer: SummarizerConfig = field(default_factory=SummarizerConfig)

@@ -16,8 +16,8 @@ from serve.memory.erasure import Eraser
 from serve.memory.errors import InvalidInput, NotFound
 from serve.memory.planner import PlanConfig
 from serve.memory.retrieval import IndexCache, Scorer, make_scorer
-from serve.memory.sqlite_store import SqliteStore
 from serve.memory.store import MemoryStore
+from serve.memory.store_pg import open_store
 from serve.memory.summarizers.base import Summarizer, make_summarizer
 from serve.memory.summarizers.chat import ChatClient
 from serve.memory.tokens import TokenCounter, make_counter
@@ -162,7 +162,7 @@ def build_service(cfg: MemoryConfig, client: ChatClient | None = None,
     t = cfg.tokenizer
     counter = (make_counter("gguf", gguf=t.gguf, per_message=t.per_message) if t.kind == "gguf"
                else make_counter(t.kind, path=t.path, per_message=t.per_message))
-    store = SqliteStore(cfg.db_path, key_file=cfg.key_file or None)
+    store = open_store(cfg)  # SQLite, or PostgreSQL with store: postgres (store_pg.py)
     a = cfg.assembly
     return MemoryService(
         store, build_summarizer(cfg, client), counter, make_scorer(cfg.retrieval),
