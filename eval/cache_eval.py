@@ -79,13 +79,41 @@ def test_pairs(conf: EvalConf, params: dict[str, Any]) -> list[Pair]:
     return test + traps_for("test", test, n_traps, params["split_seed"])
 
 
-def score_system(name: str, cconf: CacheConf, router: str, pairs: list[Pair]) -> Scored:
+def score_system(name: str, cconf: CacheConf, router: str, pairs: list[Pair],
+                 limit: int = 0) -> Scored:
+    """``cache pairs`` on the pairs (the first ``limit`` only when > 0)."""
     cache = build_cache(cconf, router)
-    rows = list(run_pairs(cache, [PairIn(i, p.a, p.b) for i, p in enumerate(pairs)],
+    todo = pairs[:limit] if limit else pairs
+    rows = list(run_pairs(cache, [PairIn(i, p.a, p.b) for i, p in enumerate(todo)],
                           cconf.casefold))
     cache.store.close()
     return Scored(name, np.array([r.score for r in rows]), np.array([r.hit for r in rows]),
                   np.array([r.micros for r in rows]), [r.tier for r in rows])
+
+
+def score_cosine_batch(name: str, cconf: CacheConf, router: str, pairs: list[Pair],
+                       timing_pairs: int = 300) -> Scored:
+    """What ``cache pairs`` gives a cosine-threshold config, computed in batches: exact
+    tier when the keys are equal (score 1), else the embeddings' cosine (0 when the text
+    is too long for the semantic tier). Lookup times come from ``timing_pairs`` real
+    ``cache pairs`` runs. Equal to the per-pair path, ~100x cheaper (MiniLM batches)."""
+    from serve.cache.build import build_embedder
+    from serve.cache.keys import prompt_key
+
+    assert cconf.decision.kind == "cosine"
+    emb = build_embedder(cconf, router)
+    assert emb is not None
+    ka = [prompt_key(p.a, "t", casefold=cconf.casefold) for p in pairs]
+    kb = [prompt_key(p.b, "t", casefold=cconf.casefold) for p in pairs]
+    ea, eb = emb.embed([k.query for k in ka]), emb.embed([k.query for k in kb])
+    cos = (ea * eb).sum(axis=1).astype(np.float64)
+    exact = np.array([a.exact == b.exact for a, b in zip(ka, kb, strict=True)])
+    ok = np.array([len(a.query) <= cconf.semantic_max_chars >= len(b.query)
+                   for a, b in zip(ka, kb, strict=True)])
+    scores = np.where(exact, 1.0, np.where(ok, cos, 0.0))
+    timing = score_system(name, cconf, router, pairs, timing_pairs)
+    return Scored(name, scores, scores >= cconf.decision.threshold, timing.micros,
+                  ["exact" if e else None for e in exact])
 
 
 def pairs_section(conf: EvalConf, ours: CacheConf, pairs: list[Pair]
@@ -97,7 +125,9 @@ def pairs_section(conf: EvalConf, ours: CacheConf, pairs: list[Pair]
     # baselines score every pair (threshold -1: the cosine itself is the score)
     confs.update({Path(b).stem: load_cache_conf(b, ["decision.threshold=-1.0"])
                   for b in conf.baselines})
-    scored = {name: score_system(name, c, conf.router, pairs) for name, c in confs.items()}
+    scored = {name: (score_system(name, c, conf.router, pairs) if name == "lmroute" else
+                     score_cosine_batch(name, c, conf.router, pairs))
+              for name, c in confs.items()}
     systems: dict[str, Any] = {name: summary(s, labels, cats) | {"configured": name == "lmroute"}
                                for name, s in scored.items()}
     fhr = systems["lmroute"]["operating_point"]["qqp_non_duplicates"]["false_hit_rate"]

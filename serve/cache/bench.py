@@ -87,6 +87,36 @@ def bench_index(kind: str, vecs: np.ndarray, queries: np.ndarray, k: int,
     return {"kind": kind, "build_s": round(build, 2), **percentiles(us)}, top1
 
 
+def miss_path(args: argparse.Namespace, stored: list[str], held: list[str],
+              entries: int = 10_000) -> dict[str, Any]:
+    """The whole cache on a miss, as the gateway stage runs it: ``entries`` answers of
+    one tenant stored (real questions), then lookups of other questions (exact miss,
+    embedding, index search, the verifier on candidates past its gate) and the put that
+    follows a miss. Reports the lookup and put times and how often the verifier ran."""
+    from serve.cache.build import build_cache
+    from serve.cache.config import DecisionConf, load_cache_conf
+    from serve.cache.entry import StoredAnswer
+    from serve.cache.keys import prompt_key
+
+    conf = load_cache_conf("conf/cache/semantic.yaml")
+    conf.decision = DecisionConf(kind="verifier", artifact=args.verifier, min_similarity=0.5)
+    cache = build_cache(conf, args.router)
+    ans = StoredAnswer("a stored answer", "stop", "bench")
+    for q in stored[:entries]:
+        cache.put(prompt_key(q, "bench"), ans)
+    looks = [cache.lookup(prompt_key(q, "bench")) for q in held]
+    misses = [r for r in looks if not r.hit]
+    it = iter(range(10**9))
+    puts = timed(lambda: cache.put(prompt_key(f"new question {next(it)}", "bench"), ans), 500)
+    return {"entries": entries, "lookups": len(looks),
+            "hits": len(looks) - len(misses),
+            "lookup_on_miss": percentiles([r.micros for r in misses]),
+            "verifier_ran_share": float(np.mean([r.verify_micros > 0 for r in misses])),
+            "verify_on_miss": percentiles([r.verify_micros for r in misses
+                                           if r.verify_micros > 0] or [0.0]),
+            "put": percentiles(puts)}
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="lmroute bench cache")
     ap.add_argument("--router", default="runs/demo/router", help="router artifact (embedder)")
@@ -165,6 +195,8 @@ def _main(argv: list[str]) -> int:
         report["sizes"][str(n)] = rows
         del vecs
     report["per_lookup"] = embed_costs(args, held, emb)
+    if args.verifier:
+        report["cache_miss_path"] = miss_path(args, stored, held)
     report["loadavg_end"] = os.getloadavg()[0]
     text = json.dumps(report, indent=2)
     print(text)
