@@ -107,3 +107,15 @@ bench-openvino: openvino $(OV_ROUTER)/router.onnx
 # the multi-dataset routing-quality suite (docs/routing.md); its small version runs in `make test`
 suite: venv
 	$(BIN)/lmroute eval suite
+
+# Several gateway replicas on shared state (docs/scale.md): Redis and PostgreSQL started (and
+# installed with apt-get when missing) by scripts/services/*.sh, the shared stores against real
+# servers, then two real `lmroute serve` replicas: budgets exact at the limit, cooldowns, key
+# revocation, hot swap, cache, memory erasure, a replica killed mid-traffic (~2-3 min on 2 cores)
+test-replicas: venv
+	$(BIN)/python -m pytest -m '' -p no:cacheprovider tests/replicas
+
+# training beyond one machine's memory (docs/scale.md): streamed synthetic logs of two sizes,
+# peak memory side by side; torchrun DDP smoke test (2 processes, gloo) and its parity test
+bench-train-scale: venv
+	$(BIN)/lmroute bench train --stream --rows 2000000,20000000 --out runs/bench/train_scale.json
