@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -174,6 +175,8 @@ def _admin(sub: Any) -> None:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # SIGTERM unwinds like Ctrl-C, so an embedded llama.cpp server is stopped on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if argv and argv[0] == "eval":
         from eval.memory_cli import main as eval_main
 
