@@ -90,9 +90,6 @@ def _number(headers: Mapping[str, str], name: str) -> float | None:
 def _header_weights(headers: Mapping[str, str], profiles: dict[str, ProfileSettings]
                     ) -> tuple[float, float, float] | None:
     t = _number(headers, H_TRADEOFF)  # checked even when x-lmroute-weights is there
-    if t is not None and headers.get(H_WEIGHTS) is not None:
-        raise bad_request(f"header {H_TRADEOFF}: send it or {H_WEIGHTS}, not both (both set "
-                          "the weights).", param=H_TRADEOFF)
     if (spec := headers.get(H_WEIGHTS)) is not None:
         vals = dict.fromkeys(WEIGHT_NAMES, 0.0)
         try:
@@ -110,6 +107,9 @@ def _header_weights(headers: Mapping[str, str], profiles: dict[str, ProfileSetti
             raise bad_request(f"header {H_WEIGHTS}: expected 'w_cost=X,w_latency=Y,w_energy=Z'"
                               " (finite numbers >= 0),"
                               f" got {spec[:80]!r}.", param=H_WEIGHTS) from None
+        if t is not None:  # each value was fine; the two together are not
+            raise bad_request(f"header {H_TRADEOFF}: send it or {H_WEIGHTS}, not both (both "
+                              "set the weights).", param=H_TRADEOFF)
         return vals["w_cost"], vals["w_latency"], vals["w_energy"]
     if t is None:
         return None
