@@ -1,0 +1,58 @@
+"""Fixtures of the reliability suite: scripted backends (real servers on 127.0.0.1) and
+the gateway as a real subprocess in front of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from serve.keys import KeyStore
+from tests.reliability.procs import ADMIN_KEY, ROOT, GatewayProc, backend, stub_settings
+from tests.serve.fakes import FakeControl, ThreadServer, fake_backend_app
+
+BACKEND_SECRET = "sk-fuzz-backend-secret-4242"
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[tuple[FakeControl, ThreadServer]]:
+    """One OpenAI-compatible fake backend (uvicorn in a thread) for the whole session;
+    each upstream model name behaves as its ``control.models[name]`` says."""
+    control = FakeControl()
+    with ThreadServer(fake_backend_app(control)) as srv:
+        yield control, srv
+
+
+@pytest.fixture(scope="session")
+def fuzz_target(fake_server: tuple[FakeControl, ThreadServer], tmp_path_factory
+                ) -> Iterator[tuple[GatewayProc, str, tuple[str, ...]]]:
+    """The gateway the fuzzer attacks: a process (uvloop + httptools) with the stub router,
+    four backends on the fake server (one with an API key from the environment), API keys
+    on, the admin key set and the guard stage on (the untrained test artifact: its rules
+    decide). Yields (gateway, a valid API key, strings no response may hold)."""
+    control, srv = fake_server
+    control.reset()
+    work = tmp_path_factory.mktemp("fuzz")
+    db = work / "keys.sqlite"
+    store = KeyStore(db)
+    key = store.create_key("fuzzer")
+    store.close()
+    url = f"{srv.url}/v1"
+    backends = {"b-cheap": backend(url, "up-cheap", ["m-cheap"], edge=True),
+                "b-mid": backend(url, "up-mid", ["m-mid"], api_key_env="FUZZ_BACKEND_KEY"),
+                "b-strong": backend(url, "up-strong", ["m-strong"]),
+                "edge": backend(url, "up-edge", ["edge-local"], edge=True)}
+    from tests.router_model.guard.conftest import build_artifact
+
+    never = {"strict": 1.01, "balanced": 1.01, "permissive": 1.01}  # untrained: rules decide
+    guard_dir, _ = build_artifact(work / "guard", {"injection": never, "harmful": never,
+                                                   "tag": never})
+    settings = stub_settings(backends, work / "logs", fallback_backend="edge",
+                             auth={"enabled": True, "db_path": str(db)},
+                             guard={"enabled": True, "before": "pre-checks",
+                                    "stage": {"_target_": "serve.stages.guard.GuardStage",
+                                              "artifact": str(guard_dir)}})
+    with GatewayProc(settings, work, env={"FUZZ_BACKEND_KEY": BACKEND_SECRET}) as gw:
+        leaks = (f"127.0.0.1:{srv.port}", f":{srv.port}/", str(work), str(ROOT) + "/",
+                 BACKEND_SECRET, ADMIN_KEY, key)
+        yield gw, key, leaks

@@ -1,0 +1,59 @@
+"""Property-based fuzzing of the gateway's HTTP API from its own OpenAPI document
+(``GET /openapi.json``): every operation of the document, valid bodies, bodies with one
+violation, bad header values, bad keys, broken / nested / oversized / mistyped bodies,
+streams, methods and paths that do not exist. Invariants: tests/reliability/fuzz_checks.py.
+
+Bounded here (``LMROUTE_FUZZ_EXAMPLES`` probes per operation, default 100); ``make fuzz``
+runs it with more and writes the report (``LMROUTE_FUZZ_REPORT``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import httpx
+
+from tests.reliability.fuzzer import Fuzzer
+from tests.reliability.procs import ADMIN_KEY, GatewayProc
+
+EXAMPLES = int(os.environ.get("LMROUTE_FUZZ_EXAMPLES", "100"))
+CHAT = {"model": "lmroute/auto", "messages": [{"role": "user", "content": "hello"}]}
+
+
+def test_every_operation_holds_the_invariants(fuzz_target) -> None:
+    gw, key, leaks = fuzz_target
+    fuzzer = Fuzzer(gw.url, {"apiKey": {"authorization": f"Bearer {key}"},
+                             "adminBearer": {"authorization": f"Bearer {ADMIN_KEY}"}}, leaks)
+    before = gw.usage()
+    report = fuzzer.run(EXAMPLES)
+    fuzzer.close()
+    after = gw.usage()
+    out = {**report.as_dict(), "rss_mb_before": round(before.rss_mb, 1),
+           "rss_mb_after": round(after.rss_mb, 1), "fds_before": before.fds,
+           "fds_after": after.fds}
+    if path := os.environ.get("LMROUTE_FUZZ_REPORT"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(out, indent=1))
+    print(f"\nfuzz: {report.cases} cases in {report.seconds:.1f} s over "
+          f"{len(report.by_operation)} operations; statuses {dict(report.statuses)}; "
+          f"named field {dict(report.named_field)}; {len(report.failures)} failures")
+    assert set(report.by_operation) >= {op.label for op in fuzzer.ops}  # every path fuzzed
+    assert not report.failures, json.dumps(report.failures[:8], indent=1)
+    _still_healthy(gw, key)
+
+
+def _still_healthy(gw: GatewayProc, key: str) -> None:
+    """After the campaign: alive, ready, answering, and no backend cooled down by a
+    client's input (bad input must never count against a backend)."""
+    assert gw.alive()
+    auth = {"authorization": f"Bearer {key}"}
+    r = httpx.get(f"{gw.url}/health/ready", timeout=10)
+    assert r.status_code == 200, r.text
+    for name, b in r.json()["backends"].items():
+        assert b["cooling_down_s"] == 0 and b["consecutive_failures"] == 0, (name, b)
+    r = httpx.post(f"{gw.url}/v1/chat/completions", json=CHAT, headers=auth, timeout=10)
+    assert r.status_code == 200, r.text
+    with httpx.stream("POST", f"{gw.url}/v1/chat/completions", json={**CHAT, "stream": True},
+                      headers=auth, timeout=10) as s:
+        assert s.status_code == 200 and s.read().endswith(b"data: [DONE]\n\n")
