@@ -23,6 +23,7 @@ from serve.pipeline import Pipeline
 from serve.routes import error_response, router
 from serve.settings import ServeSettings
 from serve.stages.guard_http import guard_router
+from serve.stages.memory_http import memory_router
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def create_app(settings: ServeSettings, router_obj: RouterLike | None = None,
     app.include_router(router)
     app.include_router(admin_router)
     app.include_router(guard_router)  # POST /v1/guard (404 unless the guard stage is on)
+    app.include_router(memory_router)  # /v1/memory/* (404 unless the memory stage is on)
     app.add_route("/openapi.json", openapi_json, methods=["GET"])  # serve/openapi.yaml
     _install_error_handlers(app)
     return app
