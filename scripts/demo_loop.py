@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -111,6 +112,8 @@ def demo_loop(out: Path, train_log: Path, traffic_log: Path, experiment: str,
                           f"http://127.0.0.1:{fport}/health", out / "loop_fake.log")
     conf = write_conf(out, manifest, f"http://127.0.0.1:{fport}/v1")
     logs = out / "loop_logs"
+    if logs.exists():  # a previous demo's traffic was logged by another day-0 router
+        shutil.rmtree(logs)
     serve = ManagedProcess("lmroute serve",
                            [sys.executable, "-m", "lmroute_cli", "serve", "--config-dir",
                             str(conf), "--config-name", "demo_loop", "backends=bench",
