@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import hypothesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import HypothesisWarning
 
@@ -138,14 +139,15 @@ class Fuzzer:
         def one(p: Probe) -> None:
             self.probe(p)
 
-        one()
+        (one if seed == 0 else hypothesis.seed(seed)(one))()
 
-    def run(self, examples_per_op: int) -> FuzzReport:
-        """Every operation of the document, then the methods and paths it does not have."""
+    def run(self, examples_per_op: int, seed: int = 0) -> FuzzReport:
+        """Every operation of the document, then the methods and paths it does not have.
+        ``seed`` 0: the same cases every run (derandomized); else a reproducible random run."""
         t0 = time.perf_counter()
         for op in self.ops:
             t = time.perf_counter()
-            self.fuzz_operation(op, examples_per_op)
+            self.fuzz_operation(op, examples_per_op, seed)
             self.report.seconds_by_operation[op.label] = time.perf_counter() - t
             log.info("%s: %d probes", op.label, self.report.by_operation[op.label])
         for p in unknown_routes(self.doc["paths"]):

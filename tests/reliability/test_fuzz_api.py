@@ -3,8 +3,9 @@
 violation, bad header values, bad keys, broken / nested / oversized / mistyped bodies,
 streams, methods and paths that do not exist. Invariants: tests/reliability/fuzz_checks.py.
 
-Bounded here (``LMROUTE_FUZZ_EXAMPLES`` probes per operation, default 100); ``make fuzz``
-runs it with more and writes the report (``LMROUTE_FUZZ_REPORT``)."""
+Bounded here (``LMROUTE_FUZZ_EXAMPLES`` probes per operation, default 100, the same cases
+every run); ``make fuzz`` runs it with more, a random ``LMROUTE_FUZZ_SEED`` and the
+schemathesis engine too, and writes the reports (``LMROUTE_FUZZ_REPORT``, ...)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.reliability.fuzzer import Fuzzer
 from tests.reliability.procs import ADMIN_KEY, GatewayProc
 
 EXAMPLES = int(os.environ.get("LMROUTE_FUZZ_EXAMPLES", "100"))
+SEED = int(os.environ.get("LMROUTE_FUZZ_SEED", "0"))  # 0: derandomized (the same cases)
 CHAT = {"model": "lmroute/auto", "messages": [{"role": "user", "content": "hello"}]}
 
 
@@ -26,10 +29,10 @@ def test_every_operation_holds_the_invariants(fuzz_target) -> None:
     fuzzer = Fuzzer(gw.url, {"apiKey": {"authorization": f"Bearer {key}"},
                              "adminBearer": {"authorization": f"Bearer {ADMIN_KEY}"}}, leaks)
     before = gw.usage()
-    report = fuzzer.run(EXAMPLES)
+    report = fuzzer.run(EXAMPLES, SEED)
     fuzzer.close()
     after = gw.usage()
-    out = {**report.as_dict(), "rss_mb_before": round(before.rss_mb, 1),
+    out = {**report.as_dict(), "seed": SEED, "rss_mb_before": round(before.rss_mb, 1),
            "rss_mb_after": round(after.rss_mb, 1), "fds_before": before.fds,
            "fds_after": after.fds}
     if path := os.environ.get("LMROUTE_FUZZ_REPORT"):
@@ -57,3 +60,24 @@ def _still_healthy(gw: GatewayProc, key: str) -> None:
     with httpx.stream("POST", f"{gw.url}/v1/chat/completions", json={**CHAT, "stream": True},
                       headers=auth, timeout=10) as s:
         assert s.status_code == 200 and s.read().endswith(b"data: [DONE]\n\n")
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_nothing_either(fuzz_target) -> None:
+    """The same document and checks, schemathesis's generator (``make fuzz``)."""
+    from tests.reliability.st_engine import run_schemathesis
+
+    gw, key, leaks = fuzz_target
+    fuzzer = Fuzzer(gw.url, {"apiKey": {"authorization": f"Bearer {key}"},
+                             "adminBearer": {"authorization": f"Bearer {ADMIN_KEY}"}}, leaks)
+    run_schemathesis(fuzzer, int(os.environ.get("LMROUTE_ST_EXAMPLES", "50")))
+    fuzzer.close()
+    report = fuzzer.report
+    if path := os.environ.get("LMROUTE_ST_REPORT"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(report.as_dict(), indent=1))
+    print(f"\nschemathesis: {report.cases} cases in {report.seconds:.1f} s; statuses "
+          f"{dict(report.statuses)}; {len(report.failures)} failures")
+    assert report.cases > 0
+    assert not report.failures, json.dumps(report.failures[:8], indent=1)
+    _still_healthy(gw, key)
