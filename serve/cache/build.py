@@ -23,9 +23,11 @@ def build_store(conf: CacheConf) -> EntryStore:
     s = conf.store
     if s.kind == "redis":
         import serve.cache.store.redis  # noqa: F401  (registers the kind)
+        from serve.cache.store.guarded import GuardedStore
 
-        return make_store("redis", limits, url=s.url, namespace=s.namespace,
-                          grace_s=s.grace_s, sync_interval_s=s.sync_interval_s)
+        return GuardedStore(make_store("redis", limits, url=s.url, namespace=s.namespace,
+                                       grace_s=s.grace_s, sync_interval_s=s.sync_interval_s),
+                            s.on_unavailable)
     return make_store(s.kind, limits)
 
 

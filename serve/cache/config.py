@@ -25,6 +25,8 @@ class StoreConf:
     namespace: str = "lmroute:cache"
     grace_s: float = 60.0  # Redis' own key expiry this long after an entry's TTL (backstop)
     sync_interval_s: float = 0.0  # how often a replica reads the others' index events
+    # Redis unreachable: "open" = carry on without the cache, "closed" = 503 (store/guarded.py)
+    on_unavailable: str = "open"
 
 
 @dataclass

@@ -109,15 +109,16 @@ class Fleet:
             port = free_port()
             argv = [sys.executable, "-m", "lmroute_cli", "serve",
                     *overrides(self.cfg, name, port, conf_extra)]
-            proc = ManagedProcess(f"lmroute-{name}", argv, f"http://127.0.0.1:{port}/health/ready",
-                                  self.cfg.work / f"{name}.log", env={"LMROUTE_ADMIN_KEY": ADMIN_KEY,
-                                                                      "HF_HUB_OFFLINE": "1"})
+            env = {"LMROUTE_ADMIN_KEY": ADMIN_KEY, "HF_HUB_OFFLINE": "1"}
+            proc = ManagedProcess(f"lmroute-{name}", argv,
+                                  f"http://127.0.0.1:{port}/health/ready",
+                                  self.cfg.work / f"{name}.log", env=env)
             self.replicas[name] = Replica(name, port, proc)
 
         def go(r: Replica) -> None:
             try:
                 r.proc.start(timeout_s)
-            except BaseException as exc:  # noqa: BLE001  (re-raised below)
+            except BaseException as exc:
                 errors.append(exc)
 
         ts = [threading.Thread(target=go, args=(self.replicas[n],)) for n in names]

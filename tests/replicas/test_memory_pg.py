@@ -108,7 +108,7 @@ def test_concurrent_writers_on_two_replicas_keep_one_valid_audit_chain(pair) -> 
             for i in range(15):
                 svc.append("k1", f"s-{tag}", [NewMessage(f"{tag}{i}", "user", f"hello {i}",
                                                          1.7e9 + i)])
-        except BaseException as exc:  # noqa: BLE001  (reported below)
+        except BaseException as exc:
             errors.append(exc)
 
     ts = [threading.Thread(target=writer, args=(s, t)) for s, t in ((a, "a"), (b, "b"))]
