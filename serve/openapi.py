@@ -28,10 +28,12 @@ from serve.admin import MAX_BODY_BYTES as ADMIN_BODY_BYTES
 from serve.body_rules import MAX_JSON_DEPTH
 from serve.jsonfast import dumps
 from serve.settings import ServeSettings
+from serve.stages.memory_http import MAX_BODY as MEMORY_BODY_BYTES
 
 TEMPLATE = Path(__file__).with_name("openapi.yaml")
 # limits named by the document's x-lmroute-* extensions that are constants, not settings
-LIMITS: dict[str, int] = {"json_depth": MAX_JSON_DEPTH, "admin_body_bytes": ADMIN_BODY_BYTES}
+LIMITS: dict[str, int] = {"json_depth": MAX_JSON_DEPTH, "admin_body_bytes": ADMIN_BODY_BYTES,
+                          "memory_body_bytes": MEMORY_BODY_BYTES}
 LIMIT_KEYS = ("x-lmroute-max-body-bytes", "x-lmroute-max-depth")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
@@ -80,8 +82,9 @@ def build_document(settings: ServeSettings, models: list[str], admin: bool
             if key in op:
                 op[key] = _limit(op[key], settings)
     if settings.auth.enabled:  # the routes that take the API key
-        for path in ("/v1/chat/completions", "/v1/guard"):
-            doc["paths"][path]["post"]["security"] = [{"apiKey": []}]
+        for path, _, op in operations(doc):
+            if path.startswith(("/v1/chat/", "/v1/guard", "/v1/memory/")):
+                op["security"] = [{"apiKey": []}]
     if models:
         schemas = doc["components"]["schemas"]
         schemas["ChatRequest"]["properties"]["model"]["enum"] = list(models)

@@ -157,8 +157,9 @@ async def ttl(session_id: str, request: Request, gw: GatewayDep) -> Response:
     body = await _json(request)
     seconds = body.get("seconds")
     if seconds is not None and (not isinstance(seconds, int | float) or
-                                isinstance(seconds, bool)):
-        raise bad_request("'seconds': expected a number of seconds or null.", param="seconds")
+                                isinstance(seconds, bool) or not 0 < seconds < 1e12):
+        raise bad_request("'seconds': expected a number of seconds > 0 (below 1e12) or null.",
+                          param="seconds")
     mid = body.get("message_id")
     if mid is not None and not isinstance(mid, str):
         raise bad_request("'message_id': expected a string.", param="message_id")

@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from hypothesis import strategies as st
 
@@ -66,9 +67,12 @@ class Operation:
         content = (self.spec.get("requestBody") or {}).get("content", {})
         return (content.get("application/json") or {}).get("schema")
 
+    def params(self, where: str) -> list[dict[str, Any]]:
+        return [p for p in self.spec.get("parameters", []) if p.get("in") == where]
+
     @property
     def headers(self) -> list[dict[str, Any]]:
-        return [p for p in self.spec.get("parameters", []) if p.get("in") == "header"]
+        return self.params("header")
 
     def limit(self, name: str) -> int | None:
         v = self.spec.get(f"x-lmroute-{name}")
@@ -81,7 +85,7 @@ def header_ok(gen: SchemaGen, schema: dict[str, Any], value: str) -> bool:
     s = gen.resolve(schema)
     if s.get("type") in ("number", "integer"):
         try:
-            x = float(value)
+            x = float(value) if s["type"] == "number" else int(value)
         except ValueError:
             return False
         return math.isfinite(x) and s.get("minimum", -math.inf) <= x <= s.get("maximum",
@@ -93,7 +97,9 @@ def header_ok(gen: SchemaGen, schema: dict[str, Any], value: str) -> bool:
 
 def _header_value(gen: SchemaGen, schema: dict[str, Any]) -> st.SearchStrategy[str]:
     s = gen.resolve(schema)
-    if s.get("type") in ("number", "integer"):
+    if s.get("type") == "integer":
+        return st.integers(s.get("minimum", -1000), s.get("maximum", 10**6)).map(str)
+    if s.get("type") == "number":
         lo, hi = s.get("minimum", 0), s.get("maximum", 1e6)
         return st.floats(lo, hi, allow_nan=False).map(repr)
     return gen.valid(s).map(str).filter(lambda v: v.isprintable() and v == v.strip()
@@ -107,11 +113,18 @@ def good_headers(gen: SchemaGen, op: Operation) -> st.SearchStrategy[dict[str, s
         lambda h: {**h, **op.auth})
 
 
+def good_query(gen: SchemaGen, op: Operation) -> st.SearchStrategy[str]:
+    """``?a=1&b=x`` with valid values for some of the query parameters ('' for none)."""
+    return st.fixed_dictionaries({}, optional={p["name"]: _header_value(gen, p["schema"])
+                                               for p in op.params("query")}).map(
+        lambda q: "?" + urlencode(q) if q else "")
+
+
 def positive(gen: SchemaGen, op: Operation) -> st.SearchStrategy[Probe]:
     body = gen.valid(op.body_schema) if op.body_schema else st.none()
-    return st.builds(lambda b, h: Probe(op.label, op.method, op.path, "positive", h,
-                                        None if b is None else dumps(b)),
-                     body, good_headers(gen, op))
+    return st.builds(lambda b, h, q: Probe(op.label, op.method, op.path + q, "positive", h,
+                                           None if b is None else dumps(b)),
+                     body, good_headers(gen, op), good_query(gen, op))
 
 
 def negative(gen: SchemaGen, op: Operation) -> st.SearchStrategy[Probe] | None:
@@ -150,6 +163,52 @@ def bad_header(gen: SchemaGen, op: Operation) -> st.SearchStrategy[Probe] | None
                      twin_headers={k: v for k, v in h.items() if k != p["name"]})
 
     return build()
+
+
+def bad_query(gen: SchemaGen, op: Operation) -> st.SearchStrategy[Probe] | None:
+    """One query parameter with a value its schema refuses (expect a 400 naming it)."""
+    checked = [p for p in op.params("query") if _constrained(gen.resolve(p["schema"]))]
+    if not checked:
+        return None
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Probe:
+        p = draw(st.sampled_from(checked))
+        value = draw(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=20)).filter(
+            lambda v: not header_ok(gen, p["schema"], v)))
+        body = draw(gen.valid(op.body_schema)) if op.body_schema else None
+        return Probe(op.label, op.method, op.path + "?" + urlencode({p["name"]: value}),
+                     "query", dict(draw(good_headers(gen, op))),
+                     None if body is None else dumps(body), "reject", p["name"])
+
+    return build()
+
+
+# path parameter values that break naive routing or storage
+PATH_NASTY = ["..", "../../etc/passwd", "a/b", "%2e%2e%2f", "\x00", " ", "x" * 300, "\u00e9",
+              "\U0001f642", "?", "#", ";", "'", "null", "-1", "0"]
+
+
+PATH_PLAIN = st.from_regex(r"[A-Za-z0-9_-]{1,40}", fullmatch=True)
+
+
+def path_values(op: Operation) -> st.SearchStrategy[tuple[dict[str, str], bool]]:
+    """(a value for every path parameter, URL-quoted; whether one is nasty). A nasty one
+    may not even reach the operation (``a/b`` is another route): anything but a 5xx."""
+    names = [p["name"] for p in op.params("path")]
+    plain = st.fixed_dictionaries({n: PATH_PLAIN for n in names}).map(lambda d: (d, False))
+    nasty = st.fixed_dictionaries({n: st.one_of(PATH_PLAIN, st.sampled_from(PATH_NASTY))
+                                   for n in names}).map(
+        lambda d: ({k: quote(v, safe="") for k, v in d.items()}, True))
+    return st.one_of(plain, plain, plain, nasty)
+
+
+def _fill(p: Probe, values: tuple[dict[str, str], bool]) -> Probe:
+    for name, v in values[0].items():
+        p.path = p.path.replace("{" + name + "}", v)
+    if values[1]:
+        p.kind, p.expect, p.field, p.twin, p.twin_headers = "path", "any", None, None, None
+    return p
 
 
 def bad_auth(op: Operation) -> st.SearchStrategy[Probe] | None:
@@ -293,8 +352,6 @@ def noise(op: Operation) -> st.SearchStrategy[Probe]:
     body = st.just(None) if op.body_schema else st.one_of(st.none(), st.binary(max_size=64))
 
     def build(q: dict[str, str], h: dict[str, str], b: bytes | None) -> Probe:
-        from urllib.parse import urlencode
-
         path = op.path + ("?" + urlencode(q) if q else "")
         return Probe(op.label, op.method, path, "noise", {**h, **op.auth}, b, "any")
 
@@ -320,8 +377,16 @@ def operation_list(doc: dict[str, Any], auth: dict[str, dict[str, str]]) -> list
     """Every operation of the document; ``auth`` maps a security scheme to its headers."""
     from serve.openapi import operations
 
+    def deref(p: dict[str, Any]) -> dict[str, Any]:
+        node: Any = doc
+        for part in p["$ref"].lstrip("#/").split("/") if "$ref" in p else ():
+            node = node[part]
+        return node if "$ref" in p else p
+
     out = []
     for path, method, spec in operations(doc):
+        shared = doc["paths"][path].get("parameters", [])  # path-level parameters
+        spec = {**spec, "parameters": [deref(p) for p in (*shared, *spec.get("parameters", []))]}
         schemes = [name for req in spec.get("security", []) for name in req]
         headers = {k: v for s in schemes for k, v in auth.get(s, {}).items()}
         out.append(Operation(f"{method.upper()} {path}", method.upper(), path, spec, headers))
@@ -330,9 +395,10 @@ def operation_list(doc: dict[str, Any], auth: dict[str, dict[str, str]]) -> list
 
 def strategy(gen: SchemaGen, op: Operation) -> st.SearchStrategy[Probe]:
     """All probes of one operation."""
-    parts = [positive(gen, op), negative(gen, op), bad_header(gen, op), bad_auth(op),
-             raw(gen, op), None if op.body_schema else noise(op)]
-    return st.one_of(*(p for p in parts if p is not None))
+    parts = [positive(gen, op), negative(gen, op), bad_header(gen, op), bad_query(gen, op),
+             bad_auth(op), raw(gen, op), None if op.body_schema else noise(op)]
+    probes = st.one_of(*(p for p in parts if p is not None))
+    return st.builds(_fill, probes, path_values(op)) if op.params("path") else probes
 
 
 def root(path: str | None) -> str:

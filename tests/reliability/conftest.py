@@ -28,8 +28,9 @@ def fuzz_target(fake_server: tuple[FakeControl, ThreadServer], tmp_path_factory
                 ) -> Iterator[tuple[GatewayProc, str, tuple[str, ...]]]:
     """The gateway the fuzzer attacks: a process (uvloop + httptools) with the stub router,
     four backends on the fake server (one with an API key from the environment), API keys
-    on, the admin key set and the guard stage on (the untrained test artifact: its rules
-    decide). Yields (gateway, a valid API key, strings no response may hold)."""
+    on, the admin key set, the guard stage on (the untrained test artifact: its rules
+    decide) and the memory stage on (SQLite, stub summaries). Yields (gateway, a valid
+    API key, strings no response may hold)."""
     control, srv = fake_server
     control.reset()
     work = tmp_path_factory.mktemp("fuzz")
@@ -51,7 +52,12 @@ def fuzz_target(fake_server: tuple[FakeControl, ThreadServer], tmp_path_factory
                              auth={"enabled": True, "db_path": str(db)},
                              guard={"enabled": True, "before": "pre-checks",
                                     "stage": {"_target_": "serve.stages.guard.GuardStage",
-                                              "artifact": str(guard_dir)}})
+                                              "artifact": str(guard_dir)}},
+                             memory={"enabled": True, "before": "pre-checks",
+                                     "stage": {"_target_": "serve.stages.memory.MemoryStage",
+                                               "db_path": str(work / "memory.sqlite"),
+                                               "summarizer": {"name": "stub"},
+                                               "retrieval": "bm25", "ttl_sweep_s": 1.0}})
     with GatewayProc(settings, work, env={"FUZZ_BACKEND_KEY": BACKEND_SECRET}) as gw:
         leaks = (f"127.0.0.1:{srv.port}", f":{srv.port}/", str(work), str(ROOT) + "/",
                  BACKEND_SECRET, ADMIN_KEY, key)

@@ -164,3 +164,21 @@ def test_a_model_name_that_cannot_be_a_header_is_a_clean_404(fuzz_target, model:
     err = assert_error(r, 404, "model_not_found")
     assert len(r.content) < 1000 and r.headers["x-lmroute-model"].isascii()
     assert "\n" not in r.headers["x-lmroute-model"] and len(err["message"]) < 400
+
+
+@pytest.mark.parametrize("seconds", [-81, 0, 1e308])
+def test_memory_ttl_names_its_field(gateway, tmp_path, seconds) -> None:  # noqa: F811
+    """Fuzzer: POST /v1/memory/sessions/{id}/ttl with seconds <= 0 answered a 400 that
+    named 'ttl_s' (an internal argument) and no param."""
+    plugin = {"enabled": True, "before": "pre-checks",
+              "stage": {"_target_": "serve.stages.memory.MemoryStage",
+                        "db_path": str(tmp_path / "mem.sqlite"),
+                        "summarizer": {"name": "stub"}, "retrieval": "bm25",
+                        "ttl_sweep_s": 0.0}}
+    url = gateway(memory=plugin)
+    assert post(url, json.dumps({**CHAT, "user": "s1"})).status_code == 200
+    r = HTTP.post(f"{url}/v1/memory/sessions/s1/ttl", json={"seconds": seconds})
+    err = assert_error(r, 400, "invalid_request")
+    assert err["param"] == "seconds" and "'seconds'" in err["message"]
+    assert HTTP.post(f"{url}/v1/memory/sessions/s1/ttl", json={"seconds": 60}
+                     ).status_code == 200
