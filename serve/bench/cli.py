@@ -12,6 +12,7 @@ those Hydra overrides on top, measured in the same interleaved rounds: an A/B of
 config change (``backends.bench.http_client=aiohttp``, another ``router=...``) in one run.
 
     lmroute bench gateway [--concurrency 1,50,200] [--requests 2000] [--out FILE]
+    lmroute bench gateway --replicas 1,2 [--shared on,off]   (serve/bench/replicas.py)
 
 Every server is stopped on exit, error or Ctrl-C (each runs in its own process group).
 """
@@ -34,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from serve.bench import replicas as rep
 from serve.bench.gateway import GatewayTarget, router_models, start_gateway, train_bench_router
 from serve.bench.litellm import MASTER_KEY, ensure_litellm, litellm_process, write_config
 from serve.bench.load import LoadResult, LoadSpec, combine, run_load
@@ -66,6 +68,8 @@ class BenchConfig:
     litellm_venv: Path = Path(".venv-litellm")
     install: bool = True
     workdir: Path | None = None
+    replicas: tuple[int, ...] = ()  # replica counts (--replicas); () = the one lmroute
+    shared: tuple[str, ...] = ("local", "shared")  # state modes of each replica count
     start_timeout_s: float = 240.0
     deadline_s: float = 600.0
 
@@ -77,6 +81,7 @@ class Target:
     url: str
     model: str
     headers: dict[str, str] = field(default_factory=dict)
+    urls: tuple[str, ...] = ()  # several replicas: round-robin over these
 
 
 @dataclass
@@ -140,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--litellm-venv", type=Path, default=Path(".venv-litellm"))
     add("--no-install", dest="install", action="store_false",
         help="fail instead of installing litellm[proxy] when missing")
+    add("--replicas", type=rep.parse_replicas, default=(), help="e.g. 1,2: N lmroute replicas "
+        "behind a round-robin client per count, authenticated and budgeted, instead of "
+        "the one lmroute (systems lmroute_x<N>_<local|shared>)")
+    add("--shared", type=rep.parse_shared, default=("local", "shared"), help="with --replicas: "
+        "on, off or on,off (default): state stores shared (Redis + PostgreSQL) or local")
     add("--workdir", type=Path, default=None, help="server logs/configs (default tmp)")
     add("--out", type=Path, default=None, help="also write the JSON here")
     add("-v", "--verbose", action="store_true")
@@ -164,11 +174,14 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BenchC
     if args.variant and "lmroute" not in args.systems:
         parser.error("--variant: compares against lmroute; add it to --systems")
     systems = args.systems + ((VARIANT,) if args.variant else ())
+    if args.replicas:  # the replica configurations replace the one lmroute
+        systems = tuple(s for s in systems if s not in ("lmroute", VARIANT)) + tuple(
+            rep.system_name(n, m) for n in args.replicas for m in args.shared)
     return BenchConfig(
         concurrency=args.concurrency, requests=args.requests, warmup=args.warmup,
         rounds=args.rounds,
         systems=systems, backend_delay_ms=args.backend_delay_ms, router=router,
-        variant=tuple(args.variant),
+        variant=tuple(args.variant), replicas=args.replicas, shared=args.shared,
         model=args.model, litellm_venv=args.litellm_venv, install=args.install,
         workdir=args.workdir,
     )  # fmt: skip
@@ -235,7 +248,8 @@ def _measure(cfg: BenchConfig, targets: dict[str, Target]) -> list[dict[str, Any
                 t = targets[system]
                 payload = {"model": t.model, "messages": [{"role": "user", "content": PROMPT}],
                            "max_tokens": 8}  # fmt: skip
-                spec = LoadSpec(t.url, payload, conc, n, t.headers, deadline_s=cfg.deadline_s)
+                spec = LoadSpec(t.url, payload, conc, n, t.headers, deadline_s=cfg.deadline_s,
+                                urls=t.urls)
                 logger.warning("level c=%d round %d/%d: %s (%d requests)", conc, r + 1,
                                len(per_round), system, n)  # fmt: skip
                 runs[system].append(run_load(spec, warmup=max(warm[r], conc)))
@@ -335,9 +349,25 @@ def run_benchmark(cfg: BenchConfig) -> BenchReport:
                                               cfg.variant)
         if "litellm" in cfg.systems:
             targets["litellm"] = _start_litellm(cfg, backend, work, stack, meta)
+        targets.update(_start_replica_sets(cfg, backend, work, stack, meta))
         levels = _measure(cfg, targets)
     meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    return BenchReport(meta, levels, _summary(levels))
+    summary = _summary(levels)
+    if cfg.replicas:
+        summary["replicas"] = rep.replica_summary(levels, cfg.replicas, cfg.shared)
+    return BenchReport(meta, levels, summary)
+
+
+def _start_replica_sets(cfg: BenchConfig, backend: str, work: Path, stack: contextlib.ExitStack,
+                        meta: dict[str, Any]) -> dict[str, Target]:
+    """One Target per (replica count, state mode) of ``--replicas`` / ``--shared``."""
+    if cfg.router is not None and cfg.replicas and not (cfg.router / "manifest.json").exists():
+        meta["router_train_s"] = round(train_bench_router(cfg.router, work / "train.log"), 1)
+    sets = rep.start_all(cfg.replicas, cfg.shared, backend_url=backend,
+                         backend_model=BACKEND_MODEL, router=cfg.router, model=cfg.model,
+                         work=work, stack=stack, timeout_s=cfg.start_timeout_s, meta=meta)
+    return {name: Target(rs.urls[0], rs.model, {"Authorization": f"Bearer {rs.key}"},
+                         tuple(rs.urls)) for name, rs in sets.items()}
 
 
 @contextlib.contextmanager

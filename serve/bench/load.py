@@ -24,7 +24,8 @@ MAX_ERROR_SAMPLES = 5
 
 @dataclass(frozen=True)
 class LoadSpec:
-    """One load run: POST ``payload`` to ``url`` ``n_requests`` times, ``concurrency`` at once."""
+    """One load run: POST ``payload`` to ``url`` ``n_requests`` times, ``concurrency`` at once
+    (with ``urls``: request ``i`` to ``urls[i % len(urls)]``, a round-robin balancer)."""
 
     url: str
     payload: Mapping[str, Any]
@@ -33,6 +34,7 @@ class LoadSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float = 30.0  # per request
     deadline_s: float = 600.0  # the whole run
+    urls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -74,21 +76,23 @@ class _Run:
         self.latencies_ns: list[int] = []
         self.errors: list[str] = []
 
-    def take(self) -> bool:
+    def take(self) -> str | None:
+        """The URL of the next request slot, or None when all were sent."""
         if self.issued >= self.spec.n_requests:
-            return False
+            return None
         self.issued += 1
-        return True
+        urls = self.spec.urls
+        return urls[self.issued % len(urls)] if urls else self.spec.url
 
     def error(self, msg: str) -> None:
         self.errors.append(msg[:300])
 
 
-async def _one(session: aiohttp.ClientSession, run: _Run) -> None:
+async def _one(session: aiohttp.ClientSession, run: _Run, url: str) -> None:
     spec = run.spec
     t0 = time.perf_counter_ns()
     try:
-        async with session.post(spec.url, json=spec.payload, headers=spec.headers) as resp:
+        async with session.post(url, json=spec.payload, headers=spec.headers) as resp:
             body = await resp.read()
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         run.error(f"{type(exc).__name__}: {exc}")
@@ -103,8 +107,8 @@ async def _one(session: aiohttp.ClientSession, run: _Run) -> None:
 
 
 async def _worker(session: aiohttp.ClientSession, run: _Run) -> None:
-    while run.take():
-        await _one(session, run)
+    while (url := run.take()) is not None:
+        await _one(session, run, url)
 
 
 def summarize(

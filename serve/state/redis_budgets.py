@@ -7,7 +7,8 @@ and the increment are one atomic step whoever calls (the SQLite store's ``BEGIN
 IMMEDIATE``, across machines). Amounts are integers: a reservation is rounded *up* to the
 nano-dollar and a measured cost to the nearest one, so sums never drift and a reservation
 settles back to exactly zero. Lua compares doubles, exact for integers below 2^53
-nano-dollars (9 million USD per key and day).
+nano-dollars (9 million USD per key and day). A day's hash expires a week after its first
+write (``EXPIRE ... NX``: Redis >= 7.0).
 
 Degraded (Redis unreachable): ``reserve`` raises ``StateUnavailable`` and the request is
 refused with 503 (fail closed: a budgeted request is never served unaccounted). A failed
@@ -31,22 +32,21 @@ NANO = 1_000_000_000  # units per USD
 DAY_TTL_S = 8 * 86_400  # a day's hash outlives the day by a week (lmroute serve keys list)
 
 RESERVE_LUA = """
-local s = tonumber(redis.call('HGET', KEYS[1], 'spent') or '0')
-local r = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')
+local h = redis.call('HMGET', KEYS[1], 'spent', 'reserved')
 local a = tonumber(ARGV[2])
 local b = tonumber(ARGV[1])
-if b >= 0 and s + r + a > b then return 0 end
+if b >= 0 and tonumber(h[1] or '0') + tonumber(h[2] or '0') + a > b then return 0 end
 redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'requests', 1)
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
 return 1
 """
 SETTLE_LUA = """
-local r = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')
-local give = math.min(r, tonumber(ARGV[1]))
-redis.call('HINCRBY', KEYS[1], 'reserved', -give)
+local give = math.min(tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0'),
+                      tonumber(ARGV[1]))
+if give > 0 then redis.call('HINCRBY', KEYS[1], 'reserved', -give) end
 redis.call('HINCRBY', KEYS[1], 'spent', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
 return give
 """
 

@@ -109,6 +109,10 @@ def test_unlimited_budget_and_settlement_below_the_reservation(redis_server: Red
     assert s.spent(capped.key_id, DAY) == (pytest.approx(0.1), 0.0)
     assert s.reserve(capped, 0.6, DAY)  # the released remainder is spendable again
     assert int(s.r.hget(f"{ns}:spend:{capped.key_id}:{DAY}", "reserved")) == 0.6 * NANO
+    zero = KeyRecord("zero" + ns[:8], "dan", None, 1.0)  # a free backend: $0 reserved
+    assert s.reserve(zero, 0.0, DAY)
+    s.settle(zero.key_id, DAY, 0.0, 0.0)  # (Lua's -0 is not an integer for HINCRBY)
+    assert s.spent(zero.key_id, DAY) == (0.0, 0.0) and s.breaker.failures == 0
 
 
 def test_fail_closed_then_recover_without_a_new_store() -> None:
