@@ -2,7 +2,8 @@
 
 convert -> validate -> summarize -> split -> train + export (ONNX) -> evaluate on the
 held-out split -> serve one routed request through the gateway (local llama.cpp edge
-model) -> one pass of the learning loop on the gateway's own (simulated) traffic, with a
+model) -> the guardrails, memory and cache stages on real requests (scripts/demo_plugins.py)
+-> one pass of the learning loop on the gateway's own (simulated) traffic, with a
 hot swap when the retrained router passes the gate (scripts/demo_loop.py). Every step is
 an ``lmroute`` command, echoed so it can be rerun by hand.
 Outputs go to ``runs/demo/``.
@@ -177,7 +178,9 @@ def main() -> int:
             f"train_log={splits / 'train.parquet'}", f"out_dir={OUT / 'eval'}")
     serve_one_request(router)
     from scripts.demo_loop import demo_loop
+    from scripts.demo_plugins import demo_plugins
 
+    demo_plugins(ROOT, OUT, router, data.synthetic, console, lmroute)
     demo_loop(OUT, splits / "train.parquet", splits / "test.parquet", data.experiment, router,
               console, lmroute, lmroute_code)
     from eval.summary import summary_text
