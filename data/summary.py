@@ -34,7 +34,15 @@ class DatasetSummary:
 
 
 def summarize(df: pd.DataFrame, name: str = "") -> DatasetSummary:
-    """Summarize a canonical long frame (vectorised groupby)."""
+    """Summarize a canonical long frame (vectorised groupby).
+
+    Raises:
+        ValueError: an outcome column holds something other than numbers (names it).
+    """
+    for c in OUTCOMES:
+        if c in df.columns and not pd.api.types.is_numeric_dtype(df[c]):
+            raise ValueError(f"{name or 'log'}: column {c!r}: expected numbers, got "
+                             f"{df[c].dtype} (run `lmroute data validate`)")
     per_model = df.groupby("model", sort=True).agg(
         n=("request_id", "size"), **{c: (c, "mean") for c in OUTCOMES}
     )

@@ -101,7 +101,7 @@ def _column_problems(df: pd.DataFrame) -> list[Problem]:
     for col in COLUMNS:
         if col.name in names or col.nullable:
             continue
-        guess = difflib.get_close_matches(col.name, extra, n=1, cutoff=0.6)
+        guess = difflib.get_close_matches(col.name, [str(c) for c in extra], n=1, cutoff=0.6)
         hint = f" (found {guess[0]!r}: misspelled?)" if guess else ""
         out.append(
             Problem(
