@@ -19,6 +19,7 @@ import argparse
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -187,3 +188,18 @@ def main(argv: list[str]) -> int:
     except MemoryError_ as exc:
         print(f"lmroute memory {args.cmd}: {exc}", file=sys.stderr)
         return 2
+    except (UnicodeDecodeError, json.JSONDecodeError, sqlite3.DatabaseError, OSError) as exc:
+        where = getattr(args, "input", None) or getattr(args, "dir", None) or ""
+        print(f"lmroute memory {args.cmd}: {where}: {_unreadable(exc)}", file=sys.stderr)
+        return 2
+
+
+def _unreadable(exc: Exception) -> str:
+    """One line on a file that is not what a memory command reads."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start}: {exc.reason})"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg}, line {exc.lineno})"
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"not a memory database ({exc})"
+    return f"{type(exc).__name__}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
