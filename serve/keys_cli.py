@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from typing import Any
 
@@ -60,6 +61,10 @@ def main(argv: list[str]) -> int:
             return 2
     except ValueError as exc:
         print(f"lmroute serve keys: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:  # a directory, not a database, locked, read-only ...
+        print(f"lmroute serve keys: {args.db}: cannot use the key store ({exc})",
+              file=sys.stderr)
         return 2
     except RuntimeError as exc:  # the shared directory is unreachable (StateUnavailable)
         print(f"lmroute serve keys: {exc}", file=sys.stderr)
