@@ -231,3 +231,33 @@ def test_what_this_fuzzer_found(tmp_path, capfd, case: str) -> None:
         argv, want = ["serve", "keys", "--db", str(f), "list"], "cannot use the key store"
     code, text = run_in_process(argv, capfd)
     assert code == 2 and "Traceback" not in text and want in text, text[-1500:]
+
+
+@pytest.mark.slow
+def test_eval_and_loop_refuse_broken_logs(tmp_path, capfd) -> None:
+    """The inputs next to a trained router: eval's test_log / train_log and the loop's
+    gateway logs (a router is trained here: ~25 s)."""
+    from data.synthetic import make_synthetic
+    from tests.artifacts import train_tiny_router
+
+    synth = make_synthetic(300, models=3, seed=0)
+    router, _ = train_tiny_router(tmp_path / "r", synth, seed=0, epochs=3)
+    good = tmp_path / "r" / "logs.parquet"
+    outcomes = []
+    for bad in badfiles.parquet_files(tmp_path / "bad"):
+        work = tmp_path / "work" / _plain(bad.name)
+        work.mkdir(parents=True)
+        for name, argv in (
+                ("eval test_log", ["eval", f"router={router}", f"test_log={bad.path}",
+                                   f"out_dir={work / 'e1'}", "logger=none",
+                                   f"hydra.run.dir={work / 'h1'}"]),
+                ("eval train_log", ["eval", f"router={router}", f"test_log={good}",
+                                    f"train_log={bad.path}", f"out_dir={work / 'e2'}",
+                                    "logger=none", f"hydra.run.dir={work / 'h2'}"]),
+                ("loop logs", ["loop", "--logs", str(bad.path), "--current", str(router),
+                               "--out", str(work / "new"), "--logger", "none"])):
+            code, text = run_in_process(argv, capfd)
+            outcomes.append(judge(Command(name, "parquet", lambda p, t: []), bad, code, text))
+    failed = [o for o in outcomes if o.problem]
+    assert not failed, "\n".join(f"{o.command} / {o.input}: {o.problem}: {o.last_line}"
+                                 for o in failed)
