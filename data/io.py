@@ -2,13 +2,14 @@
 
 Parquet files always carry ``data.schema.SCHEMA``; missing optional columns are filled
 with nulls. Reading returns either a memory-mapped Hugging Face ``datasets.Dataset``
-(logs larger than RAM) or a pandas DataFrame (convenient for small logs).
+(logs larger than RAM), a stream of Arrow batches through ``datasets`` (``iter_tables``:
+bounded memory, what streamed training reads) or a pandas DataFrame (small logs).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,6 +121,25 @@ def read_dataset(paths: PathLike | Sequence[PathLike]) -> datasets.Dataset:
 
     files = expand_paths([paths] if isinstance(paths, str | Path) else paths, (".parquet",))
     return datasets.Dataset.from_parquet([str(f) for f in files])
+
+
+def iter_tables(paths: PathLike | Sequence[PathLike], batch_rows: int = 65_536,
+                columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+    """Stream one or many Parquet logs through Hugging Face ``datasets`` (``streaming=True``)
+    as Arrow tables of at most ``batch_rows`` rows, in file order: memory stays bounded by
+    one batch (plus a Parquet row group) whatever the size of the log. ``columns``: read
+    only these."""
+    import datasets
+
+    files = expand_paths([paths] if isinstance(paths, str | Path) else paths, (".parquet",))
+    if not files:
+        raise FileNotFoundError(f"no parquet files in {paths}")
+    datasets.disable_progress_bars()
+    for f in files:  # one file at a time: the order of rows is the files' order
+        ds = datasets.load_dataset("parquet", data_files=[str(f)], split="train",
+                                   streaming=True, columns=list(columns) if columns else None)
+        for table in ds.with_format("arrow").iter(batch_size=batch_rows):
+            yield table.replace_schema_metadata(None)
 
 
 def write_jsonl(data: pd.DataFrame | pa.Table, path: PathLike) -> Path:

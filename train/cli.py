@@ -28,9 +28,10 @@ register_configs()
 
 
 def make_tracker(conf: LoggerConf, runs_dir: Path, run_name: str) -> Any:
+    from train.distributed import env_rank
     from train.tracking import MlflowTracker, NullTracker, default_tracking_uri
 
-    if conf.kind == "none":
+    if conf.kind == "none" or env_rank() != 0:  # under torchrun only rank 0 tracks
         return NullTracker()
     if conf.kind != "mlflow":
         raise ValueError(f"logger.kind: expected 'mlflow' or 'none', got {conf.kind!r}")

@@ -85,6 +85,14 @@ class RewardConf:
 class TrainerConf:
     seed: int = 0
     threads: int = 2
+    # stream: the log streams through `datasets` in bounded memory, features go to disk by
+    # chunks, one process or several under torchrun (train/stream_pipeline.py, docs/scale.md)
+    stream: bool = False
+    chunk_requests: int = 65_536  # training requests per feature chunk (memory ~ one chunk)
+    batch_rows: int = 65_536  # log rows per streamed Arrow batch
+    sample_requests: int = 20_000  # training sample: SIF weights, baselines, int8 calibration
+    max_val_requests: int = 20_000  # held-out requests kept for validation and export
+    work_dir: str = ""  # feature chunks ("" = <export.out_dir>.work; shared by all nodes)
 
 
 @dataclass

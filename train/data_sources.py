@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from train.sources import LoadedLogs, frame_sha256, subset, to_view
 
@@ -49,6 +51,15 @@ class DataSource(ABC):
                  type(self).__name__)
         return LoadedLogs(df, view, frame_sha256(df), self.profiles)
 
+    def iter_tables(self, seed: int = 0, batch_rows: int = 65_536,
+                    columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+        """The canonical rows as Arrow batches (streamed training). Default: the loaded
+        frame, sliced (in memory; LogsSource streams its Parquet files instead)."""
+        table = pa.Table.from_pandas(self.load_frame(seed), preserve_index=False)
+        table = table.select(list(columns)) if columns else table
+        for batch in table.to_batches(max_chunksize=batch_rows):
+            yield pa.Table.from_batches([batch])
+
     def _need_paths(self, what: str) -> list[str]:
         if not self.paths:
             raise ValueError(f"data.paths: expected {what}")
@@ -74,6 +85,18 @@ class LogsSource(DataSource):
         from data.io import read_frame
 
         return read_frame(self._need_paths("canonical log files (parquet/jsonl/csv)"))
+
+    def iter_tables(self, seed: int = 0, batch_rows: int = 65_536,
+                    columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+        """Parquet logs stream through ``datasets`` (``data.io.iter_tables``: bounded
+        memory); JSONL / CSV logs are loaded (they are small by nature)."""
+        from data.io import expand_paths, iter_tables
+
+        paths = self._need_paths("canonical log files (parquet/jsonl/csv)")
+        if all(f.suffix == ".parquet" for f in expand_paths(paths)):
+            yield from iter_tables(paths, batch_rows, columns)
+        else:
+            yield from super().iter_tables(seed, batch_rows, columns)
 
 
 class SyntheticSource(DataSource):

@@ -100,8 +100,15 @@ def _featurize(conf: TrainConf, tok: Tokenizer, train_texts: list[str],
 def run_training(conf: TrainConf, policy: Policy, tracker: Tracker,
                  source: DataSource) -> TrainResult:
     """The whole job; returns the artifact directory, manifest and metrics. ``source`` is
-    the data group's object (``train/data_sources.py``; ``conf.data`` is its config)."""
+    the data group's object (``train/data_sources.py``; ``conf.data`` is its config).
+    ``trainer.stream``: the streamed, bounded-memory, multi-process job instead
+    (``train/stream_pipeline.py``)."""
     import torch
+
+    if conf.trainer.stream:
+        from train.stream_pipeline import run_stream_training
+
+        return run_stream_training(conf, policy, tracker, source)
 
     torch.set_num_threads(max(conf.trainer.threads, 1))
     torch.manual_seed(conf.trainer.seed)
