@@ -217,8 +217,8 @@ class OpenAIHTTPBackend:
             status, raw = await self._post(content)
             _raise_for(status, raw, self.name)
             doc = loads(raw)
-            if not isinstance(doc, dict):
-                raise ValueError("not a JSON object")
+            if not is_completion(doc):  # a 200 that is no answer must not count as one
+                raise ValueError(f"not a chat completion: {raw[:120]!r}")
             usage = _usage(doc)
             return CallResult(doc, usage.get("prompt_tokens", 0),
                               usage.get("completion_tokens", 0),
@@ -246,6 +246,15 @@ class OpenAIHTTPBackend:
             return handle
 
         return await self._retrying(once)
+
+
+def is_completion(doc: Any) -> bool:
+    """A ``chat.completion``: an object whose ``choices`` is a non-empty list of objects
+    each holding a ``message`` object."""
+    choices = doc.get("choices") if isinstance(doc, dict) else None
+    return (isinstance(choices, list) and bool(choices)
+            and all(isinstance(c, dict) and isinstance(c.get("message"), dict)
+                    for c in choices))
 
 
 def _json_or_none(data: bytes) -> Any:
@@ -277,7 +286,7 @@ def _as_backend_error(exc: Exception, name: str) -> BackendError:
     if isinstance(exc, TimeoutError):
         return BackendError(f"backend {name!r} timed out ({type(exc).__name__})")
     if isinstance(exc, ValueError):
-        return BackendError(f"backend {name!r} returned invalid JSON: {exc}",
-                            public=f"backend {name!r} returned invalid JSON")
+        return BackendError(f"backend {name!r} returned an invalid response: {exc}",
+                            public=f"backend {name!r} returned an invalid response")
     return BackendError(f"backend {name!r} unreachable: {type(exc).__name__}: {exc}",
                         public=f"backend {name!r} unreachable ({type(exc).__name__})")
