@@ -1,4 +1,6 @@
 """``lmroute bench train --n 1000000``: train + export on N synthetic tuples, timed.
+``lmroute bench train --stream --rows 2000000,20000000``: streamed training, peak memory
+per log size (``train/bench_scale.py``).
 
 N tuples = N / M requests x M models (``data.synthetic``, 10 models). Runs the real
 pipeline (static featurizer, supervised policy, dynamo ONNX export, int8) with
@@ -15,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from train.bench_scale import parse_rows
+
 GOAL_S = 300.0
 SYNTHETIC_MODELS = 10  # train.sources builds synthetic logs with 10 models
 
@@ -26,6 +30,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-int8", action="store_true")
     p.add_argument("--out", default=None, help="artifact directory (default: a temp dir)")
+    # --stream: train/bench_scale.py (streamed training, peak memory per log size)
+    p.add_argument("--stream", action="store_true",
+                   help="streamed training (trainer=stream) on synthetic logs of --rows sizes, "
+                        "peak memory side by side")
+    p.add_argument("--rows", type=parse_rows, default=[2_000_000, 20_000_000],
+                   help="with --stream: log sizes in rows (requests x 10 models)")
+    p.add_argument("--nproc", type=int, default=1, help="with --stream: torchrun processes")
+    p.add_argument("--chunk-requests", type=int, default=100_000,
+                   help="with --stream: requests per generated Parquet part")
+    p.add_argument("--chunk-train", type=int, default=65_536,
+                   help="with --stream: trainer.chunk_requests")
+    p.add_argument("--data-dir", type=Path, default=Path("runs/bench/train_scale/logs"))
+    p.add_argument("--work", type=Path, default=Path("runs/bench/train_scale"))
+    p.add_argument("--plot", type=Path, default=Path("runs/bench/train_scale/rss.png"))
+    p.add_argument("--json", type=Path, default=None, help="with --stream: also write the JSON")
     return p.parse_args(argv)
 
 
@@ -74,6 +93,8 @@ def main(argv: list[str]) -> int:
     except SystemExit as e:
         return 0 if e.code == 0 else 2
     try:
+        if args.stream:
+            return _stream(args)
         if args.out:
             result = run(args, Path(args.out))
         else:
@@ -82,5 +103,23 @@ def main(argv: list[str]) -> int:
     except ValueError as e:
         print(f"lmroute bench train: error: {e}", file=sys.stderr)
         return 2
+    except RuntimeError as e:  # --stream: a training run failed (its log is named)
+        print(f"lmroute bench train: {e}", file=sys.stderr)
+        return 1
     print(json.dumps(result, indent=2))
+    return 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    from train import bench_scale
+
+    if args.nproc < 1:
+        raise ValueError(f"--nproc: expected >= 1, got {args.nproc}")
+    args.work.mkdir(parents=True, exist_ok=True)
+    report = bench_scale.run(args)
+    text = json.dumps(report, indent=2)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+    print(text)
     return 0
