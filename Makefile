@@ -115,7 +115,15 @@ suite: venv
 test-replicas: venv
 	$(BIN)/python -m pytest -m '' -p no:cacheprovider tests/replicas
 
+# the gateway with 1 and 2 replicas, shared stores on and off, in the same interleaved rounds
+bench-replicas: venv
+	$(BIN)/lmroute bench gateway --replicas 1,2 --concurrency 1,50 --systems direct \
+		--out runs/bench/replicas.json
+
 # training beyond one machine's memory (docs/scale.md): streamed synthetic logs of two sizes,
-# peak memory side by side; torchrun DDP smoke test (2 processes, gloo) and its parity test
+# peak memory side by side (~40 min on 2 cores), and the torchrun DDP parity test (2 processes)
 bench-train-scale: venv
-	$(BIN)/lmroute bench train --stream --rows 2000000,20000000 --out runs/bench/train_scale.json
+	$(BIN)/lmroute bench train --stream --rows 2000000,20000000 --json runs/bench/train_scale.json
+
+test-ddp: venv
+	$(BIN)/python -m pytest -m '' -p no:cacheprovider tests/train/test_stream_ddp.py
