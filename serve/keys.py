@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 import sqlite3
@@ -36,7 +37,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from serve.errors import GatewayError
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS api_keys (
   key_id TEXT PRIMARY KEY, name TEXT NOT NULL, salt BLOB NOT NULL, hash BLOB NOT NULL,
@@ -48,6 +52,7 @@ CREATE TABLE IF NOT EXISTS spend (
   PRIMARY KEY (key_id, day));
 """
 CACHE_TTL_S = 30.0
+BUSY_TIMEOUT_S = 10.0  # how long a call waits for another connection's write lock
 CACHE_MAX = 10_000
 _KEY = re.compile(r"lmr-([0-9a-f]{12})\.([A-Za-z0-9_-]{1,64})")
 
@@ -153,7 +158,7 @@ class KeyStore(CachedKeyLookup):
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=10.0)
+                                   timeout=BUSY_TIMEOUT_S)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(SCHEMA_SQL)
@@ -161,10 +166,19 @@ class KeyStore(CachedKeyLookup):
         return self._conn
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
-        """Run ``fn(*args)`` on the store's single worker thread."""
+        """Run ``fn(*args)`` on the store's single worker thread. The database locked past
+        the busy timeout (``BUSY_TIMEOUT_S``), or unreadable, is a 503 with Retry-After
+        (``state_unavailable``): the request fails closed, never as a 500."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keystore")
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        except sqlite3.Error as exc:
+            log.error("API-key store %s unusable: %s", self.path, exc)
+            raise GatewayError(503, "The API-key store is unavailable (locked or unreadable);"
+                               " try again shortly.", type_="service_unavailable",
+                               code="state_unavailable", headers={"retry-after": "1"}
+                               ) from exc
 
     def close(self) -> None:
         if self._pool is not None:

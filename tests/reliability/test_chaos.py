@@ -16,6 +16,8 @@ nothing reserved and its spend equal to the logged costs.
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -27,7 +29,7 @@ import pytest
 
 from data.io import read_frame
 from data.schema import learnable_policy
-from serve.keys import KeyStore
+from serve.keys import BUSY_TIMEOUT_S, KeyStore
 from tests.reliability.procs import ADMIN_KEY, GatewayProc, backend, stub_settings
 from tests.reliability.scripted import RawServer, down_port
 from tests.serve.fakes import LEAKY_BODY, FakeControl, ThreadServer
@@ -220,3 +222,67 @@ def test_when_every_backend_of_a_model_fails_the_client_gets_one_clear_502(chaos
     err = json.loads(r["raw"])["error"]
     assert err["code"] == "backend_failed" and "127.0.0.1" not in err["message"]
     assert "All 1 backend(s) failed" in err["message"] and "HTTP 500" in err["message"]
+
+
+class Lock:
+    """Another connection holding the key store's write lock (``BEGIN EXCLUSIVE``), as a
+    backup tool or a long ``lmroute serve keys`` transaction would."""
+
+    def __init__(self, db: Path) -> None:
+        self.conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+
+    def hold(self, seconds: float) -> threading.Thread:
+        self.conn.execute("BEGIN EXCLUSIVE")
+        t = threading.Thread(target=lambda: (time.sleep(seconds), self.conn.execute("COMMIT")))
+        t.start()
+        return t
+
+
+def test_a_briefly_locked_key_store_delays_but_serves(chaos) -> None:
+    """Locked for less than the busy timeout: budgeted requests wait and then succeed;
+    the reservation is settled as usual."""
+    gw, _, _, key, store, _ = chaos
+    t = Lock(store.path).hold(1.5)
+    r = _ask(gw.url, key, "m-mid", False)
+    t.join()
+    assert r["status"] == 200, r["raw"][:300]
+    assert store.spent(key[4:16])[1] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_a_key_store_locked_past_the_busy_timeout_is_a_503_not_a_500(chaos) -> None:
+    """Locked longer than serve.keys.BUSY_TIMEOUT_S: the budgeted request fails closed with
+    503 state_unavailable + Retry-After (it was a 500 internal_error); nothing stays
+    reserved; once the lock is gone requests pass again."""
+    gw, _, _, key, store, _ = chaos
+    t = Lock(store.path).hold(BUSY_TIMEOUT_S + 2)
+    with httpx.Client(timeout=60) as c:
+        r = c.post(f"{gw.url}/v1/chat/completions", headers={"authorization": f"Bearer {key}"},
+                   json={"model": "m-mid", "messages": [{"role": "user", "content": "x"}]})
+    t.join()
+    assert r.status_code == 503 and r.headers["retry-after"] == "1", r.text
+    assert r.json()["error"]["code"] == "state_unavailable" and "sqlite" not in r.text
+    assert store.spent(key[4:16])[1] == pytest.approx(0.0, abs=1e-12)
+    assert _ask(gw.url, key, "m-mid", False)["status"] == 200
+
+
+@pytest.mark.slow
+def test_a_settlement_that_cannot_be_written_leaves_the_reservation(chaos) -> None:
+    """The lock arrives after the reservation, before the settlement: the client still
+    gets its answer; the reservation stays counted (spend is over-, never under-counted)
+    and the log row is written."""
+    gw, control, _, key, store, log_path = chaos
+    control.models["up-mid"].delay_s = 1.0
+    before = store.spent(key[4:16])
+    result: dict[str, Any] = {}
+    th = threading.Thread(target=lambda: result.update(_ask(gw.url, key, "m-mid", False)))
+    th.start()
+    time.sleep(0.5)  # reserved by now, the backend still answering
+    t = Lock(store.path).hold(BUSY_TIMEOUT_S + 3)
+    th.join()
+    t.join()
+    control.models["up-mid"].delay_s = 0.0
+    assert result["status"] == 200
+    spent, reserved = store.spent(key[4:16])
+    assert reserved > before[1] and spent == pytest.approx(before[0])
+    assert result["id"] in _rows(log_path, {result["id"]})
