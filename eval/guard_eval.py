@@ -147,7 +147,7 @@ def presidio_metrics(pii: list[Example]) -> dict[str, Any]:
 
 def latency(run: Run) -> dict[str, float]:
     return {"p50_us": float(np.percentile(run.micros, 50)),
-            "p99_us": float(np.percentile(run.micros, 99)), "n": int(len(run.micros))}
+            "p99_us": float(np.percentile(run.micros, 99)), "n": len(run.micros)}
 
 
 def run_guard_eval(conf: GuardEvalConf) -> dict[str, Any]:
