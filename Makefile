@@ -53,7 +53,6 @@ serve: edge
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 typecheck: venv
 	$(BIN)/mypy data train router_model serve eval lmroute_cli.py lmroute_bench.py

@@ -3,8 +3,9 @@
 convert -> validate -> summarize -> split -> train + export (ONNX) -> evaluate on the
 held-out split -> serve one routed request through the gateway (local llama.cpp edge
 model) -> the guardrails, memory and cache stages on real requests (scripts/demo_plugins.py)
--> one pass of the learning loop on the gateway's own (simulated) traffic, with a
-hot swap when the retrained router passes the gate (scripts/demo_loop.py). Every step is
+-> one pass of the learning loop on the gateway's own (simulated) traffic, in a seeded
+synthetic world with known truth, with a hot swap when the retrained router passes the
+gate (scripts/demo_loop.py says why not on the real data). Every step is
 an ``lmroute`` command, echoed so it can be rerun by hand.
 Outputs go to ``runs/demo/``.
 
@@ -181,8 +182,7 @@ def main() -> int:
     from scripts.demo_plugins import demo_plugins
 
     demo_plugins(ROOT, OUT, router, data.synthetic, console, lmroute)
-    demo_loop(OUT, splits / "train.parquet", splits / "test.parquet", data.experiment, router,
-              console, lmroute, lmroute_code)
+    demo_loop(OUT, console, lmroute, lmroute_code)
     from eval.summary import summary_text
 
     console.rule("[bold green]summary" + (" (SYNTHETIC data)" if data.synthetic else ""))

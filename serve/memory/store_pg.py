@@ -16,7 +16,8 @@ tests/replicas/test_memory_pg.py):
 - PostgreSQL has no ``secure_delete``: a deleted row stays in its heap page as a dead tuple
   (its bytes in the table file after the DELETE commits: tested). Plain ``VACUUM`` prunes
   the page and often overwrites them while compacting it, but promises nothing (the freed
-  gap is not zeroed; a page it skips keeps them). So ``checkpoint()`` (called by the erasure before its raw scan) runs ``VACUUM FULL`` on the
+  gap is not zeroed; a page it skips keeps them). So ``checkpoint()`` (called by the
+  erasure before its raw scan) runs ``VACUUM FULL`` on the
   tables that held text: they are rewritten into new files holding live rows only, and the
   old files are truncated (``rewrite_on_erase``; it takes an exclusive lock on those tables
   for the rewrite: milliseconds for small stores, longer for large ones). ``raw_files()``
