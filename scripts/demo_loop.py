@@ -145,3 +145,9 @@ def _hot_swap(url: str, admin: str, v1: Path, console: Console) -> None:
     art = httpx.get(f"{url}/admin/router", headers=h).json()["artifact"]
     console.print(f"after the swap: HTTP {r.status_code}, routed to "
                   f"{r.headers.get('x-lmroute-model')} by artifact {str(art)[:16]}")
+
+
+if __name__ == "__main__":  # only the loop part: python -m scripts.demo_loop
+    from scripts.demo import OUT, console, lmroute, lmroute_code
+
+    demo_loop(OUT, console, lmroute, lmroute_code)

@@ -4,6 +4,8 @@ the gateway as a real subprocess in front of them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,8 +31,10 @@ def fuzz_target(fake_server: tuple[FakeControl, ThreadServer], tmp_path_factory
     """The gateway the fuzzer attacks: a process (uvloop + httptools) with the stub router,
     four backends on the fake server (one with an API key from the environment), API keys
     on, the admin key set, the guard stage on (the untrained test artifact: its rules
-    decide) and the memory stage on (SQLite, stub summaries). Yields (gateway, a valid
-    API key, strings no response may hold)."""
+    decide), the memory stage on (SQLite, stub summaries) and the cache stage on (exact and
+    semantic tiers: a tiny router trained here embeds, a cosine threshold decides; few
+    entries and a low HNSW switch, so eviction and both indexes are reached). Yields
+    (gateway, a valid API key, strings no response may hold)."""
     control, srv = fake_server
     control.reset()
     work = tmp_path_factory.mktemp("fuzz")
@@ -57,8 +61,23 @@ def fuzz_target(fake_server: tuple[FakeControl, ThreadServer], tmp_path_factory
                                      "stage": {"_target_": "serve.stages.memory.MemoryStage",
                                                "db_path": str(work / "memory.sqlite"),
                                                "summarizer": {"name": "stub"},
-                                               "retrieval": "bm25", "ttl_sweep_s": 1.0}})
+                                               "retrieval": "bm25", "ttl_sweep_s": 1.0}},
+                             cache={"enabled": True, "before": "pre-checks",
+                                    "stage": cache_stage(work / "router")})
     with GatewayProc(settings, work, env={"FUZZ_BACKEND_KEY": BACKEND_SECRET}) as gw:
         leaks = (f"127.0.0.1:{srv.port}", f":{srv.port}/", str(work), str(ROOT) + "/",
                  BACKEND_SECRET, ADMIN_KEY, key)
         yield gw, key, leaks
+
+
+def cache_stage(root: Path) -> dict[str, Any]:
+    """The semantic cache with no model download: the router embedder on a tiny router
+    trained on synthetic rows (~30 s here), a cosine decision, a small store."""
+    from data.synthetic import make_synthetic
+    from tests.artifacts import train_tiny_router
+
+    router_dir, _ = train_tiny_router(root, make_synthetic(300, models=3, seed=0), epochs=2)
+    return {"_target_": "serve.stages.cache.CacheStage", "semantic": True, "ttl_s": 600,
+            "max_entries": 300, "k": 4, "index": {"kind": "auto", "switch_at": 40},
+            "embedder": {"kind": "router", "router_dir": str(router_dir)},
+            "decision": {"kind": "cosine", "threshold": 0.9}}
