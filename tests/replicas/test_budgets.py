@@ -22,11 +22,13 @@ DAY = "2026-11-24"
 
 
 def _spend(reserve: Callable[[float], bool], settle: Callable[[float, float], None],
-           n_threads: int, per_thread: int, amount: float, actual: float) -> int:
+           n_threads: int, per_thread: int, amount: float, actual: float,
+           start: threading.Barrier | None = None) -> int:
     """Each thread reserves ``amount`` and settles ``actual`` ``per_thread`` times; returns
-    how many reservations succeeded."""
+    how many reservations succeeded. ``start``: a barrier shared with other callers' threads
+    (default: one for these ``n_threads``)."""
     ok = [0] * n_threads
-    start = threading.Barrier(n_threads)
+    start = start or threading.Barrier(n_threads)
 
     def worker(i: int) -> None:
         start.wait()
@@ -59,11 +61,13 @@ def test_concurrent_spending_across_replicas_overshoots_by_nothing(redis_server:
     key = KeyRecord("k" + ns[:11], "alice", None, budget)
     stores = [RedisBudgetStore(redis_server.url, ns) for _ in range(2)]
     n_ok = [0, 0]
+    start = threading.Barrier(16)  # all 16 threads released at once: both replicas contend
 
     def run(i: int) -> None:
         s = stores[i]
         n_ok[i] = _spend(lambda a: s.reserve(key, a, DAY),
-                         lambda r, a: s.settle(key.key_id, DAY, r, a), 8, 20, amount, amount)
+                         lambda r, a: s.settle(key.key_id, DAY, r, a), 8, 20, amount, amount,
+                         start)
 
     ts = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for t in ts:
