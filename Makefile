@@ -126,3 +126,23 @@ bench-train-scale: venv
 
 test-ddp: venv
 	$(BIN)/python -m pytest -m '' -p no:cacheprovider tests/train/test_stream_ddp.py
+
+# The long reliability runs (docs/reliability.md). fuzz: the API fuzzer with more probes per
+# operation and a random seed (FUZZ_SEED=N replays one; 0 = the default run's fixed cases),
+# schemathesis over the same document, the slow CLI fuzz; reports in runs/reliability/.
+# soak: 10 minutes of sustained load on a gateway process, RSS / fds / p50-p99 over time.
+.PHONY: fuzz soak
+FUZZ_EXAMPLES ?= 1000
+ST_EXAMPLES ?= 200
+SOAK_MINUTES ?= 10
+fuzz: venv
+	@mkdir -p runs/reliability
+	seed=$${FUZZ_SEED:-$$(od -An -N3 -tu4 /dev/urandom | tr -d ' ')}; echo "fuzz seed $$seed"; \
+	LMROUTE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) LMROUTE_FUZZ_SEED=$$seed \
+	LMROUTE_ST_EXAMPLES=$(ST_EXAMPLES) LMROUTE_FUZZ_REPORT=runs/reliability/fuzz.json \
+	LMROUTE_ST_REPORT=runs/reliability/schemathesis.json \
+	$(BIN)/python -m pytest -m '' -p no:cacheprovider -s -q \
+		tests/reliability/test_fuzz_api.py tests/reliability/test_fuzz_cli.py
+
+soak: venv
+	$(BIN)/python -m tests.reliability.soak --minutes $(SOAK_MINUTES) --out runs/reliability/soak.json

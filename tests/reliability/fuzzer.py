@@ -1,7 +1,8 @@
 """The HTTP fuzzer: reads the gateway's own OpenAPI document (``GET /openapi.json``), draws
-probes for every operation in it (``attacks.py``), sends them to the running gateway and
-checks every response (``fuzz_checks.py``). Failures are collected, not raised, so one run
-reports all of them with what to send to reproduce each.
+probes for every operation in it (``attacks.py``; ``controls.py`` adds what the document
+does not declare), sends them to the running gateway and checks every response
+(``fuzz_checks.py``). Failures are collected, not raised, so one run reports all of them
+with what to send to reproduce each.
 
 ``run(url, examples_per_op)`` -> ``FuzzReport`` (cases tried, statuses, failures).
 """
@@ -20,7 +21,8 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import HypothesisWarning
 
-from tests.reliability.attacks import Operation, Probe, operation_list, strategy, unknown_routes
+from tests.reliability.attacks import Operation, Probe, operation_list, unknown_routes
+from tests.reliability.controls import strategy
 from tests.reliability.fuzz_checks import check, error_of, named
 from tests.reliability.schema_gen import SchemaGen
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import httpx
@@ -32,18 +33,31 @@ def test_every_operation_holds_the_invariants(fuzz_target) -> None:
     report = fuzzer.run(EXAMPLES, SEED)
     fuzzer.close()
     after = gw.usage()
+    cache = cache_counts(gw)
     out = {**report.as_dict(), "seed": SEED, "rss_mb_before": round(before.rss_mb, 1),
            "rss_mb_after": round(after.rss_mb, 1), "fds_before": before.fds,
-           "fds_after": after.fds}
+           "fds_after": after.fds, "cache": cache}
     if path := os.environ.get("LMROUTE_FUZZ_REPORT"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(out, indent=1))
     print(f"\nfuzz: {report.cases} cases in {report.seconds:.1f} s over "
           f"{len(report.by_operation)} operations; statuses {dict(report.statuses)}; "
-          f"named field {dict(report.named_field)}; {len(report.failures)} failures")
+          f"named field {dict(report.named_field)}; cache {cache}; "
+          f"{len(report.failures)} failures")
+    assert sum(cache["lookups"].values()) > 0  # the cache stage saw the fuzzed requests
     assert set(report.by_operation) >= {op.label for op in fuzzer.ops}  # every path fuzzed
     assert not report.failures, json.dumps(report.failures[:8], indent=1)
     _still_healthy(gw, key)
+
+
+def cache_counts(gw: GatewayProc) -> dict[str, dict[str, int]]:
+    """The cache stage's lookups and stores by outcome, from the gateway's /metrics."""
+    text = httpx.get(f"{gw.url}/metrics", timeout=10).text
+    out: dict[str, dict[str, int]] = {"lookups": {}, "stores": {}}
+    for m in re.finditer(r'^lmroute_cache_(lookups|stores)_total\{outcome="([a-z_]+)"\} (\S+)$',
+                         text, re.M):
+        out[m[1]][m[2]] = int(float(m[3]))
+    return out
 
 
 def _still_healthy(gw: GatewayProc, key: str) -> None:
@@ -75,7 +89,8 @@ def test_schemathesis_finds_nothing_either(fuzz_target) -> None:
     report = fuzzer.report
     if path := os.environ.get("LMROUTE_ST_REPORT"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(report.as_dict(), indent=1))
+        Path(path).write_text(json.dumps({**report.as_dict(), "cache": cache_counts(gw)},
+                                         indent=1))
     print(f"\nschemathesis: {report.cases} cases in {report.seconds:.1f} s; statuses "
           f"{dict(report.statuses)}; {len(report.failures)} failures")
     assert report.cases > 0
