@@ -2,7 +2,8 @@
 CONFIG.json``. The same server as ``lmroute serve`` (``serve.cli.run_server``: uvloop,
 httptools, the app factory, the lifespan) built from a JSON settings dict; with
 ``"stub_router": true`` the router is ``tests.serve.fakes.StubRouter`` (deterministic
-choices, so a chaos test knows which backend is tried first), else ``settings.router``
+choices, so a chaos test knows which backend is tried first; its record of calls bounded,
+as nobody reads it in this process and a soak routes millions), else ``settings.router``
 (a real artifact, or none)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections import deque
 from pathlib import Path
 
 from serve.cli import run_server
@@ -26,6 +28,7 @@ def main(argv: list[str]) -> int:
         from tests.serve.fakes import StubRouter
 
         router = StubRouter(stub["quality"], stub["cost"])
+        router.calls = deque(maxlen=100)  # type: ignore[assignment]
     run_server(settings_from_dict(raw), router)
     return 0
 

@@ -72,14 +72,18 @@ def _client_loop(url: str, seed: int, stop: threading.Event, res: LoadResult,
 
 
 class Load:
-    """``with Load(url, clients=8): ...`` runs the clients until the block ends."""
+    """``with Load(url, clients=8): ...`` runs the clients until the block ends. ``headers``:
+    one dict for every client, or a list (client ``i`` sends ``headers[i % len]``: one API
+    key per client, say)."""
 
     def __init__(self, url: str, clients: int = 8, stream_share: float = 0.4,
-                 feedback_share: float = 0.2, headers: dict[str, str] | None = None) -> None:
+                 feedback_share: float = 0.2,
+                 headers: dict[str, str] | list[dict[str, str]] | None = None) -> None:
         self.result = LoadResult()
         self.stop = threading.Event()
+        per = headers if isinstance(headers, list) else [headers or {}]
         self.threads = [threading.Thread(target=_client_loop, daemon=True, args=(
-            url, i, self.stop, self.result, stream_share, feedback_share, headers or {}))
+            url, i, self.stop, self.result, stream_share, feedback_share, per[i % len(per)]))
             for i in range(clients)]
 
     def __enter__(self) -> Load:
