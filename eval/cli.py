@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.config_store import ConfigStore
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
@@ -17,7 +19,7 @@ from eval import plots, report
 from eval.config import EvalConfig, LoggerConf
 from eval.pipeline import EvalInputError, run
 from eval.summary import summary_text
-from eval.tracking import default_tracking_uri, log_run
+from eval.tracking import default_tracking_uri, flat_metrics
 
 log = logging.getLogger("lmroute.eval")
 ConfigStore.instance().store(name="eval_schema", node=EvalConfig)
@@ -35,33 +37,44 @@ def _to_config(cfg: DictConfig) -> EvalConfig:
     except OmegaConfBaseException as exc:
         raise EvalInputError(f"config: {exc}".splitlines()[0]) from exc
     assert isinstance(conf, EvalConfig)
-    if conf.logger.kind not in ("mlflow", "none"):
-        raise EvalInputError(f"logger.kind: expected mlflow or none, got {conf.logger.kind!r}")
     return conf
 
 
+def _tracker(cfg: DictConfig, conf: EvalConfig) -> Any:
+    """The logger group's tracker (``_target_``); the store defaults to the train run's."""
+    from hydra.utils import instantiate
+
+    try:
+        uri = conf.logger.tracking_uri or default_tracking_uri(conf.router, conf.out_dir)
+        return instantiate(cfg.logger, runs_dir=conf.out_dir, run_name="eval",
+                           tracking_uri=uri)
+    except InstantiationException as exc:
+        raise EvalInputError(f"logger._target_: {exc}".splitlines()[0]) from exc
+
+
 def execute(cfg: DictConfig) -> int:
-    """Run the evaluation, write the report, log to MLflow; returns the exit code."""
+    """Run the evaluation, write the report, log to the tracker; returns the exit code."""
     try:
         conf = _to_config(cfg)
+        tracker = _tracker(cfg, conf)
+    except EvalInputError as exc:
+        print(f"lmroute eval: {exc}", file=sys.stderr)
+        return 2
+    try:
         outcome = run(conf)
     except (EvalInputError, ValueError) as exc:
+        tracker.finish(False)
         print(f"lmroute eval: {exc}", file=sys.stderr)
         return 2
     m, out_dir = outcome.metrics, outcome.out_dir
     figures = plots.write_all(m, out_dir)
     md, page = report.write(m, figures, out_dir)
-    if conf.logger.kind == "mlflow":
-        uri = conf.logger.tracking_uri or default_tracking_uri(conf.router, conf.out_dir)
-        params = {
-            "router": conf.router,
-            "test_log": conf.test_log,
-            "train_log": conf.train_log,
-            **{f"weights.{k}": v for k, v in vars(conf.weights).items()},
-        }
-        log_run(
-            m, [out_dir / "metrics.json", md, page, *figures], uri, conf.logger.experiment, params
-        )
+    tracker.log_params({"router": conf.router, "test_log": conf.test_log,
+                        "train_log": conf.train_log,
+                        **{f"weights.{k}": v for k, v in vars(conf.weights).items()}})
+    tracker.log_metrics(flat_metrics(m))
+    tracker.log_files([out_dir / "metrics.json", md, page, *figures])
+    tracker.finish(True)
     print(summary_text(m))
     print(f"report: {page.resolve()}")
     if outcome.gate is not None:

@@ -1,5 +1,5 @@
-"""Log an evaluation to MLflow: flattened scalar metrics, parameters, and the report files
-as artifacts. Embedded default store: SQLite beside the run."""
+"""What an evaluation reports to the logger group's tracker (``train.tracking``): flattened
+scalar metrics; the default store, SQLite beside the train run."""
 
 from __future__ import annotations
 
@@ -32,20 +32,7 @@ def flatten(m: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:
             yield key, float(v)
 
 
-def log_run(
-    m: dict[str, Any], files: list[Path], tracking_uri: str, experiment: str, params: dict[str, Any]
-) -> str:
-    """One MLflow run with the metrics and the files; returns the run id."""
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name="eval") as run:
-        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
-        metrics = dict(flatten({k: v for k, v in m.items() if k != "slices"}))
-        metrics |= dict(flatten(m.get("slices", {}), "slices."))
-        mlflow.log_metrics(metrics)
-        for f in files:
-            mlflow.log_artifact(str(f))
-        log.info("MLflow run %s in %s (%d metrics)", run.info.run_id, tracking_uri, len(metrics))
-        return str(run.info.run_id)
+def flat_metrics(m: dict[str, Any]) -> dict[str, float]:
+    """The evaluation's scalar metrics as MLflow keys (``slices.`` for the per-slice ones)."""
+    metrics = dict(flatten({k: v for k, v in m.items() if k != "slices"}))
+    return metrics | dict(flatten(m.get("slices", {}), "slices."))

@@ -15,12 +15,11 @@ def train_tiny_router(root: Path, synth: SyntheticData, seed: int = 0, int8: boo
     """Train + export a small supervised router on ``synth``; returns (artifact dir, the
     ``train.pipeline.TrainResult``)."""
     from data.io import write_parquet
+    from router_model.featurizer_spec import StaticSpec
     from router_model.policies.supervised import SupervisedPolicy
     from train.config import (
         DataConf,
         ExportConf,
-        FeaturizerConf,
-        LoggerConf,
         RewardConf,
         TrainConf,
         TrainerConf,
@@ -34,14 +33,14 @@ def train_tiny_router(root: Path, synth: SyntheticData, seed: int = 0, int8: boo
     conf = TrainConf(
         data=DataConf(_target_="train.data_sources.LogsSource",
                       paths=[str(root / "logs.parquet")], val_fraction=0.2),
-        featurizer=FeaturizerConf(kind="static", dim=64, max_tokens=128),
         policy=None, reward=RewardConf(w_costs=[0.0, 1e3, 1e4, 1e5]),
         trainer=TrainerConf(seed=seed, threads=1),
         export=ExportConf(out_dir=str(root / "router"), calibration_size=128,
                           parity_samples=32, int8=int8),
-        logger=LoggerConf(kind="none"), runs_dir=str(root / "runs"))
+        runs_dir=str(root / "runs"))
     policy = SupervisedPolicy(hidden=32, depth=1, epochs=epochs, n_ensemble=2, batch_size=128,
                               seed=seed)
     res = run_training(conf, policy, NullTracker(),
-                       LogsSource(paths=[str(root / "logs.parquet")], val_fraction=0.2))
+                       LogsSource(paths=[str(root / "logs.parquet")], val_fraction=0.2),
+                       StaticSpec(dim=64, max_tokens=128))
     return res.out_dir, res

@@ -49,12 +49,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, out_dir: Path) -> dict[str, object]:
+    from router_model.featurizer_spec import StaticSpec
     from router_model.policies.supervised import SupervisedPolicy
     from train.config import (
         DataConf,
         ExportConf,
-        FeaturizerConf,
-        LoggerConf,
         RewardConf,
         TrainConf,
         TrainerConf,
@@ -68,16 +67,15 @@ def run(args: argparse.Namespace, out_dir: Path) -> dict[str, object]:
     conf = TrainConf(
         data=DataConf(_target_="train.data_sources.SyntheticSource", synthetic_tuples=args.n,
                       val_fraction=0.02),
-        featurizer=FeaturizerConf(kind="static", dim=256, max_tokens=512, batch_size=4096),
         policy=None, reward=RewardConf(w_costs=[0.0, 1e3, 1e4, 1e5], baselines=[]),
         trainer=TrainerConf(seed=0, threads=args.threads),
-        export=ExportConf(out_dir=str(out_dir), int8=not args.no_int8, calibration_size=256),
-        logger=LoggerConf(kind="none"))
+        export=ExportConf(out_dir=str(out_dir), int8=not args.no_int8, calibration_size=256))
     policy = SupervisedPolicy(hidden=64, depth=1, epochs=args.epochs, n_ensemble=1,
                               batch_size=2048, lr=3e-3)
     t0 = time.perf_counter()
     source = SyntheticSource(synthetic_tuples=args.n, val_fraction=0.02)
-    res = run_training(conf, policy, NullTracker(), source)
+    res = run_training(conf, policy, NullTracker(), source,
+                       StaticSpec(dim=256, max_tokens=512, batch_size=4096))
     total = time.perf_counter() - t0
     return {"tuples": args.n, "models": SYNTHETIC_MODELS, "threads": args.threads,
             "epochs": args.epochs, "total_s": total, "stages_s": res.timings_s,

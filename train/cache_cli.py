@@ -13,6 +13,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
 from train.cache_config import CacheTrainConf, register_configs
@@ -31,7 +32,7 @@ def _train(cfg: DictConfig) -> float:
     assert isinstance(conf, CacheTrainConf)
     for noisy in ("onnx_ir", "onnxscript"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    tracker = make_tracker(conf.logger, Path(conf.runs_dir), HydraConfig.get().job.name)
+    tracker = make_tracker(cfg.logger, Path(conf.runs_dir), HydraConfig.get().job.name)
     ok = False
     try:
         tracker.log_params(flat_params(OmegaConf.to_container(cfg, resolve=True)))  # type: ignore[arg-type]
@@ -48,7 +49,7 @@ def _train(cfg: DictConfig) -> float:
 def hydra_main(cfg: DictConfig) -> float:
     try:
         return _train(cfg)
-    except (ValueError, TypeError, KeyError, FileNotFoundError) as e:
+    except (ValueError, TypeError, KeyError, FileNotFoundError, InstantiationException) as e:
         print(f"lmroute cache train: error: {e}", file=sys.stderr)
         sys.exit(2)
 

@@ -20,25 +20,21 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from train.config import LoggerConf, TrainConf, register_configs
+from train.config import TrainConf, register_configs
 
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 log = logging.getLogger("train")
 register_configs()
 
 
-def make_tracker(conf: LoggerConf, runs_dir: Path, run_name: str) -> Any:
+def make_tracker(logger: DictConfig, runs_dir: Path, run_name: str) -> Any:
+    """The logger group's tracker (its ``_target_``); under torchrun only rank 0 tracks."""
     from train.distributed import env_rank
-    from train.tracking import MlflowTracker, NullTracker, default_tracking_uri
+    from train.tracking import NullTracker
 
-    if conf.kind == "none" or env_rank() != 0:  # under torchrun only rank 0 tracks
+    if env_rank() != 0:
         return NullTracker()
-    if conf.kind != "mlflow":
-        raise ValueError(f"logger.kind: expected 'mlflow' or 'none', got {conf.kind!r}")
-    uri = conf.tracking_uri or default_tracking_uri(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    return MlflowTracker(uri, conf.experiment, conf.registered_model,
-                         runs_dir / "mlartifacts", run_name)
+    return instantiate(logger, runs_dir=str(runs_dir), run_name=run_name)
 
 
 def _train(cfg: DictConfig) -> float:
@@ -50,11 +46,12 @@ def _train(cfg: DictConfig) -> float:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     policy = instantiate(cfg.policy)
     source = instantiate(cfg.data, _convert_="all")
-    tracker = make_tracker(conf.logger, Path(conf.runs_dir), HydraConfig.get().job.name)
+    featurizer = instantiate(cfg.featurizer)
+    tracker = make_tracker(cfg.logger, Path(conf.runs_dir), HydraConfig.get().job.name)
     ok = False
     try:
         tracker.log_params(flat_params(OmegaConf.to_container(cfg, resolve=True)))  # type: ignore[arg-type]
-        result = run_training(conf, policy, tracker, source)
+        result = run_training(conf, policy, tracker, source, featurizer)
         ok = True
     finally:
         tracker.finish(ok)

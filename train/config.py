@@ -41,9 +41,10 @@ class DataConf:
 
 @dataclass
 class FeaturizerConf:
-    """kind: "static" (distilled table) or "transformer" (MiniLM, for comparison)."""
+    """Schema of the featurizer group; ``_target_`` names a
+    ``router_model.featurizer_spec.FeaturizerSpec`` (StaticSpec, TransformerSpec)."""
 
-    kind: str = MISSING
+    _target_: str = MISSING
     dim: int = 256
     max_tokens: int = 512
     sif_a: float = 1e-3  # 0 = unweighted mean
@@ -106,9 +107,12 @@ class ExportConf:
 
 @dataclass
 class LoggerConf:
-    """kind: "mlflow" or "none". tracking_uri "" = sqlite:///<runs>/mlflow.db."""
+    """Schema of the logger group; ``_target_`` names a tracker factory
+    (``train.tracking.MlflowTracker.from_group`` or ``train.tracking.NullTracker``), called
+    with ``runs_dir`` and ``run_name`` by the CLI. tracking_uri "" =
+    sqlite:///<runs>/mlflow.db."""
 
-    kind: str = MISSING
+    _target_: str = MISSING
     tracking_uri: str = ""
     experiment: str = "lmroute-train"
     registered_model: str = "lmroute-router"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
 from train.cli import make_tracker
@@ -30,7 +31,7 @@ def _train(cfg: DictConfig) -> float:
 
     conf = OmegaConf.to_object(cfg)
     assert isinstance(conf, GuardTrainConf)
-    tracker = make_tracker(conf.logger, Path(conf.runs_dir), HydraConfig.get().job.name)
+    tracker = make_tracker(cfg.logger, Path(conf.runs_dir), HydraConfig.get().job.name)
     ok = False
     try:
         tracker.log_params(flat_params(OmegaConf.to_container(cfg, resolve=True)))  # type: ignore[arg-type]
@@ -51,7 +52,7 @@ def _train(cfg: DictConfig) -> float:
 def hydra_main(cfg: DictConfig) -> float:
     try:
         return _train(cfg)
-    except (ValueError, TypeError, KeyError, FileNotFoundError) as e:
+    except (ValueError, TypeError, KeyError, FileNotFoundError, InstantiationException) as e:
         print(f"lmroute guard train: error: {e}", file=sys.stderr)
         sys.exit(2)
 

@@ -17,7 +17,8 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from data.matrix import FullInfo
-from router_model.featurizer import build_featurizer, featurize
+from router_model.featurizer import featurize
+from router_model.featurizer_spec import FeaturizerSpec
 from router_model.policies.base import Policy
 from router_model.tokenization import TRUNCATION, load_tokenizer, save_tokenizer
 from train.config import TrainConf
@@ -90,17 +91,17 @@ def _epoch_logger(tracker: Tracker, epochs: int) -> Any:
     return on_epoch
 
 
-def _featurize(conf: TrainConf, tok: Tokenizer, train_texts: list[str],
+def _featurize(featurizer: FeaturizerSpec, tok: Tokenizer, train_texts: list[str],
                texts: list[str]) -> tuple[nn.Module, dict[str, object], np.ndarray]:
-    f = conf.featurizer
-    module, info = build_featurizer(f.kind, tok, train_texts, f.dim, f.sif_a)
-    return module, info, featurize(module, tok, texts, f.batch_size)
+    module, info = featurizer.build(tok, train_texts)
+    return module, info, featurize(module, tok, texts, featurizer.batch_size)
 
 
-def run_training(conf: TrainConf, policy: Policy, tracker: Tracker,
-                 source: DataSource) -> TrainResult:
+def run_training(conf: TrainConf, policy: Policy, tracker: Tracker, source: DataSource,
+                 featurizer: FeaturizerSpec) -> TrainResult:
     """The whole job; returns the artifact directory, manifest and metrics. ``source`` is
-    the data group's object (``train/data_sources.py``; ``conf.data`` is its config).
+    the data group's object (``train/data_sources.py``; ``conf.data`` is its config),
+    ``featurizer`` the featurizer group's (``router_model/featurizer_spec.py``).
     ``trainer.stream``: the streamed, bounded-memory, multi-process job instead
     (``train/stream_pipeline.py``)."""
     import torch
@@ -108,7 +109,7 @@ def run_training(conf: TrainConf, policy: Policy, tracker: Tracker,
     if conf.trainer.stream:
         from train.stream_pipeline import run_stream_training
 
-        return run_stream_training(conf, policy, tracker, source)
+        return run_stream_training(conf, policy, tracker, source, featurizer)
 
     torch.set_num_threads(max(conf.trainer.threads, 1))
     torch.manual_seed(conf.trainer.seed)
@@ -118,9 +119,9 @@ def run_training(conf: TrainConf, policy: Policy, tracker: Tracker,
     tr, va = split_indices(logs.view.tasks, source.val_fraction, source.split_seed)
     train_log, val_log = subset(logs.view, tr), subset(logs.view, va)
     times["load_s"] = time.perf_counter() - t0
-    tok = load_tokenizer(conf.featurizer.max_tokens)
+    tok = load_tokenizer(featurizer.max_tokens)
     t0 = time.perf_counter()
-    module, feat_info, X = _featurize(conf, tok, list(train_log.queries),
+    module, feat_info, X = _featurize(featurizer, tok, list(train_log.queries),
                                       list(logs.view.queries))
     times["featurize_s"] = time.perf_counter() - t0
     if hasattr(policy, "on_epoch"):
@@ -137,7 +138,7 @@ def run_training(conf: TrainConf, policy: Policy, tracker: Tracker,
     out_dir = Path(conf.export.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tok_info = {"sha256": save_tokenizer(tok, out_dir / "tokenizer.json"),
-                "max_tokens": conf.featurizer.max_tokens, "truncation": TRUNCATION}
+                "max_tokens": featurizer.max_tokens, "truncation": TRUNCATION}
     t0 = time.perf_counter()
     manifest = export_artifact(conf, module, policy, tok, out_dir, feat_info, tok_info,
                                logs, metrics, X[va], list(val_log.queries), report)

@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from router_model.featurizer import build_featurizer, featurize
+from router_model.featurizer import featurize
+from router_model.featurizer_spec import FeaturizerSpec
 from router_model.policies.base import Policy
 from router_model.policies.outcome_net import LogScale
 from router_model.policies.supervised import SupervisedPolicy
@@ -89,12 +90,12 @@ def _scan_shared(source: DataSource, conf: TrainConf, models: list[str], dist: D
     return res, json.loads((work / "scan.json").read_text())
 
 
-def _featurizer(conf: TrainConf, sample: list[str], dist: Dist) -> tuple[Any, Any, dict]:
-    tok = load_tokenizer(conf.featurizer.max_tokens)
-    f = conf.featurizer
+def _featurizer(featurizer: FeaturizerSpec, sample: list[str], dist: Dist
+                ) -> tuple[Any, Any, dict]:
+    tok = load_tokenizer(featurizer.max_tokens)
     for turn in (True, False):  # the main process first (it may distil the cached table)
         if dist.main == turn:
-            module, info = build_featurizer(f.kind, tok, sample, f.dim, f.sif_a)
+            module, info = featurizer.build(tok, sample)
         dist.barrier()
     return tok, module, info
 
@@ -109,7 +110,7 @@ def _input_scales(s1: np.ndarray, s2: np.ndarray, rows: int, dist: Dist
 
 
 def run_stream_training(conf: TrainConf, policy: Policy, tracker: Tracker,
-                        source: DataSource) -> Any:
+                        source: DataSource, featurizer: FeaturizerSpec) -> Any:
     """The streamed job (see module); returns ``train.pipeline.TrainResult``."""
     from train.pipeline import TrainResult
 
@@ -125,7 +126,7 @@ def run_stream_training(conf: TrainConf, policy: Policy, tracker: Tracker,
         models = _models(source, t.batch_rows)
         res, shared = _scan_shared(source, conf, models, dist, work)
         times["scan_s"] = time.perf_counter() - t0
-        tok, module, info = _featurizer(conf, shared["sample"], dist)
+        tok, module, info = _featurizer(featurizer, shared["sample"], dist)
         t0 = time.perf_counter()
         store = FeatureStore(work / "features")
         scales = {k: LogScale(np.asarray(v[0], np.float32), np.asarray(v[1], np.float32))
@@ -133,7 +134,7 @@ def run_stream_training(conf: TrainConf, policy: Policy, tracker: Tracker,
         with _rows_bar("featurize", dist.main) as bar:
             n_chunks, s1, s2, rows = featurize_chunks(
                 _blocks(source, t.seed, conf, models), store, models, scales,
-                lambda q: featurize(module, tok, q, conf.featurizer.batch_size),
+                lambda q: featurize(module, tok, q, featurizer.batch_size),
                 t.chunk_requests, int(info["dim"]), dist.rank, dist.world,
                 source.val_fraction, source.split_seed, bar.update)
         dist.barrier()
@@ -149,15 +150,16 @@ def run_stream_training(conf: TrainConf, policy: Policy, tracker: Tracker,
             dist.barrier()  # until the main process has exported
             return TrainResult(Path(conf.export.out_dir), {}, {}, times, module)
         assert res is not None
-        out = _finish(conf, policy, tracker, res, tok, module, info, times)
+        out = _finish(conf, featurizer, policy, tracker, res, tok, module, info, times)
         dist.barrier()
         return out
     finally:
         shutdown(dist)
 
 
-def _finish(conf: TrainConf, policy: SupervisedPolicy, tracker: Tracker, res: ScanResult,
-            tok: Any, module: Any, info: dict, times: dict[str, float]) -> Any:
+def _finish(conf: TrainConf, featurizer: FeaturizerSpec, policy: SupervisedPolicy,
+            tracker: Tracker, res: ScanResult, tok: Any, module: Any, info: dict,
+            times: dict[str, float]) -> Any:
     """Validation, baselines and export on the main process (``train.pipeline``'s steps)."""
     from train.exporting import export_artifact
     from train.pipeline import TrainResult, baseline_metrics, reference_model, validate
@@ -167,9 +169,9 @@ def _finish(conf: TrainConf, policy: SupervisedPolicy, tracker: Tracker, res: Sc
         raise ValueError("data.val_fraction: the stream has no held-out (or no training) "
                          "requests")
     models = policy.models_
-    X_va = featurize(module, tok, [str(q) for q in res.val.queries], conf.featurizer.batch_size)
+    X_va = featurize(module, tok, [str(q) for q in res.val.queries], featurizer.batch_size)
     X_tr = featurize(module, tok, [str(q) for q in res.sample.queries],
-                     conf.featurizer.batch_size)
+                     featurizer.batch_size)
     val_log, train_log = res.val.view(models), res.sample.view(models)
     ref = reference_model(conf, val_log)
     report = validate(conf, policy, X_va, val_log, ref)
@@ -181,7 +183,7 @@ def _finish(conf: TrainConf, policy: SupervisedPolicy, tracker: Tracker, res: Sc
     out_dir = Path(conf.export.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tok_info = {"sha256": save_tokenizer(tok, out_dir / "tokenizer.json"),
-                "max_tokens": conf.featurizer.max_tokens, "truncation": TRUNCATION}
+                "max_tokens": featurizer.max_tokens, "truncation": TRUNCATION}
     logs = LoadedLogs(res.profile_frame, train_log, res.sha256, conf.data.profiles)
     t0 = time.perf_counter()
     manifest = export_artifact(conf, module, policy, tok, out_dir, info, tok_info, logs,

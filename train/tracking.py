@@ -21,11 +21,15 @@ class Tracker(Protocol):
     def log_params(self, params: dict[str, object]) -> None: ...
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None: ...
     def log_artifact_dir(self, directory: Path) -> None: ...
+    def log_files(self, files: list[Path]) -> None: ...
     def finish(self, ok: bool) -> None: ...
 
 
 class NullTracker:
-    """``logger=none``: tracking off."""
+    """``logger=none``: tracking off (takes and ignores the logger group's fields)."""
+
+    def __init__(self, **_group_fields: object) -> None:
+        pass
 
     def log_params(self, params: dict[str, object]) -> None:
         pass
@@ -34,6 +38,9 @@ class NullTracker:
         pass
 
     def log_artifact_dir(self, directory: Path) -> None:
+        pass
+
+    def log_files(self, files: list[Path]) -> None:
         pass
 
     def finish(self, ok: bool) -> None:
@@ -63,6 +70,17 @@ class MlflowTracker:
         self.registered_model = registered_model
         log.info("mlflow run %s in %s", self.run.info.run_id, tracking_uri)
 
+    @classmethod
+    def from_group(cls, runs_dir: str, run_name: str = "", tracking_uri: str = "",
+                   experiment: str = "lmroute-train",
+                   registered_model: str = "lmroute-router") -> MlflowTracker:
+        """``logger=mlflow``: the store is ``tracking_uri``, or SQLite in ``runs_dir``;
+        artifacts under ``<runs_dir>/mlartifacts``."""
+        root = Path(runs_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(tracking_uri or default_tracking_uri(root), experiment, registered_model,
+                   root / "mlartifacts", run_name)
+
     def log_params(self, params: dict[str, object]) -> None:
         clean = {k: str(v)[:500] for k, v in params.items()}
         self._mlflow.log_params(clean)
@@ -85,6 +103,10 @@ class MlflowTracker:
         source = f"{self.run.info.artifact_uri}/router"
         mv = client.create_model_version(self.registered_model, source, self.run.info.run_id)
         log.info("registered %s version %s", self.registered_model, mv.version)
+
+    def log_files(self, files: list[Path]) -> None:
+        for f in files:
+            self._mlflow.log_artifact(str(f))
 
     def finish(self, ok: bool) -> None:
         self._mlflow.end_run(status="FINISHED" if ok else "FAILED")

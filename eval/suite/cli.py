@@ -24,6 +24,7 @@ from eval.suite.config import SuiteConfig
 from train.config import register_configs
 
 log = logging.getLogger("lmroute.eval.suite")
+STATIC = "router_model.featurizer_spec.StaticSpec"
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 register_configs()  # the policy / featurizer groups' schemas
 ConfigStore.instance().store(name="suite_schema", node=SuiteConfig)
@@ -33,9 +34,9 @@ def _settings(conf: SuiteConfig) -> Any:
     from eval.suite.run import SuiteSettings
 
     f = conf.featurizer
-    if f.kind != "static":
-        raise ValueError(f"featurizer.kind: the suite evaluates the shipped static "
-                         f"featurizer, got {f.kind!r}")
+    if f._target_ != STATIC:
+        raise ValueError(f"featurizer._target_: the suite evaluates the shipped static "
+                         f"featurizer ({STATIC}), got {f._target_!r}")
     return SuiteSettings(Path(conf.shared_data), tuple(conf.datasets), conf.n_splits,
                          conf.seed, conf.val_fraction, conf.max_requests,
                          tuple(conf.baselines), conf.baseline_features, conf.n_boot,

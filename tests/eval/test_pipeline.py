@@ -134,13 +134,13 @@ def test_bad_input_exit_2(
             [
                 "router=fake-knn",
                 f"test_log={logs['test']}",
-                "logger.kind=bogus",
+                "logger._target_=train.tracking.Nowhere",
                 f"out_dir={tmp_path}",
             ]
         )
         == 2
     )
-    assert "logger.kind" in capsys.readouterr().err
+    assert "logger._target_" in capsys.readouterr().err
     bad = pd.read_parquet(logs["test"])
     bad.loc[7, "quality"] = 1.5
     bad.to_parquet(tmp_path / "bad.parquet")

@@ -40,13 +40,12 @@ def synth_log(synth: SyntheticData) -> FullInfo:
 def trained(tmp_path_factory: pytest.TempPathFactory, synth: SyntheticData) -> Trained:
     """Train + export (dynamo exporter, int8) on 1,200 synthetic requests."""
     from data.io import write_parquet
+    from router_model.featurizer_spec import StaticSpec
     from router_model.graph import RouterGraph
     from router_model.policies.supervised import SupervisedPolicy
     from train.config import (
         DataConf,
         ExportConf,
-        FeaturizerConf,
-        LoggerConf,
         RewardConf,
         TrainConf,
         TrainerConf,
@@ -61,15 +60,15 @@ def trained(tmp_path_factory: pytest.TempPathFactory, synth: SyntheticData) -> T
     conf = TrainConf(
         data=DataConf(_target_="train.data_sources.LogsSource",
                       paths=[str(root / "logs.parquet")], val_fraction=0.2),
-        featurizer=FeaturizerConf(kind="static", dim=64, max_tokens=128),
         policy=None, reward=RewardConf(w_costs=[0.0, 1e3, 1e4, 1e5]),
         trainer=TrainerConf(seed=0, threads=1),
         export=ExportConf(out_dir=str(root / "router"), calibration_size=128,
                           parity_samples=32),
-        logger=LoggerConf(kind="none"), runs_dir=str(root / "runs"))
+        runs_dir=str(root / "runs"))
     policy = SupervisedPolicy(hidden=32, depth=1, epochs=15, n_ensemble=2, batch_size=128)
     res = run_training(conf, policy, NullTracker(),
-                       LogsSource(paths=[str(root / "logs.parquet")], val_fraction=0.2))
+                       LogsSource(paths=[str(root / "logs.parquet")], val_fraction=0.2),
+                       StaticSpec(dim=64, max_tokens=128))
     log = FullInfo.from_frame(synth.frame, models=synth.models)
     _, va = split_indices(log.tasks, 0.2, 0)
     graph = RouterGraph(res.featurizer, policy.torch_module())

@@ -105,13 +105,12 @@ def test_the_process_share_of_the_loss_is_batch_loss() -> None:
 
 
 def test_a_small_streamed_run_trains_and_exports(log_file, tmp_path: Path) -> None:
+    from router_model.featurizer_spec import StaticSpec
     from router_model.policies.supervised import SupervisedPolicy
     from router_model.runtime import Router
     from train.config import (
         DataConf,
         ExportConf,
-        FeaturizerConf,
-        LoggerConf,
         RewardConf,
         TrainConf,
         TrainerConf,
@@ -122,16 +121,15 @@ def test_a_small_streamed_run_trains_and_exports(log_file, tmp_path: Path) -> No
 
     path, _ = log_file
     conf = TrainConf(
-        data=DataConf(_target_="train.data_sources.LogsSource", paths=[str(path)]),
-        featurizer=FeaturizerConf(kind="static", dim=64, max_tokens=128), policy=None,
+        data=DataConf(_target_="train.data_sources.LogsSource", paths=[str(path)]), policy=None,
         reward=RewardConf(w_costs=[0.0, 1e3, 1e4], baselines=["task_prior"]),
         trainer=TrainerConf(threads=1, stream=True, chunk_requests=200, batch_rows=300,
                             sample_requests=300, max_val_requests=150,
                             work_dir=str(tmp_path / "work")),
-        export=ExportConf(out_dir=str(tmp_path / "router"), int8=False, parity_samples=16),
-        logger=LoggerConf(kind="none"))
+        export=ExportConf(out_dir=str(tmp_path / "router"), int8=False, parity_samples=16))
     policy = SupervisedPolicy(hidden=32, epochs=4, n_ensemble=1, batch_size=64)
-    res = run_training(conf, policy, NullTracker(), LogsSource(paths=[str(path)]))
+    res = run_training(conf, policy, NullTracker(), LogsSource(paths=[str(path)]),
+                       StaticSpec(dim=64, max_tokens=128))
     assert len(list((tmp_path / "work" / "features").glob("x_*.npy"))) == 4  # ~700 / 200
     m = res.metrics
     assert m["n_val"] == 150 and m["n_train"] + m["n_val_held_out"] == 900

@@ -43,7 +43,8 @@ def test_mlflow_records_params_metrics_artifacts_and_version(cli_run) -> None:
 
 @pytest.mark.parametrize("override,needle", [
     ("data._target_=train.data_sources.Nowhere", "Nowhere"),
-    ("featurizer.kind=bert", "featurizer.kind"),
+    ("featurizer._target_=router_model.featurizer_spec.Bert", "Bert"),
+    ("logger._target_=train.tracking.Nowhere", "Nowhere"),
     ("data.val_fraction=1.5", "val_fraction"),
 ])
 def test_bad_config_value_exits_2(tmp_path: Path, capsys, override: str, needle: str) -> None:
