@@ -60,7 +60,10 @@ from serve.settings import settings_from_dict
 from tests.serve.conftest import backend, serve_gateway
 from tests.serve.fakes import FakeControl, ThreadServer, fake_backend_app
 
-pytestmark = [pytest.mark.integration]
+# ~3.5 min alone on 2 idle cores (2,200 gateway requests, 4 cross-fitted ensembles): `make
+# test-loop`. The default run's loop test is test_loop_command.py (the product command, with
+# its placebo), so `make test` stays under 10 minutes.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MODELS = ["gpt-4-1106-preview", "zero-one-ai/Yi-34B-Chat", "mistralai/mixtral-8x7b-chat",
           "meta/llama-2-70b-chat"]
 PRICES = {MODELS[0]: (10.0, 30.0), MODELS[1]: (0.8, 0.8), MODELS[2]: (0.6, 0.6),

@@ -3,7 +3,7 @@
 violation, bad header values, bad keys, broken / nested / oversized / mistyped bodies,
 streams, methods and paths that do not exist. Invariants: tests/reliability/fuzz_checks.py.
 
-Bounded here (``LMROUTE_FUZZ_EXAMPLES`` probes per operation, default 100, the same cases
+Bounded here (``LMROUTE_FUZZ_EXAMPLES`` probes per operation, default 40, the same cases
 every run); ``make fuzz`` runs it with more, a random ``LMROUTE_FUZZ_SEED`` and the
 schemathesis engine too, and writes the reports (``LMROUTE_FUZZ_REPORT``, ...)."""
 
@@ -20,7 +20,7 @@ import pytest
 from tests.reliability.fuzzer import Fuzzer
 from tests.reliability.procs import ADMIN_KEY, GatewayProc
 
-EXAMPLES = int(os.environ.get("LMROUTE_FUZZ_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("LMROUTE_FUZZ_EXAMPLES", "40"))
 SEED = int(os.environ.get("LMROUTE_FUZZ_SEED", "0"))  # 0: derandomized (the same cases)
 CHAT = {"model": "lmroute/auto", "messages": [{"role": "user", "content": "hello"}]}
 
