@@ -9,10 +9,10 @@ the budget bounds.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,8 +50,28 @@ def make_counter(kind: str, **kwargs: Any) -> TokenCounter:
     return _REGISTRY[kind](**kwargs)
 
 
-@lru_cache(maxsize=4)
+_VOCABS: dict[str, Any] = {}  # GGUF path -> a vocab-only Llama, shared by every counter
+_VOCAB_LOCK = threading.Lock()
+
+
+def _close_vocabs() -> None:
+    """At exit, before llama_cpp's module globals are gone (its ``__del__`` then fails)."""
+    with _VOCAB_LOCK:
+        for llm in _VOCABS.values():
+            llm.close()
+        _VOCABS.clear()
+
+
 def _vocab(path: str) -> Any:
+    with _VOCAB_LOCK:
+        if path not in _VOCABS:
+            _VOCABS[path] = _load_vocab(path)
+            if len(_VOCABS) == 1:
+                atexit.register(_close_vocabs)
+        return _VOCABS[path]
+
+
+def _load_vocab(path: str) -> Any:
     try:
         from llama_cpp import Llama
     except ImportError as exc:
