@@ -56,12 +56,6 @@ def sibling_location() -> Path:
     return REPO_ROOT.parent / "shared" / "data"
 
 
-def default_location() -> Path:
-    """``$LMROUTE_SHARED_DATA`` if set, else ``<repo>/../shared/data`` (no cache)."""
-    env = os.environ.get(ENV_VAR)
-    return Path(env) if env else sibling_location()
-
-
 def candidates() -> list[Candidate]:
     """The places looked at, in order."""
     out = []
@@ -79,6 +73,22 @@ def find_data(required: str = "routerbench") -> Candidate | None:
         if (cand.path / required).is_dir():
             return cand
     return None
+
+
+def data_dir(required: str = "routerbench") -> str:
+    """The data folder holding ``required`` by the lookup order, or ``../shared/data`` when
+    none does (so the error that follows names that path). Config files call it as
+    ``${lmroute_data:routerbench}`` (see ``register_resolver``)."""
+    found = find_data(required)
+    return str(found.path if found is not None else sibling_location())
+
+
+def register_resolver() -> None:
+    """``${lmroute_data:SUB}`` in conf/*.yaml: the data folder that holds ``SUB/``."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("lmroute_data"):
+        OmegaConf.register_new_resolver("lmroute_data", data_dir)
 
 
 def find_shared_data(required: str = "routerbench") -> Path:

@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from data.locate import default_location
+from data.locate import data_dir
 from router_model.guard.artifact import ArtifactError
 
 log = logging.getLogger("lmroute.guard.eval")
@@ -52,8 +52,9 @@ def main(argv: list[str]) -> int:
     from eval import guard_plots, guard_report
     from eval.guard_eval import GuardEvalConf, run_guard_eval
 
-    conf = GuardEvalConf(args.guard, args.data or default_location(), args.out, args.split,
-                         args.int8, not args.no_baseline, not args.no_presidio)
+    data = args.data or Path(data_dir("guardrails"))
+    conf = GuardEvalConf(args.guard, data, args.out, args.split, args.int8,
+                         not args.no_baseline, not args.no_presidio)
     try:
         m = run_guard_eval(conf)
     except (ArtifactError, FileNotFoundError, ValueError) as e:

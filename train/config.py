@@ -131,7 +131,11 @@ class TrainConf:
 
 
 def register_configs() -> None:
-    """Register the schemas so YAML files in conf/ are validated against them."""
+    """Register the schemas so YAML files in conf/ are validated against them, and the
+    ``${lmroute_data:...}`` resolver the data paths use."""
+    from data.locate import register_resolver
+
+    register_resolver()
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConf)
     for group, name, node in (

@@ -64,3 +64,16 @@ def test_missing_names_every_place_and_the_fetch_command(places: dict[str, Path]
     for p in places.values():
         assert str(p / "routerbench") in msg
     assert "lmroute data fetch" in msg and "routerbench/arc_challenge_train.csv" in msg
+
+
+def test_config_resolver_follows_the_same_order(places: dict[str, Path]) -> None:
+    """``${lmroute_data:SUB}`` (conf/data/routerbench.yaml, conf/suite.yaml) finds the
+    fetched copy when it is the only one, and falls back to ../shared/data when none is."""
+    from omegaconf import OmegaConf
+
+    locate.register_resolver()
+    conf = OmegaConf.create({"p": "${lmroute_data:routerbench}/routerbench"})
+    assert conf.p == str(places["sibling"] / "routerbench")  # none: the error names it
+    make(places["cache"])
+    conf = OmegaConf.create({"p": "${lmroute_data:routerbench}/routerbench"})
+    assert conf.p == str(places["cache"] / "routerbench")
