@@ -87,9 +87,9 @@ def header_ok(gen: SchemaGen, schema: dict[str, Any], value: str) -> bool:
         try:
             x = float(value) if s["type"] == "number" else int(value)
         except ValueError:
-            return False
-        return math.isfinite(x) and s.get("minimum", -math.inf) <= x <= s.get("maximum",
-                                                                              math.inf)
+            return False  # an int of any size compares with the bounds (no float() of it)
+        return (isinstance(x, int) or math.isfinite(x)) and \
+            s.get("minimum", -math.inf) <= x <= s.get("maximum", math.inf)
     if "enum" in s:
         return value.strip().lower() in s["enum"]
     return gen.accepts(s, value)
