@@ -67,12 +67,13 @@ class GatewayChat:
 
 
 def decision_log_note(svc: Services) -> str:
-    """What the gateway's decision log keeps of an erased message (depends on log.query)."""
+    """What the gateway's decision log keeps of an erased message (depends on log.query).
+    Part of the receipt a client gets: it names the setting (log.dir), never the path."""
     s = svc.settings.log
     if str(s.query) == "sha256":
-        return (f"decision log ({s.dir}): an unkeyed SHA-256 of each routed text (log.query="
+        return ("decision log (log.dir): an unkeyed SHA-256 of each routed text (log.query="
                 "sha256), which includes the memory context; not rewritten by an erasure")
-    return (f"decision log ({s.dir}): the routed text of each request, memory context "
+    return ("decision log (log.dir): the routed text of each request, memory context "
             "included, is kept in plain text (log.query=text) and NOT rewritten by an "
             "erasure; set log.query=sha256 to keep only hashes")
 

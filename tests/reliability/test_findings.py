@@ -4,6 +4,8 @@ each failing on the gateway before its fix. The in-thread gateway of tests/serve
 from __future__ import annotations
 
 import json
+import re
+import tempfile
 
 import pytest
 
@@ -182,3 +184,19 @@ def test_memory_ttl_names_its_field(gateway, tmp_path, seconds) -> None:  # noqa
     assert err["param"] == "seconds" and "'seconds'" in err["message"]
     assert HTTP.post(f"{url}/v1/memory/sessions/s1/ttl", json={"seconds": 60}
                      ).status_code == 200
+
+
+def test_an_erasure_receipt_holds_no_server_path(gateway, tmp_path) -> None:  # noqa: F811
+    """make fuzz (schemathesis, seed 13690335): DELETE /v1/memory/sessions/{id} answered a
+    receipt whose "remains" named the gateway's log directory (``decision log
+    (/tmp/.../logs): ...``), a server path, to the client."""
+    plugin = {"enabled": True, "before": "pre-checks",
+              "stage": {"_target_": "serve.stages.memory.MemoryStage",
+                        "db_path": str(tmp_path / "mem.sqlite"),
+                        "summarizer": {"name": "stub"}, "retrieval": "bm25"}}
+    url = gateway(memory=plugin)
+    assert post(url, json.dumps({**CHAT, "user": "s1"})).status_code == 200
+    r = HTTP.request("DELETE", f"{url}/v1/memory/sessions/s1", json={"reason": "fuzz"})
+    assert r.status_code == 200, r.text
+    assert any("decision log" in x for x in r.json()["remains"])  # still said
+    assert tempfile.gettempdir() not in r.text and not re.search(r"\(/[^)]*\)", r.text)
