@@ -138,8 +138,11 @@ def _keep(kept: list[RequestBlock], b: RequestBlock, idx: np.ndarray, cap: int) 
 
 
 def _subset(b: RequestBlock, idx: np.ndarray) -> RequestBlock:
+    """Rows ``idx`` of ``b``, copied, without its raw rows: an empty table of their schema
+    (a zero-length ``slice`` would still hold the whole batch's Arrow buffers, so the kept
+    samples and held-out requests pinned a batch each: memory grew with the log)."""
     return RequestBlock(b.request_ids[idx], b.queries[idx], b.tasks[idx],
-                        {k: v[idx] for k, v in b.outcomes.items()}, b.rows.slice(0, 0))
+                        {k: v[idx] for k, v in b.outcomes.items()}, b.rows.schema.empty_table())
 
 
 class FeatureStore:

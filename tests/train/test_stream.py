@@ -89,6 +89,22 @@ def test_scan_statistics_equal_the_in_memory_ones(log_file) -> None:
             assert streamed[m][k] == pytest.approx(v, rel=1e-9)
 
 
+def test_kept_samples_hold_no_arrow_buffers_of_the_stream(log_file) -> None:
+    """The scan's sample and held-out set are copies: they keep no reference to the
+    streamed batches' Arrow buffers (a zero-length slice would pin each batch it came from:
+    at 20M rows, gigabytes of batches held until the held-out cap was reached)."""
+    path, frame = log_file
+    models = sorted(frame["model"].unique())
+    res = scan(iter_requests(iter_tables(path, batch_rows=100, columns=COLUMNS), models),
+               models, 0.25, 0, 10_000, 10_000)
+    assert res.val is not None and res.sample is not None and len(res.val) > 0
+    for kept in (res.val, res.sample):
+        t = kept.rows
+        chunks = max(t.column(0).num_chunks, 1)
+        assert t.num_rows == 0  # what is left is an empty offsets buffer per column and chunk
+        assert t.get_total_buffer_size() <= 16 * t.num_columns * chunks
+
+
 def test_the_process_share_of_the_loss_is_batch_loss() -> None:
     """One process (W = 1) with the whole minibatch's weight sums IS ``batch_loss``; two
     halves, each over the global sums, add up to it (what DDP's gradient mean relies on)."""
