@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
 from train.cache_config import CacheTrainConf, register_configs
+from train.hydra_entry import hydra_command
 
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 log = logging.getLogger("train.cache")
 register_configs()
 
@@ -45,24 +42,4 @@ def _train(cfg: DictConfig) -> float:
     return float(result.metrics.get("val_hit_rate", 0.0))
 
 
-@hydra.main(config_path=CONF_DIR, config_name="cache_train", version_base="1.3")
-def hydra_main(cfg: DictConfig) -> float:
-    try:
-        return _train(cfg)
-    except (ValueError, TypeError, KeyError, FileNotFoundError, InstantiationException) as e:
-        print(f"lmroute cache train: error: {e}", file=sys.stderr)
-        sys.exit(2)
-
-
-def main(argv: list[str]) -> int:
-    """Entry for ``lmroute cache train``; argv are Hydra overrides."""
-    saved = sys.argv
-    sys.argv = ["lmroute cache train", *argv]
-    try:
-        hydra_main()
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-        return 2 if code not in (0, 2) else code
-    finally:
-        sys.argv = saved
-    return 0
+main = hydra_command("lmroute cache train", "cache_train", _train)

@@ -67,6 +67,9 @@ class CacheTrainConf:
 
 
 def register_configs() -> None:
+    from data.locate import register_resolver
+
+    register_resolver()  # ${lmroute_data:...} in conf/cache_train/data
     cs = ConfigStore.instance()
     cs.store(name="cache_train_schema", node=CacheTrainConf)
     for group, name, node in (

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from train.config import TrainConf, register_configs
+from train.hydra_entry import hydra_command
 
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 log = logging.getLogger("train")
 register_configs()
 
@@ -61,24 +58,4 @@ def _train(cfg: DictConfig) -> float:
     return float(result.metrics.get("val_auc_quality", 0.0))
 
 
-@hydra.main(config_path=CONF_DIR, config_name="train", version_base="1.3")
-def hydra_main(cfg: DictConfig) -> float:
-    try:
-        return _train(cfg)
-    except (ValueError, TypeError, KeyError, FileNotFoundError, InstantiationException) as e:
-        print(f"lmroute train: error: {e}".splitlines()[0], file=sys.stderr)
-        sys.exit(2)
-
-
-def main(argv: list[str]) -> int:
-    """Entry for ``lmroute train``; argv are Hydra overrides (and -m / --help ...)."""
-    saved = sys.argv
-    sys.argv = ["lmroute train", *argv]
-    try:
-        hydra_main()
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-        return 2 if code not in (0, 2) else code
-    finally:
-        sys.argv = saved
-    return 0
+main = hydra_command("lmroute train", "train", _train)

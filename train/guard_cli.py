@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
 from train.cli import make_tracker
 from train.guard_config import GuardTrainConf, register_guard_configs
+from train.hydra_entry import hydra_command
 
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 log = logging.getLogger("train.guard")
 register_guard_configs()
 
@@ -48,24 +45,4 @@ def _train(cfg: DictConfig) -> float:
     return float(flat.get("injection.ALL.auc", 0.0))
 
 
-@hydra.main(config_path=CONF_DIR, config_name="guard_train", version_base="1.3")
-def hydra_main(cfg: DictConfig) -> float:
-    try:
-        return _train(cfg)
-    except (ValueError, TypeError, KeyError, FileNotFoundError, InstantiationException) as e:
-        print(f"lmroute guard train: error: {e}", file=sys.stderr)
-        sys.exit(2)
-
-
-def main(argv: list[str]) -> int:
-    """Entry for ``lmroute guard train``; argv are Hydra overrides."""
-    saved = sys.argv
-    sys.argv = ["lmroute guard train", *argv]
-    try:
-        hydra_main()
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-        return 2 if code not in (0, 2) else code
-    finally:
-        sys.argv = saved
-    return 0
+main = hydra_command("lmroute guard train", "guard_train", _train)
