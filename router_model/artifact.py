@@ -37,16 +37,24 @@ class Artifact:
     tokenizer_path: Path
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
+def read_manifest_json(path: Path, required: tuple[str, ...], hint: str = ""
+                       ) -> dict[str, Any]:
+    """``manifest.json`` as a dict holding every ``required`` key (router and guard
+    artifacts); ``hint`` ends the missing-keys message."""
     try:
         manifest = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ArtifactError(f"{path}: not a readable JSON manifest ({e})") from None
     if not isinstance(manifest, dict):
         raise ArtifactError(f"{path}: expected a JSON object")
-    missing = [k for k in REQUIRED_KEYS if k not in manifest]
+    missing = [k for k in required if k not in manifest]
     if missing:
-        raise ArtifactError(f"{path}: manifest lacks keys {missing}")
+        raise ArtifactError(f"{path}: manifest lacks keys {missing}{hint}")
+    return manifest
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    manifest = read_manifest_json(path, REQUIRED_KEYS)
     if manifest["format_version"] != FORMAT_VERSION:
         raise ArtifactError(f"{path}: format_version {manifest['format_version']!r}, "
                             f"this runtime reads {FORMAT_VERSION}")

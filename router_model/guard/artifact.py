@@ -8,12 +8,10 @@ manifest equal to ``manifest.json``, tokenizer hash equal to the manifest's.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from router_model.artifact import ArtifactError, _check_onnx
+from router_model.artifact import Artifact, ArtifactError, _check_onnx, read_manifest_json
 from router_model.guard.manifest import GUARD_FORMAT_VERSION, KIND
 from router_model.tokenization import file_sha256
 
@@ -22,25 +20,11 @@ REQUIRED = ("kind", "format_version", "categories", "tags", "thresholds", "windo
 __all__ = ["ArtifactError", "GuardArtifact", "open_guard_artifact"]
 
 
-@dataclass
-class GuardArtifact:
-    directory: Path
-    onnx_path: Path
-    onnx_bytes: bytes
-    manifest: dict[str, Any]
-    tokenizer_path: Path
+GuardArtifact = Artifact  # the same verified files: ONNX bytes, manifest, tokenizer
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ArtifactError(f"{path}: not a readable JSON manifest ({e})") from None
-    if not isinstance(manifest, dict):
-        raise ArtifactError(f"{path}: expected a JSON object")
-    missing = [k for k in REQUIRED if k not in manifest]
-    if missing:
-        raise ArtifactError(f"{path}: manifest lacks keys {missing} (not a guard artifact?)")
+    manifest = read_manifest_json(path, REQUIRED, " (not a guard artifact?)")
     if manifest["kind"] != KIND or manifest["format_version"] != GUARD_FORMAT_VERSION:
         raise ArtifactError(f"{path}: kind {manifest['kind']!r} version "
                             f"{manifest['format_version']!r}; this runtime reads {KIND!r} "
