@@ -118,14 +118,14 @@ class MemoryStage(Stage[Services]):
             self.memory = None
 
     def session(self, ctx: RequestContext) -> str | None:
-        sid = ctx.headers.get(self.session_header)
+        sid, where = ctx.headers.get(self.session_header), self.session_header
         if not sid and self.user_field:
             user = ctx.body.get("user")
-            sid = user if isinstance(user, str) else None
+            sid, where = (user if isinstance(user, str) else None), "user"
         sid = (sid or "").strip()
-        if len(sid) > 200:
-            raise GatewayError(400, "The memory session id must be at most 200 characters.",
-                               code="invalid_session", param=self.session_header)
+        if len(sid) > 200:  # the error names where the id came from (header or body)
+            raise GatewayError(400, f"'{where}': the memory session id must be at most 200 "
+                               "characters.", code="invalid_session", param=where)
         return sid or None
 
     @staticmethod

@@ -200,3 +200,23 @@ def test_an_erasure_receipt_holds_no_server_path(gateway, tmp_path) -> None:  # 
     assert r.status_code == 200, r.text
     assert any("decision log" in x for x in r.json()["remains"])  # still said
     assert tempfile.gettempdir() not in r.text and not re.search(r"\(/[^)]*\)", r.text)
+
+
+@pytest.mark.parametrize("where", ["x-lmroute-session", "user"])
+def test_a_long_session_id_names_where_it_came_from(gateway, tmp_path, where) -> None:  # noqa: F811
+    """make fuzz (seed 13690335): a session id over 200 characters was a 400 whose message
+    named no field ("The memory session id must be at most 200 characters."), and whose
+    param was the header even when the id came from the body's user."""
+    plugin = {"enabled": True, "before": "pre-checks",
+              "stage": {"_target_": "serve.stages.memory.MemoryStage",
+                        "db_path": str(tmp_path / "mem.sqlite"),
+                        "summarizer": {"name": "stub"}, "retrieval": "bm25"}}
+    url = gateway(memory=plugin)
+    body, headers = dict(CHAT), {}
+    if where == "user":
+        body["user"] = "x" * 201
+    else:
+        headers[where] = "x" * 201
+    r = post(url, json.dumps(body), headers=headers)
+    err = assert_error(r, 400, "invalid_session")
+    assert err["param"] == where and f"'{where}'" in err["message"]
