@@ -22,7 +22,7 @@ import numpy as np
 
 from eval.cache_paraphrase import variants
 from eval.cache_replay import Intent
-from train.cache_data import Pair
+from train.cache_data import Pair, UnionFind
 
 log = logging.getLogger(__name__)
 SOURCES = {"routerbench": "routerbench", "routellm": "routellm", "llmrouter": "llmrouter"}
@@ -50,21 +50,13 @@ def benchmark_intents(shared: Path, sources: Sequence[str], n_variants: int, see
 
 def duplicate_groups(pairs: Sequence[Pair]) -> list[list[str]]:
     """Connected components of the label-1 QQP pairs (each: >= 2 questions)."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    uf = UnionFind()
     for p in pairs:
         if p.category == "qqp" and p.label == 1:
-            parent[find(p.a)] = find(p.b)
+            uf.union(p.a, p.b)
     groups: dict[str, list[str]] = {}
-    for q in parent:
-        groups.setdefault(find(q), []).append(q)
+    for q in list(uf.parent):
+        groups.setdefault(uf.find(q), []).append(q)
     return [sorted(g) for g in groups.values() if len(g) >= 2]
 
 

@@ -61,21 +61,31 @@ def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _groups(pairs: Sequence[Pair]) -> list[int]:
-    """Connected-group id of each pair (union-find over the questions)."""
-    parent: dict[str, str] = {}
+class UnionFind:
+    """Connected components of questions linked by pairs (path-halving union-find)."""
 
-    def find(x: str) -> str:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent
         parent.setdefault(x, x)
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _groups(pairs: Sequence[Pair]) -> list[int]:
+    """Connected-group id of each pair (union-find over the questions)."""
+    uf = UnionFind()
     for p in pairs:
-        parent[find(p.a)] = find(p.b)
+        uf.union(p.a, p.b)
     roots: dict[str, int] = {}
-    return [roots.setdefault(find(p.a), len(roots)) for p in pairs]
+    return [roots.setdefault(uf.find(p.a), len(roots)) for p in pairs]
 
 
 def group_split(pairs: Sequence[Pair], val: float, test: float, seed: int
