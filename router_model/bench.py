@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def main(argv: list[str]) -> int:
+def json_bench_main(prog: str, argv: list[str], parse: Callable[[list[str]], Any],
+                    run: Callable[[Any], dict[str, Any]]) -> int:
+    """A benchmark command's shell: parse (exit 2 on bad flags), run, print the result as
+    JSON and write it to ``--out`` when given; bad input is one line and exit 2."""
     logging.basicConfig(level=logging.WARNING)
     try:
         args = parse(argv)
@@ -147,10 +151,14 @@ def main(argv: list[str]) -> int:
     try:
         result = run(args)
     except (ArtifactError, ValueError, FileNotFoundError) as e:
-        print(f"lmroute bench router: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return json_bench_main("lmroute bench router", argv, parse, run)

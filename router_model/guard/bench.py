@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from router_model.guard.artifact import ArtifactError
 from router_model.guard.policy import make_policy
 from router_model.guard.runtime import Guard
 from router_model.guard.stream import OutputFilter
@@ -141,19 +139,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.WARNING)
+    from router_model.bench import json_bench_main
+
     logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-    try:
-        args = parse(argv)
-    except SystemExit as e:
-        return 0 if e.code == 0 else 2
-    try:
-        result = run(args)
-    except (ArtifactError, FileNotFoundError, ValueError) as e:
-        print(f"lmroute bench guard: error: {e}", file=sys.stderr)
-        return 2
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return 0
+    return json_bench_main("lmroute bench guard", argv, parse, run)
