@@ -132,8 +132,8 @@ test-ddp: venv
 # schemathesis over the same document, the slow CLI fuzz; reports in runs/reliability/.
 # soak: 10 minutes of sustained load on a gateway process, RSS / fds / p50-p99 over time.
 .PHONY: fuzz soak
-FUZZ_EXAMPLES ?= 1000
-ST_EXAMPLES ?= 200
+FUZZ_EXAMPLES ?= 500
+ST_EXAMPLES ?= 50
 SOAK_MINUTES ?= 10
 fuzz: venv
 	@mkdir -p runs/reliability

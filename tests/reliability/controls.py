@@ -5,9 +5,9 @@ the cache stage's ``x-lmroute-cache`` (bypass) and ``x-lmroute-tenant`` headers 
 
 - a valid body (sometimes with the body flag set to any JSON value) and hostile values of
   the undeclared headers;
-- a few fixed chat-like bodies, plain and streamed, sent again and again with those
-  headers, where the operation's schema accepts them: the repeats reach the cache's hit
-  path (exact and semantic tiers, a replayed stream) under fuzzed tenants.
+- a few fixed chat-like bodies, plain and streamed, sent again and again (in a few
+  tenants, sometimes bypassing), where the operation's schema accepts them: the repeats
+  reach the cache's hit path (exact and semantic tiers, a replayed stream).
 
 Expectation ``any``: whatever the values, never a 5xx, and every check of
 ``fuzz_checks.py`` (a 4xx names its field; a replayed stream is well-formed SSE).
@@ -39,9 +39,13 @@ HEADER_VALUES = st.one_of(  # stripped: a client library refuses edge whitespace
                      "miss", "", "tenant-a", "tenant-b", "key:other/tenant:x"]),
     st.sampled_from([v for v in HOSTILE if all(ord(c) < 256 for c in v)]),
     LATIN1_TEXT).map(str.strip)
-# repeated on purpose: the second of each is a hit (exact), a paraphrase may be (semantic)
-REPEATS = ("What is the capital of France?", "what is the capital of France ?",
-           "capital city of France please", "Write a haiku about the sea")
+# repeated on purpose: the second of each is a hit (exact), a near-twin may be (semantic)
+REPEATS = ("What is the capital of France?", "What is the capital of France??",
+           "what is the capital of france?", "capital city of France please",
+           "Write a haiku about the sea")
+# repeats share few partitions (else every repeat is alone in its tenant and misses)
+REPEAT_HEADERS = st.sampled_from([{}, {}, {"x-lmroute-tenant": "tenant-a"},
+                                  {"x-lmroute-cache": "bypass"}, {"x-lmroute-cache": "miss"}])
 
 
 def _repeat_body(draw: st.DrawFn) -> dict[str, Any]:
@@ -65,15 +69,16 @@ def undeclared(gen: SchemaGen, op: Operation) -> st.SearchStrategy[Probe] | None
 
     @st.composite
     def build(draw: st.DrawFn) -> Probe:
+        h = dict(draw(good_headers(gen, op)))
         if repeat_ok and draw(st.booleans()):
             body = _repeat_body(draw)
+            h = {**op.auth, **draw(REPEAT_HEADERS)}
         else:
             body = draw(gen.valid(op.body_schema))
+            h.update(draw(st.dictionaries(st.sampled_from(UNDECLARED_HEADERS), HEADER_VALUES,
+                                          min_size=1)))
         if isinstance(body, dict) and draw(st.integers(0, 3)) == 0:
             body = {**body, BODY_FLAG: draw(JSON_VALUES)}
-        h = dict(draw(good_headers(gen, op)))
-        h.update(draw(st.dictionaries(st.sampled_from(UNDECLARED_HEADERS), HEADER_VALUES,
-                                      min_size=1)))
         return Probe(op.label, op.method, op.path, "undeclared", h, dumps(body), "any")
 
     probes = build()

@@ -17,6 +17,7 @@ import warnings
 from typing import Any
 from urllib.parse import urlencode
 
+import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import HypothesisWarning
@@ -46,8 +47,9 @@ def _probe(case: Any, op: Operation, mode: GenerationMode, fuzzer: Fuzzer) -> Pr
                  f"schemathesis_{mode.value}", {**headers, **op.auth}, raw, expect)
 
 
-def run_schemathesis(fuzzer: Fuzzer, examples: int) -> None:
-    """``examples`` positive and ``examples`` negative cases per operation."""
+def run_schemathesis(fuzzer: Fuzzer, examples: int, seed: int = 0) -> None:
+    """``examples`` positive and ``examples`` negative cases per operation; ``seed`` 0:
+    Hypothesis' own random seed, else a reproducible run (``make fuzz FUZZ_SEED=N``)."""
     t0 = time.perf_counter()
     schema = schemathesis.openapi.from_dict(fuzzer.doc)
     ops = {o.label: o for o in fuzzer.ops}
@@ -59,18 +61,19 @@ def run_schemathesis(fuzzer: Fuzzer, examples: int) -> None:
         op = ops[f"{api_op.method.upper()} {api_op.path}"]
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
-                _one(fuzzer, api_op, op, mode, examples)
+                _one(fuzzer, api_op, op, mode, examples, seed)
             except Exception as exc:  # an operation with nothing negative to generate
                 if type(exc).__name__ != "Unsatisfiable":
                     raise
     fuzzer.report.seconds += time.perf_counter() - t0
 
 
-def _one(fuzzer: Fuzzer, api_op: Any, op: Operation, mode: GenerationMode, n: int) -> None:
+def _one(fuzzer: Fuzzer, api_op: Any, op: Operation, mode: GenerationMode, n: int,
+         seed: int = 0) -> None:
     @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(api_op.as_strategy(generation_mode=mode))
     def one(case: Any) -> None:
         fuzzer.probe(_probe(case, op, mode, fuzzer))
 
-    one()
+    (hypothesis.seed(seed)(one) if seed else one)()

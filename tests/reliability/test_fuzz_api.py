@@ -84,13 +84,13 @@ def test_schemathesis_finds_nothing_either(fuzz_target) -> None:
     gw, key, leaks = fuzz_target
     fuzzer = Fuzzer(gw.url, {"apiKey": {"authorization": f"Bearer {key}"},
                              "adminBearer": {"authorization": f"Bearer {ADMIN_KEY}"}}, leaks)
-    run_schemathesis(fuzzer, int(os.environ.get("LMROUTE_ST_EXAMPLES", "50")))
+    run_schemathesis(fuzzer, int(os.environ.get("LMROUTE_ST_EXAMPLES", "50")), SEED)
     fuzzer.close()
     report = fuzzer.report
     if path := os.environ.get("LMROUTE_ST_REPORT"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps({**report.as_dict(), "cache": cache_counts(gw)},
-                                         indent=1))
+        Path(path).write_text(json.dumps({**report.as_dict(), "seed": SEED,
+                                          "cache": cache_counts(gw)}, indent=1))
     print(f"\nschemathesis: {report.cases} cases in {report.seconds:.1f} s; statuses "
           f"{dict(report.statuses)}; {len(report.failures)} failures")
     assert report.cases > 0
