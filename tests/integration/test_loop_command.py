@@ -26,7 +26,7 @@ from tests.serve.conftest import backend, serve_gateway
 from tests.serve.fakes import FakeControl, ThreadServer, fake_backend_app
 
 pytestmark = [pytest.mark.integration]
-W_COST, N_REQUESTS, HOLDOUT = 200.0, 2000, "0.4"
+W_COST, N_REQUESTS, HOLDOUT = 200.0, 1000, "0.4"
 PRICES = [0.2, 1.0, 3.0, 8.0]  # USD per Mtok, synth-0 .. synth-3
 FAST = ["export.int8=false", "policy.epochs=10", "policy.n_ensemble=2"]
 
