@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from serve.context import RequestContext
@@ -76,6 +78,37 @@ def decision_log_note(svc: Services) -> str:
     return ("decision log (log.dir): the routed text of each request, memory context "
             "included, is kept in plain text (log.query=text) and NOT rewritten by an "
             "erasure; set log.query=sha256 to keep only hashes")
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """The drivers' errors: a store that is locked, unreachable or gone (SQLite, PostgreSQL)."""
+    errors: list[type[BaseException]] = [sqlite3.Error]
+    try:
+        import psycopg
+
+        errors.append(psycopg.Error)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+STORE_ERRORS = _store_errors()
+
+
+async def run_memory(run_sync: Callable[..., Awaitable[Any]], fn: Callable[..., Any],
+                     *args: Any, prefix: str = "memory: ") -> Any:
+    """Call the memory service off the event loop. Its own errors keep their 4xx; a store
+    that cannot be used (locked past the timeout, PostgreSQL down) is a 503
+    ``state_unavailable`` with Retry-After, never a 500."""
+    try:
+        return await run_sync(fn, *args)
+    except MemoryError_ as exc:
+        raise GatewayError(exc.status, f"{prefix}{exc}", code="memory_error") from exc
+    except STORE_ERRORS as exc:
+        log.error("memory store unusable: %s: %s", type(exc).__name__, exc)
+        raise GatewayError(503, "The conversation memory store is unavailable; try again "
+                           "shortly.", type_="service_unavailable", code="state_unavailable",
+                           headers={"retry-after": "1"}) from exc
 
 
 class MemoryStage(Stage[Services]):
@@ -157,10 +190,8 @@ class MemoryStage(Stage[Services]):
             ctx.extra_headers[HEADER] = "skipped; no room in the context window"
             st["log"] = {"skipped": "no room", "budget": budget}
             return
-        try:
-            res = await svc.run_sync(self.memory.context, st["owner"], sid, turn, budget)
-        except MemoryError_ as exc:
-            raise GatewayError(exc.status, f"memory: {exc}", code="memory_error") from exc
+        res = await run_memory(svc.run_sync, self.memory.context, st["owner"], sid, turn,
+                               budget)
         if res.messages:
             lead = 0
             while lead < len(messages) and isinstance(messages[lead], dict) and \
@@ -187,6 +218,10 @@ class MemoryStage(Stage[Services]):
         now = time.time()
         new = [NewMessage(f"{ctx.request_id}:user", "user", st["turn"], now),
                NewMessage(f"{ctx.request_id}:assistant", "assistant", ctx.answer_text, now)]
-        v = await svc.run_sync(self.memory.append, st["owner"], st["session"], new,
-                               st["owner"], "chat")
+        try:  # the answer is already out: a store failure is logged, not raised
+            v = await run_memory(svc.run_sync, self.memory.append, st["owner"],
+                                 st["session"], new, st["owner"], "chat")
+        except GatewayError as exc:
+            st.setdefault("log", {}).update({"appended": False, "error": exc.code})
+            return
         st.setdefault("log", {}).update({"appended": True, "version_after": v.version})

@@ -23,10 +23,9 @@ from fastapi.responses import Response
 from serve.body_limit import read_body
 from serve.errors import GatewayError, bad_request, unauthorized
 from serve.jsonfast import dumps, loads
-from serve.memory.errors import MemoryError_
 from serve.memory.types import to_dict
 from serve.routes import GatewayDep
-from serve.stages.memory import PUBLIC, MemoryStage
+from serve.stages.memory import PUBLIC, MemoryStage, run_memory
 
 memory_router = APIRouter(prefix="/v1/memory")
 MAX_BODY = 1 << 20
@@ -70,10 +69,7 @@ def _reason(body: dict[str, Any]) -> str:
 
 
 async def _call(gw: Any, fn: Any, *args: Any) -> Response:
-    try:
-        out = await gw.run_sync(fn, *args)
-    except MemoryError_ as exc:
-        raise GatewayError(exc.status, str(exc), code="memory_error") from exc
+    out = await run_memory(gw.run_sync, fn, *args, prefix="")
     doc = out.to_json() if hasattr(out, "to_json") else to_dict(out)
     return Response(dumps(doc), media_type="application/json")
 
