@@ -38,13 +38,14 @@ def parse_rows(text: str) -> list[int]:
 
 def write_log(rows: int, out: Path, chunk_requests: int, seed: int = 0) -> dict[str, Any]:
     """The synthetic log of ``rows`` rows as Parquet parts under ``out`` (reused when a
-    complete one is there: ``done.json``)."""
+    complete one is there: ``<out>.done.json`` beside the directory, never in it: a
+    non-Parquet file among the logs would make the source load them in memory)."""
     from tqdm import tqdm
 
     from data.io import write_parquet
     from data.synthetic import make_synthetic
 
-    done = out / "done.json"
+    done = out.parent / f"{out.name}.done.json"
     if done.exists() and json.loads(done.read_text()).get("rows") == rows:
         return dict(json.loads(done.read_text()))
     out.mkdir(parents=True, exist_ok=True)

@@ -93,10 +93,15 @@ class LogsSource(DataSource):
         from data.io import expand_paths, iter_tables
 
         paths = self._need_paths("canonical log files (parquet/jsonl/csv)")
-        if all(f.suffix == ".parquet" for f in expand_paths(paths)):
+        files = expand_paths(paths)
+        other = [f for f in files if f.suffix != ".parquet"]
+        if not other:
             yield from iter_tables(paths, batch_rows, columns)
-        else:
-            yield from super().iter_tables(seed, batch_rows, columns)
+            return
+        log.warning("data.paths: %d of %d log files are not Parquet (%s%s): the whole log "
+                    "is loaded in memory, not streamed", len(other), len(files), other[0],
+                    ", ..." if len(other) > 1 else "")
+        yield from super().iter_tables(seed, batch_rows, columns)
 
 
 class SyntheticSource(DataSource):

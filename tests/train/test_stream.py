@@ -155,3 +155,31 @@ def test_a_small_streamed_run_trains_and_exports(log_file, tmp_path: Path) -> No
     assert 0.0 < m["val_auc_quality"] <= 1.0 and res.manifest["train_data_sha256"]
     router = Router.load(tmp_path / "router")
     assert router.route("integral of a polynomial").model in router.models
+
+
+def test_a_log_directory_that_is_not_all_parquet_says_it_is_not_streamed(
+        log_file, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A stray non-Parquet file (the scale benchmark once wrote its done.json there) made
+    the source load the whole log in memory without a word; now it says so, and the
+    benchmark's marker lives beside the log directory."""
+    import logging
+    import shutil
+
+    from train.bench_scale import MODELS, write_log
+    from train.data_sources import LogsSource
+
+    path, _ = log_file
+    d = tmp_path / "logs"
+    d.mkdir()
+    shutil.copy(path, d / "part-0.parquet")
+    with caplog.at_level(logging.WARNING, "train.data_sources"):
+        next(LogsSource(paths=[str(d)]).iter_tables())
+    assert not caplog.records  # all Parquet: streamed, silent
+    (d / "done.json").write_text("{}")
+    with caplog.at_level(logging.WARNING, "train.data_sources"):
+        next(LogsSource(paths=[str(d)]).iter_tables())
+    assert "not streamed" in caplog.text and "done.json" in caplog.text
+    out = tmp_path / "bench_log"
+    write_log(100 * MODELS, out, chunk_requests=50)
+    assert {f.suffix for f in out.iterdir()} == {".parquet"}
+    assert (tmp_path / "bench_log.done.json").is_file()
