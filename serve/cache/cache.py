@@ -150,10 +150,8 @@ class SemanticCache:
         assert self.decision is not None
         vector = self.embed(key)
         assert vector is not None
-        ids, sims = ix.search(vector, self.policy.k)
-        found = [(self.store.get(int(i), now), float(s)) for i, s in zip(ids, sims, strict=True)]
-        self._unindex([int(i) for i, (e, _) in zip(ids, found, strict=True) if e is None])
-        live = [(e, s) for e, s in found if e is not None]
+        ids, _ = ix.search(vector, self.policy.k)  # similarities: from the stored vectors
+        live = self._verified(key, vector, [int(i) for i in ids], now)
         if not live:
             return Lookup(False, None, -math.inf, math.nan, None, vector)
         t1 = time.perf_counter()
@@ -167,6 +165,22 @@ class SemanticCache:
             self.store.hit(entry, now, self.policy.ttl_s)
             return Lookup(True, "semantic", score, sim, entry, vector, verify_micros=verify)
         return Lookup(False, None, score, live[0][1], None, vector, verify_micros=verify)
+
+    def _verified(self, key: CacheKey, vector: np.ndarray, ids: list[int], now: float
+                  ) -> list[tuple[CacheEntry, float]]:
+        """The index's candidates as live entries of ``key``'s partition, with their
+        similarity recomputed from the stored vectors, best first. The index is only a
+        hint: an id can be stale (removed by another replica) or, after a shared store lost
+        its data, reused by another tenant's entry; such ids leave the index."""
+        out, stale = [], []
+        for i in ids:
+            e = self.store.get(i, now)
+            if e is None or e.key.partition != key.partition or e.vector is None:
+                stale.append(i)
+                continue
+            out.append((e, float(np.dot(vector, e.vector))))
+        self._unindex(stale)
+        return sorted(out, key=lambda es: -es[1])
 
     # ---- store ----------------------------------------------------------------------
     def put(self, key: CacheKey, answer: StoredAnswer, *, vector: np.ndarray | None = None,

@@ -48,3 +48,21 @@ def test_removal_and_expiry_reach_every_replica(replicas, clock: Clock) -> None:
     clock.now += 6
     assert not b.lookup(prompt_key("third question here", "t")).hit
     assert not b.lookup(prompt_key("here question third", "t")).hit
+
+
+def test_a_redis_that_lost_its_data_never_serves_another_tenant(replicas, redis_url) -> None:
+    """Redis restarted empty: entry ids start at 1 again, while each replica's in-process
+    index still maps the old ids to the old tenants' vectors. A reused id must not hand
+    alice's paraphrase bob's answer (before: it did, on both replicas)."""
+    import redis
+
+    a, b = replicas
+    a.put(prompt_key("what is my account pin code", "alice"),
+          StoredAnswer("alice: 1234", "stop", "m-up", 3, 1))
+    assert b.lookup(prompt_key("code pin account my is what", "alice")).hit  # b indexed it
+    redis.Redis.from_url(redis_url).flushdb()  # the data loss
+    a.put(prompt_key("what is my account pin code", "bob"),
+          StoredAnswer("bob: 9876", "stop", "m-up", 3, 1))  # takes a reused id
+    for cache in (a, b):
+        r = cache.lookup(prompt_key("code pin account my is what", "alice"))
+        assert not r.hit or r.entry.key.tenant == "alice", r.entry.answer
