@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import socket
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from serve.cache.decision import CosineDecision
 from serve.cache.embed import Embedder, unit_rows
 from serve.cache.store import StoreLimits, make_store
 from serve.cache.store.base import EntryStore
+from serve.net import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -69,18 +69,12 @@ def make_cache(clock: Clock) -> CacheFactory:
     return make
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private redis-server (scripts/services/redis.sh installs and starts it)."""
     script = ROOT / "scripts" / "services" / "redis.sh"
     d = tmp_path_factory.mktemp("redis")
-    port = _free_port()
+    port = free_port()
     r = subprocess.run(["bash", str(script), "start", str(port), str(d)], capture_output=True,
                        text=True, timeout=300)
     if r.returncode != 0:
