@@ -15,7 +15,9 @@ What the client sees and what the log records agree (issue #11, item 5):
   call is closed so the backend stops generating for nobody.
 The upstream is always asked for ``stream_options.include_usage`` (real token counts);
 its usage-only chunk is forwarded only when the client asked for it too. The finish hooks
-run exactly once, however the response ends.
+run exactly once, however the response ends; on a normal end they run before ``[DONE]`` is
+sent, so a client that reads ``[DONE]`` and sends its next turn at once finds this one in
+the conversation memory and the cache (a CI run saw the race when they ran after it).
 """
 
 from __future__ import annotations
@@ -96,7 +98,11 @@ async def relay(ctx: RequestContext, svc: Any, pipeline: Pipeline,
                 yield data
         tail = _emit(ctx, run_end(filters, ctx)) if filters else b""
         ended, ctx.answer_complete = True, True
-        yield tail + DONE
+        if tail:
+            yield tail
+        with anyio.CancelScope(shield=True):  # before [DONE]: read-your-writes (see module)
+            await _finish(ctx, svc, pipeline, ended)
+        yield DONE
     except StopOutput as stop:
         ended = True
         ctx.error = stop.error  # the client already has its 200: status stays what was sent

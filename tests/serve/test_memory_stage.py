@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -99,14 +98,8 @@ def test_streamed_answers_are_appended_and_user_field(mem_gateway, control) -> N
                                   messages=[{"role": "user", "content": SECRET}], stream=True)
     assert "".join(ch.choices[0].delta.content or "" for ch in s if ch.choices) == \
         "streamed answer words"
-    # a streamed turn is appended by the finish stage, after the last chunk went out: the
-    # client can read [DONE] a few ms before the append lands (a CI run saw the 404)
-    deadline, state = time.monotonic() + 5.0, {}
-    while time.monotonic() < deadline:
-        state = HTTP.get(f"{url}/v1/memory/sessions/alice-session").json()
-        if len(state.get("messages", [])) == 2:
-            break
-        time.sleep(0.02)
+    # read-your-writes: the finish stage appends before [DONE] goes out (serve/streaming.py)
+    state = HTTP.get(f"{url}/v1/memory/sessions/alice-session").json()
     assert [m["content"] for m in state["messages"]] == [SECRET, "streamed answer words"]
 
 
