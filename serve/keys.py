@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from serve.errors import GatewayError
 
@@ -143,6 +143,19 @@ def key_hash(salt: bytes, secret: str) -> bytes:
     return _hash(salt, secret)
 
 
+def new_key_row(name: str, allowed_models: list[str] | None, daily_budget_usd: float | None
+                ) -> tuple[str, tuple[Any, ...]]:
+    """(plaintext key, the api_keys row: key_id, name, salt, hash, allowed_models,
+    daily_budget_usd, created_utc) of a new key, for every key directory."""
+    if daily_budget_usd is not None and daily_budget_usd < 0:
+        raise ValueError(f"daily_budget_usd: expected >= 0, got {daily_budget_usd}")
+    key_id, secret, salt = new_key_material()
+    models = json.dumps(sorted(allowed_models)) if allowed_models else None
+    row = (key_id, name, salt, _hash(salt, secret), models, daily_budget_usd,
+           datetime.now(UTC).isoformat())
+    return f"lmr-{key_id}.{secret}", row
+
+
 class KeyStore(CachedKeyLookup):
     """SQLite-backed keys and spend; sync methods for the CLI, async ones for the app."""
 
@@ -191,16 +204,11 @@ class KeyStore(CachedKeyLookup):
     def create_key(self, name: str, allowed_models: list[str] | None = None,
                    daily_budget_usd: float | None = None) -> str:
         """Create a key; returns the plaintext key (shown once, never stored)."""
-        if daily_budget_usd is not None and daily_budget_usd < 0:
-            raise ValueError(f"daily_budget_usd: expected >= 0, got {daily_budget_usd}")
-        key_id, secret, salt = new_key_material()
-        models = json.dumps(sorted(allowed_models)) if allowed_models else None
+        plain, row = new_key_row(name, allowed_models, daily_budget_usd)
         self._db().execute(
             "INSERT INTO api_keys (key_id, name, salt, hash, allowed_models, daily_budget_usd,"
-            " created_utc) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key_id, name, salt, _hash(salt, secret), models, daily_budget_usd,
-             datetime.now(UTC).isoformat()))
-        return f"lmr-{key_id}.{secret}"
+            " created_utc) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+        return plain
 
     def revoke(self, key_id: str) -> bool:
         cur = self._db().execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key_id,))

@@ -24,10 +24,9 @@ import json
 import logging
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-from serve.keys import CachedKey, CachedKeyLookup, KeyRecord, key_hash, new_key_material
+from serve.keys import CachedKey, CachedKeyLookup, KeyRecord, new_key_row
 from serve.state.base import KEY_DIRECTORIES, KeyDirectory, StateUnavailable, register
 from serve.state.connection import Breaker
 
@@ -143,15 +142,10 @@ class PostgresKeyStore(CachedKeyLookup, KeyDirectory):
     # -- the CLI's methods ---------------------------------------------------------------
     def create_key(self, name: str, allowed_models: list[str] | None = None,
                    daily_budget_usd: float | None = None) -> str:
-        if daily_budget_usd is not None and daily_budget_usd < 0:
-            raise ValueError(f"daily_budget_usd: expected >= 0, got {daily_budget_usd}")
-        key_id, secret, salt = new_key_material()
-        models = json.dumps(sorted(allowed_models)) if allowed_models else None
+        plain, row = new_key_row(name, allowed_models, daily_budget_usd)
         self._sql("INSERT INTO {ns}_api_keys (key_id, name, salt, hash, allowed_models, "
-                  "daily_budget_usd, created_utc) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                  (key_id, name, salt, key_hash(salt, secret), models, daily_budget_usd,
-                   datetime.now(UTC).isoformat()))
-        return f"lmr-{key_id}.{secret}"
+                  "daily_budget_usd, created_utc) VALUES (%s, %s, %s, %s, %s, %s, %s)", row)
+        return plain
 
     def revoke(self, key_id: str) -> bool:
         cur = self._sql("UPDATE {ns}_api_keys SET revoked = TRUE WHERE key_id = %s", (key_id,))
