@@ -48,6 +48,8 @@ def _tool_choice(v: Any) -> bool:
 
 
 # field -> (check, what was expected); null is accepted for every optional field
+CACHE_FLAG = "lmroute_cache"  # the gateway's own body field ("false": skip the cache)
+
 SCALAR_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "temperature": (_range(0.0, 2.0), "a number in [0, 2]"),
     "top_p": (_range(0.0, 1.0), "a number in [0, 1]"),
@@ -69,6 +71,7 @@ SCALAR_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
                                                          for x in v.values()),
                    "an object of token id -> number in [-100, 100]"),
     "metadata": (lambda v: isinstance(v, dict), "an object"),
+    CACHE_FLAG: (lambda v: isinstance(v, bool), "a boolean (false: do not use the cache)"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from serve.body_rules import CACHE_FLAG
 from serve.context import RequestContext
 from serve.errors import GatewayError, bad_request, forbidden, model_not_found, unauthorized
 from serve.keys import KeyRecord
@@ -41,6 +42,8 @@ class Admit(Stage[CoreServices]):
             await self._authenticate(ctx, svc)
         ctx.router, ctx.artifact = svc.router_slot()
         body = ctx.body = parse_body(ctx.raw)
+        # the gateway's own field never goes upstream, whether the cache stage is on or off
+        ctx.state[CACHE_FLAG] = body.pop(CACHE_FLAG, None)
         ctx.requested_model = model = body["model"]
         ctx.stream = bool(body.get("stream", False))
         so = body.get("stream_options")

@@ -36,6 +36,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from serve.body_rules import CACHE_FLAG
 from serve.cache.cache import Lookup, SemanticCache
 from serve.cache.config import CacheConf, cache_conf_from_dict
 from serve.cache.entry import StoredAnswer
@@ -50,7 +51,6 @@ from serve.services import Services
 
 log = logging.getLogger(__name__)
 HEADER = "x-lmroute-cache"
-BODY_FLAG = "lmroute_cache"
 BYPASS_VALUES = frozenset({"bypass", "off", "no-cache", "false", "0"})
 RECENT_HITS = 10_000  # request id -> entry id of recent hits (false-hit feedback)
 
@@ -103,7 +103,7 @@ class CacheStage(Stage[Services]):
 
     # ---- the request path -------------------------------------------------------------
     def _bypass(self, ctx: RequestContext) -> str | None:
-        flag = ctx.body.pop(BODY_FLAG, None)  # never sent upstream
+        flag = ctx.state.get(CACHE_FLAG)  # taken out of the body by the admit stage
         if flag is False or str(ctx.headers.get(self.conf.bypass_header, "")).strip().lower() \
                 in BYPASS_VALUES:
             return "requested"

@@ -214,3 +214,17 @@ def test_demo_script_second_question_is_a_hit(gateway, control: FakeControl, tmp
     assert outcomes[:2] == ["miss", "hit"] and outcomes[3:5] == ["hit", "hit"]
     assert rows[1]["answer"] == rows[0]["answer"] == rows[4]["answer"]
     assert rows[4]["usage"] is not None  # include_usage honoured on a replayed stream
+
+
+def test_the_body_flag_is_checked_and_never_sent_upstream_with_the_cache_off(
+        gateway, control: FakeControl) -> None:
+    """With the cache stage off the flag used to go upstream (an OpenAI backend refuses
+    unknown fields); a flag that is not a boolean was silently ignored."""
+    import openai
+
+    url = gateway()  # no cache stage
+    r = chat(url, extra_body={"lmroute_cache": False})
+    assert r.status_code == 200 and "lmroute_cache" not in control.calls[-1]
+    with pytest.raises(openai.BadRequestError) as info:
+        chat(url, extra_body={"lmroute_cache": "no"})
+    assert "'lmroute_cache': expected a boolean" in str(info.value)
