@@ -127,12 +127,18 @@ class PipelineSettings:
 
 @dataclass
 class PluginSettings:
-    """A stage switched on by a config group (conf/guard/, conf/memory/, conf/cache/):
-    ``stage`` = ``{_target_: ..., <kwargs>}``, inserted before the stage ``before``."""
+    """A stage switched on by a config group (conf/rate_limit/, conf/guard/, conf/memory/,
+    conf/cache/): ``stage`` = ``{_target_: ..., <kwargs>}``, inserted before the stage
+    ``before``."""
 
     enabled: bool = False
     stage: dict[str, Any] = field(default_factory=dict)
     before: str = "pre-checks"
+
+
+# the plug-in groups, in the order they are inserted (each just before its anchor, so with
+# the same anchor this is also their order in the pipeline)
+PLUGIN_GROUPS = ("rate_limit", "guard", "memory", "cache")
 
 
 @dataclass
@@ -222,6 +228,7 @@ class ServeSettings:
     guard: PluginSettings = field(default_factory=PluginSettings)
     memory: PluginSettings = field(default_factory=PluginSettings)
     cache: PluginSettings = field(default_factory=PluginSettings)
+    rate_limit: PluginSettings = field(default_factory=PluginSettings)
     state: StateSettings = field(default_factory=StateSettings)
     logging_policy: str = "lmroute-router"
     access_log: bool = False
@@ -314,7 +321,7 @@ def settings_from_dict(raw: dict[str, Any]) -> ServeSettings:
         "admin": AdminSettings(**(raw.pop("admin", None) or {})),
         "pipeline": PipelineSettings(**(raw.pop("pipeline", None) or {})),
         "state": StateSettings(**(raw.pop("state", None) or {})),
-        **{g: PluginSettings(**(raw.pop(g, None) or {})) for g in ("guard", "memory", "cache")}}
+        **{g: PluginSettings(**(raw.pop(g, None) or {})) for g in PLUGIN_GROUPS}}
     return ServeSettings(backends=backends, profiles=profiles, auth=auth,
                          log=LogSettings(**log_raw), **groups, **raw).validate()
 

@@ -1,8 +1,8 @@
 """Build the request pipeline from the serve config: the core stages of
-``pipeline.stages`` (conf/pipeline/default.yaml), then each enabled plug-in (the guard,
-memory and cache groups, in that order, then ``pipeline.extra``) inserted before the stage
-it names. Stages are built from ``_target_`` entries here, at the service's composition
-root, and nowhere else; each gets plain keyword arguments.
+``pipeline.stages`` (conf/pipeline/default.yaml), then each enabled plug-in (the rate
+limit, guard, memory and cache groups, in ``PLUGIN_GROUPS`` order, then ``pipeline.extra``)
+inserted before the stage it names. Stages are built from ``_target_`` entries here, at the
+service's composition root, and nowhere else; each gets plain keyword arguments.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import yaml
 from hydra.utils import instantiate
 
 from serve.pipeline import Pipeline, Stage
-from serve.settings import PipelineSettings, PluginSettings, ServeSettings
+from serve.settings import PLUGIN_GROUPS, PipelineSettings, PluginSettings, ServeSettings
 
 DEFAULT_YAML = Path(__file__).resolve().parents[2] / "conf" / "pipeline" / "default.yaml"
 
@@ -46,8 +46,7 @@ def build_pipeline(settings: ServeSettings) -> Pipeline:
     pipeline = Pipeline([build_stage(s, f"pipeline.stages[{i}]")
                          for i, s in enumerate(stages)])
     plugins: list[tuple[str, PluginSettings]] = [
-        (name, p) for name, p in (("guard", settings.guard), ("memory", settings.memory),
-                                  ("cache", settings.cache)) if p.enabled]
+        (name, p) for name in PLUGIN_GROUPS if (p := getattr(settings, name)).enabled]
     plugins += [(f"pipeline.extra[{i}]", _plugin(e, f"pipeline.extra[{i}]"))
                 for i, e in enumerate(settings.pipeline.extra)]
     for where, p in plugins:

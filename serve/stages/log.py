@@ -19,6 +19,7 @@ from serve.jsonfast import dumps
 from serve.pipeline import Stage
 from serve.services import CoreServices
 from serve.settings import QueryPrivacy
+from serve.state.rate_limits import RateLimit, take
 
 
 class Log(Stage[CoreServices]):
@@ -32,7 +33,7 @@ class Log(Stage[CoreServices]):
     name = "log"
 
     def __init__(self) -> None:
-        self._tokens = 0.0
+        self._tokens: float | None = None  # a full bucket until the first 401
         self._last = time.monotonic()
 
     async def finish(self, ctx: RequestContext, svc: CoreServices) -> None:
@@ -43,13 +44,14 @@ class Log(Stage[CoreServices]):
         svc.request_log.append(build_row(ctx, svc))
 
     def _admit_unauthenticated(self, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        limit = RateLimit(rate, max(1.0, rate))
         now = time.monotonic()
-        self._tokens = min(rate, self._tokens + (now - self._last) * rate)
+        tokens = limit.burst if self._tokens is None else self._tokens
+        ok, self._tokens, _ = take(tokens, self._last, now, limit)
         self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
+        return ok
 
 
 def logging_policy(ctx: RequestContext, router_policy: str) -> str:

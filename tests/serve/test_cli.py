@@ -64,3 +64,18 @@ def test_keys_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert serve_main(["keys", "--db", db, "revoke", "nope"]) == 2
     assert serve_main(["keys", "--db", db, "create", "--name", "x",
                        "--daily-budget-usd", "-1"]) == 2
+
+
+def test_the_rate_limit_group_puts_its_stage_right_after_admit() -> None:
+    from serve.stages.factory import build_pipeline
+
+    s = build_settings(compose_serve(["rate_limit=redis", "guard=balanced",
+                                      "rate_limit.stage.requests_per_minute=30",
+                                      "++rate_limit.stage.keys={ci: {requests_per_minute: 0}}"]))
+    assert s.rate_limit.enabled and s.rate_limit.stage["store"] == "redis"
+    names = build_pipeline(s).names
+    assert names[:3] == ["admit", "rate-limit", "guard"]
+    stage = build_pipeline(s).stages[1]
+    assert stage.default is not None and stage.default.rate_per_s == 0.5  # type: ignore[attr-defined]
+    assert stage.keys == {"ci": None}  # type: ignore[attr-defined]
+    assert "rate-limit" not in build_pipeline(build_settings(compose_serve([]))).names
