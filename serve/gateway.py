@@ -131,6 +131,16 @@ class Gateway:
     def ready(self) -> bool:
         return bool(self.pool.live_models())
 
+    def describe_state(self) -> dict[str, object]:
+        """The shared stores and the stages that keep state of their own (their
+        ``describe()``), for /health/ready."""
+        out = self.state.describe()
+        for stage in self.pipeline.stages:
+            describe = getattr(stage, "describe", None)
+            if callable(describe):
+                out[stage.name] = describe()
+        return out
+
 
 def _request_schema() -> Any:
     from data.schema import SCHEMA

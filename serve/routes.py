@@ -20,6 +20,7 @@ from serve.gateway import Gateway
 from serve.jsonfast import dumps, loads
 from serve.local import completion_doc
 from serve.pipeline import Pipeline
+from serve.state.build import degraded
 from serve.streaming import RelayResponse
 
 
@@ -180,11 +181,15 @@ def public_backends(described: dict[str, object]) -> dict[str, object]:
 async def ready(request: Request, gw: GatewayDep) -> Response:
     ok = gw.ready()
     backends = gw.pool.describe()
-    if not is_admin(request):
-        backends = public_backends(backends)
-    return JSONResponse({"status": "ready" if ok else "not ready",
-                         "router_loaded": gw.router is not None,
-                         "backends": backends}, status_code=200 if ok else 503)
+    state = gw.describe_state()
+    body: dict[str, object] = {"status": "ready" if ok else "not ready",
+                               "router_loaded": gw.router is not None,
+                               "degraded": degraded(state)}
+    if is_admin(request):
+        body.update(backends=backends, state=state)
+    else:
+        body["backends"] = public_backends(backends)
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get("/metrics")

@@ -60,6 +60,13 @@ class GatewayState:
         return out
 
 
+def degraded(described: dict[str, object]) -> list[str]:
+    """The stores of ``GatewayState.describe()`` (and the stages') that cannot be reached
+    now: a breaker that is not ``healthy`` or a subscriber not ``connected``."""
+    return sorted(name for name, d in described.items() if isinstance(d, dict)
+                  and (d.get("healthy") is False or d.get("connected") is False))
+
+
 def _directory(settings: ServeSettings, sqlite: KeyStore | None) -> KeyDirectory:
     s = settings.state
     if s.keys == "postgres":
