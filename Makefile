@@ -111,7 +111,7 @@ suite: venv
 # installed with apt-get when missing) by scripts/services/*.sh, the shared stores against real
 # servers, then two real `lmroute serve` replicas: budgets exact at the limit, cooldowns, key
 # revocation, hot swap, cache, memory erasure, a replica killed mid-traffic (~2-3 min on 2 cores)
-test-replicas: venv
+test-replicas: edge
 	$(BIN)/python -m pytest -m '' -p no:cacheprovider tests/replicas
 
 # the gateway with 1 and 2 replicas, shared stores on and off, in the same interleaved rounds

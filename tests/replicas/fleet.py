@@ -1,7 +1,8 @@
 """Several real ``lmroute serve`` replicas on shared Redis + PostgreSQL, for the tests (and
 the same recipe docs/scale.md gives): one fake OpenAI-compatible backend (it stands in for
 the protocol), a backend that is down (a closed port), ``state=shared``, auth on, the exact
-cache tier in Redis, the memory in PostgreSQL, logs under one parent directory."""
+cache tier in Redis, the memory in PostgreSQL, rate limits in Redis (one key limited), logs
+under one parent directory."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from serve.bench.procs import ManagedProcess
 from serve.net import free_port
 
 ADMIN_KEY = "admin-secret-for-tests"
+THROTTLED = "throttled"  # the key name with a rate limit (requests per minute per key)
 PRICE_OUT = 5000.0  # USD per million completion tokens: the fake's 2 tokens cost $0.01
 
 
@@ -71,6 +73,9 @@ def overrides(cfg: FleetConfig, replica: str, port: int, conf_extra: Path) -> li
         f"memory.stage.postgres_schema={ns}_memory", "memory.stage.summarizer.name=stub",
         f"memory.stage.key_file={cfg.work / 'memory.key'}", "memory.stage.background=false",
         f"memory.stage.db_path={cfg.work / 'memory.sqlite'}",
+        # one key is rate-limited (a burst of 30, no refill within a test); the rest are not
+        "rate_limit=redis", "rate_limit.stage.requests_per_minute=0",
+        f"++rate_limit.stage.keys={{{THROTTLED}: {{requests_per_minute: 0.001, burst: 30}}}}",
     ]
 
 

@@ -2,11 +2,14 @@
 recovers without a restart (one real ``lmroute serve`` on private servers):
 
 - Redis down: a budgeted request is refused with 503 ``state_unavailable`` (fail closed);
-  a request without a budget is still served (the cache fails open: a miss; health falls
-  back to this replica: a cooldown it starts alone is honoured by itself).
+  a request without a budget is still served (the cache and the rate limit fail open: a
+  miss, an unchecked request; health falls back to this replica: a cooldown it starts
+  alone is honoured by itself); /health/ready lists the stores it cannot reach.
 - PostgreSQL down: a key this replica authenticated recently keeps working; a key it has
-  not seen is refused with 503 (never let through unchecked).
-- Both back: budgeted requests and new keys are served again by the same process.
+  not seen is refused with 503 (never let through unchecked); a request with a memory
+  session (the memory is in PostgreSQL) is refused with 503 and Retry-After.
+- Both back: budgeted requests, new keys and memory sessions are served again by the same
+  process.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import pytest
 from serve.bench.procs import ManagedProcess
 from serve.net import free_port
 from serve.state.pg_keys import PostgresKeyStore
-from tests.replicas.fleet import Fleet, FleetConfig, chat
+from tests.replicas.fleet import THROTTLED, Fleet, FleetConfig, chat
 from tests.replicas.services import SERVERS, new_postgres, new_redis, remove
 
 pytestmark = SERVERS
@@ -78,8 +81,15 @@ def test_redis_down_fails_budgets_closed_and_recovers(lone) -> None:  # type: ig
         assert ok.status_code == 200 and ok.headers["x-lmroute-cache"] == "miss", ok.text
         assert [chat(c, r, free, model="m-dead").status_code for _ in range(2)] == [502, 502]
         assert chat(c, r, free, model="m-dead").status_code == 503  # cooled down, alone
+        throttled = store.create_key(THROTTLED)
+        assert chat(c, r, throttled).status_code == 200  # rate limit unchecked: fails open
+        ready = c.get(f"{r.url}/health/ready").json()
+        assert {"budgets", "rate-limit"} <= set(ready["degraded"]), ready
         redis.start()
         _wait(lambda: chat(c, r, budgeted).status_code == 200)
+        assert chat(c, r, throttled).status_code == 200  # checked again (a full bucket)
+        _wait(lambda: not {"budgets", "rate-limit"} & set(
+            c.get(f"{r.url}/health/ready").json()["degraded"]))
 
 
 def test_postgres_down_serves_cached_keys_only_and_recovers(lone) -> None:  # type: ignore[no-untyped-def]
@@ -88,16 +98,22 @@ def test_postgres_down_serves_cached_keys_only_and_recovers(lone) -> None:  # ty
     store = PostgresKeyStore(fl.cfg.pg_dsn, fl.cfg.namespace)
     seen, unseen = store.create_key("seen"), store.create_key("unseen")
     store.close()
+    sess = {"x-lmroute-session": "s-down"}
     with httpx.Client(timeout=30) as c:
         assert chat(c, r, seen).status_code == 200
+        assert chat(c, r, seen, content="remember: blue", headers=sess).status_code == 200
         pg.stop()
         assert chat(c, r, seen).status_code == 200  # cached less than cache_ttl_s ago
+        mem = chat(c, r, seen, content="what colour?", headers=sess)  # memory: PostgreSQL
+        assert mem.status_code == 503 and mem.json()["error"]["code"] == "state_unavailable"
+        assert mem.headers.get("retry-after") == "1", mem.headers
         resp = chat(c, r, unseen)
         assert resp.status_code == 503 and resp.json()["error"]["code"] == "state_unavailable"
         assert chat(c, r, "lmr-0123456789ab.not-a-real-key").status_code == 503
         pg.start()
         _wait(lambda: chat(c, r, unseen).status_code == 200)
         assert chat(c, r, "lmr-0123456789ab.not-a-real-key").status_code == 401
+        _wait(lambda: chat(c, r, seen, content="and now?", headers=sess).status_code == 200)
 
 
 def test_the_logs_of_a_degraded_replica_are_complete(lone) -> None:  # type: ignore[no-untyped-def]

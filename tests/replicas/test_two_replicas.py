@@ -2,12 +2,13 @@
 
 Clients alternate between the replicas (a round-robin load balancer). Checked: concurrent
 spending at the budget limit through both overshoots by nothing (and admits exactly what
-fits); a cooldown caused through one is honoured by the other; a revocation by the keys CLI
-applies on both at once; a hot swap on one reaches the other, and every log row names the
-artifact that decided it; a cache entry written through one hits through the other; a
-memory erasure through one is verified through the other; killing one replica mid-traffic
-loses no log row beyond the decision log's stated bound, duplicates none, and the gateway
-source reads every replica's logs. The tests run in file order on one fleet (the kill is
+fits); a rate-limited key gets exactly its burst through both; a cooldown caused through
+one is honoured by the other; a revocation by the keys CLI applies on both at once; a hot
+swap on one reaches the other, and every log row names the artifact that decided it; a
+cache entry written through one hits through the other; a memory erasure through one is
+verified through the other; killing one replica mid-traffic loses no log row beyond the
+decision log's stated bound, duplicates none, and the gateway source reads every replica's
+logs. The tests run in file order on one fleet (the kill is
 last).
 """
 
@@ -29,7 +30,7 @@ from serve.bench.procs import ManagedProcess
 from serve.net import free_port
 from serve.state.pg_keys import PostgresKeyStore
 from serve.state.redis_budgets import RedisBudgetStore
-from tests.replicas.fleet import Fleet, FleetConfig, admin, chat, read_rows
+from tests.replicas.fleet import THROTTLED, Fleet, FleetConfig, admin, chat, read_rows
 from tests.replicas.services import SERVERS, Postgres, Redis
 
 pytestmark = SERVERS
@@ -162,6 +163,41 @@ def test_a_hot_swap_reaches_every_replica(fleet: Fleet, keys: PostgresKeyStore,
             resp = chat(c, r, key, model="lmroute/auto", content="routed after the swap")
             assert resp.status_code == 200
         print(f"hot swap reached every replica {waited:.3f} s after the admin call began")
+
+
+def test_a_rate_limit_is_one_bucket_for_both_replicas(fleet: Fleet,
+                                                     keys: PostgresKeyStore) -> None:
+    """The throttled key may send a burst of 30 (no refill within the test): of 80
+    concurrent calls alternating between the replicas exactly 30 are served, the rest get
+    429 rate_limit_exceeded with Retry-After; both replicas served some. (Each replica
+    counting alone would serve 60.)"""
+    key = keys.create_key(THROTTLED)
+    results: list[tuple[str, int, str, str]] = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        with httpx.Client(timeout=30) as c:
+            for j in range(10):
+                r = _both(fleet)[(i + j) % 2]
+                resp = chat(c, r, key, content=f"rate {i}-{j}")
+                code = resp.json()["error"]["code"] if resp.status_code != 200 else ""
+                with lock:
+                    results.append((r.name, resp.status_code, code,
+                                    resp.headers.get("retry-after", "")))
+
+    ts = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    ok = [n for n, s, _, _ in results if s == 200]
+    refused = [(c, ra) for _, s, c, ra in results if s != 200]
+    assert len(ok) == 30 and len(results) == 80
+    assert {"r1", "r2"} <= set(ok)
+    assert all(c == "rate_limit_exceeded" and int(ra) >= 1 for c, ra in refused)
+    other = keys.create_key("not-throttled")
+    with httpx.Client(timeout=30) as c:  # an unlimited key on the same replicas
+        assert all(chat(c, r, other).status_code == 200 for r in _both(fleet) * 20)
 
 
 def test_a_cache_entry_written_through_one_replica_hits_through_the_other(
