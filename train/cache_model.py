@@ -103,3 +103,33 @@ def verifier_flags(vocab: dict[str, int], size: int) -> np.ndarray:
         flags[i, 0] = float(core.isdigit())
         flags[i, 1] = float(tok in NEGATION_WORDS)
     return flags
+
+
+class StateVerifier(PairVerifier):
+    """The same ESIM head over given token states (B, T, D) (e.g. a frozen MiniLM's last
+    layer) instead of the static table; the digit / negation flags and the exact-id match
+    still come from the ids (train.cache_frozen)."""
+
+    def __init__(self, dim: int, hidden: int = 128) -> None:
+        from router_model.tokenization import load_tokenizer
+
+        tok = load_tokenizer(512)
+        v = tok.get_vocab_size()
+        super().__init__(np.zeros((1, 1), np.float32), verifier_flags(tok.get_vocab(), v),
+                         hidden, train_table=False)
+        self.proj = nn.Linear(dim + 2, hidden)
+
+    def encode_states(self, h: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor
+                      ) -> torch.Tensor:
+        x = self.proj(torch.cat([h, self.flags(ids)], dim=-1))
+        c = F.gelu(self.ctx(x.transpose(1, 2))).transpose(1, 2)
+        return (x + c) * mask.unsqueeze(-1)
+
+    def logits_states(self, ha: torch.Tensor, ids_a: torch.Tensor, mask_a: torch.Tensor,
+                      hb: torch.Tensor, ids_b: torch.Tensor, mask_b: torch.Tensor
+                      ) -> torch.Tensor:
+        ma, mb = self.content_mask(ids_a, mask_a), self.content_mask(ids_b, mask_b)
+        a, b = self.encode_states(ha, ids_a, ma), self.encode_states(hb, ids_b, mb)
+        va = self.side(a, ma, ids_a, b, mb, ids_b)
+        vb = self.side(b, mb, ids_b, a, ma, ids_a)
+        return self.head(torch.cat([va + vb, (va - vb).abs(), va * vb], dim=-1)).squeeze(-1)
