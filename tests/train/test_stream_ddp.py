@@ -2,7 +2,9 @@
 process: the same `lmroute train trainer=stream` config, launched both ways on one log,
 gives artifacts whose ONNX graphs agree on held-out queries (same choice for every cost
 weight, outputs within float tolerance), and the DDP run did use two ranks. A negative
-control: another seed gives a measurably different router under the same comparison.
+control: another seed gives a measurably different router under the same comparison. The
+several-machines launch of docs/scale.md (a torchrun per machine, c10d rendezvous) is run
+as two launchers on this machine and gives the same router too.
 (``dropout: 0``: dropout masks are drawn per process; see train/stream_fit.py.)
 `make test-ddp` runs it."""
 
@@ -57,7 +59,33 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _train([*ddp, *_overrides(log, out["ddp"])], root / "ddp.log")
     _train([*single, *_overrides(log, out["seed1"], seed=1)], root / "seed1.log")
     out["ddp_log"] = root / "ddp.log"
+    out["nodes"] = root / "nodes"
+    _two_nodes(_overrides(log, out["nodes"]), root)
     return out
+
+
+def _two_nodes(overrides: list[str], root: Path) -> None:
+    """docs/scale.md's several-machines command, as two launchers ("machines", one process
+    each) meeting at a c10d rendezvous: the same line started twice. (One machine: the
+    filesystem, the data paths and the token cache are shared, as the docs require.)"""
+    port = free_port()
+    line = [str(TORCHRUN), "--nnodes", "2", "--nproc_per_node", "1", "--rdzv_backend",
+            "c10d", "--rdzv_endpoint", f"127.0.0.1:{port}", "--rdzv_id", "lmroute-test",
+            "-m", "lmroute_cli", "train", *overrides]
+    logs = [root / f"node{i}.log" for i in range(2)]
+    files = [p.open("w") for p in logs]
+    procs = [subprocess.Popen(line, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+             for f in files]
+    try:
+        rcs = [p.wait(timeout=900) for p in procs]
+    finally:
+        for p in procs:
+            p.kill() if p.poll() is None else None
+        for f in files:
+            f.close()
+    text = "".join(p.read_text() for p in logs)
+    assert rcs == [0, 0], text[-4000:]
+    assert "rank 0 of 2" in text and "rank 1 of 2" in text
 
 
 def _outputs(router_dir: Path, texts: list[str]) -> dict[str, np.ndarray]:
@@ -90,3 +118,13 @@ def test_two_processes_train_the_single_process_router(artifacts: dict[str, Path
     # negative control: the comparison does tell routers apart
     c = _outputs(artifacts["seed1"], texts)
     assert np.abs(a["quality"] - c["quality"]).max() > 1e-2
+
+
+def test_two_launchers_at_a_rendezvous_train_the_single_process_router(
+        artifacts: dict[str, Path]) -> None:
+    """The multi-machine launch (c10d rendezvous, a torchrun per machine) exports the same
+    router as one process, under the same comparison as above."""
+    texts = [str(q) for q in make_synthetic(300, models=4, seed=99).frame["query"].unique()]
+    a, b = _outputs(artifacts["single"], texts), _outputs(artifacts["nodes"], texts)
+    assert (a["choice"] == b["choice"]).all()
+    assert np.abs(a["quality"] - b["quality"]).max() < 1e-4
