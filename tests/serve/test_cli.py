@@ -79,3 +79,16 @@ def test_the_rate_limit_group_puts_its_stage_right_after_admit() -> None:
     assert stage.default is not None and stage.default.rate_per_s == 0.5  # type: ignore[attr-defined]
     assert stage.keys == {"ci": None}  # type: ignore[attr-defined]
     assert "rate-limit" not in build_pipeline(build_settings(compose_serve([]))).names
+
+
+def test_the_documented_per_key_override_form_composes() -> None:
+    """conf/guard/*.yaml and conf/rate_limit/local.yaml document '++<group>.stage.keys={..}':
+    without '++' Hydra refuses a new key in the group's empty mapping."""
+    from hydra.errors import ConfigCompositionException
+
+    c = compose_serve(["guard=balanced", "++guard.stage.keys={planner: {tools: []}}",
+                       "++guard.stage.profiles={lmroute/cheap: {preset: strict}}"])
+    assert dict(c.guard.stage["keys"]) == {"planner": {"tools": []}}
+    assert c.guard.stage["profiles"]["lmroute/cheap"]["preset"] == "strict"
+    with pytest.raises(ConfigCompositionException):
+        compose_serve(["guard=balanced", "guard.stage.keys={planner: {tools: []}}"])
