@@ -27,6 +27,33 @@ def test_parity_onnx_vs_torch(tmp_path: Path) -> None:
     assert rep.type_agreement > 0.99
 
 
+def test_parity_matmul_token_stream_with_dilated_layers(tmp_path: Path) -> None:
+    """The export runs the dilated convolutions as matmuls over shifted copies
+    (``GuardNet.tokens_matmul``): three layers (dilations 1, 2, 4) on windows shorter and
+    longer than the receptive field must match the training module's Conv1d path."""
+    import numpy as np
+    import torch
+
+    from router_model.featurizer import StaticFeaturizer, token_flags
+    from router_model.guard.export import export_guard
+    from router_model.guard.nets import GuardGraph, GuardNet
+    from router_model.tokenization import load_tokenizer
+
+    torch.manual_seed(1)
+    tok = load_tokenizer(512)
+    vocab = tok.get_vocab_size()
+    table = np.random.default_rng(1).normal(size=(vocab, 16)).astype(np.float32)
+    feat = StaticFeaturizer(table, np.ones(vocab, np.float32), token_flags(tok))
+    net = GuardNet(feat, 2, 5, hidden=12, conv_layers=3, token_dim=4, ngram_buckets=512,
+                   ngram_dim=4, dropout=0.0).eval()
+    for conv in net.convs:  # non-trivial weights so that a wrong shift shows
+        torch.nn.init.normal_(conv.weight, std=0.5)
+    export_guard(GuardGraph(net), tmp_path / "g3.onnx")
+    rep = check_guard_parity(net, tmp_path / "g3.onnx", n=48)
+    assert rep.max_abs_diff["scores"] < 1e-5 and rep.max_abs_diff["tag_probs"] < 1e-5
+    assert rep.type_agreement > 0.99
+
+
 def test_check_redacts_rule_spans_in_original_offsets(tiny_guard: Guard) -> None:
     text = "Ｍail jane.doe@example.com\u200b now"  # full-width M, a zero-width space
     d = tiny_guard.check(text)
