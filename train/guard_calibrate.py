@@ -86,17 +86,31 @@ def category_thresholds(sc: Scored, fprs: Mapping[str, float],
 
 
 def tag_thresholds(guard: Guard, pii_val: Sequence[Example],
-                   betas: Mapping[str, float] = TAG_BETA) -> tuple[dict[str, float], dict]:
-    """operating point -> tag threshold maximising span F-beta; and the grid's scores."""
+                   betas: Mapping[str, float] = TAG_BETA, benign: Sequence[Example] = (),
+                   benign_cap: Mapping[str, float] | None = None
+                   ) -> tuple[dict[str, float], dict]:
+    """operating point -> tag threshold maximising span F-beta on ``pii_val`` among the
+    grid thresholds whose tagger spans per ``benign`` text are at most
+    ``benign_cap[op]`` (no cap for an operating point it does not name; if no threshold
+    meets the cap, the one with the fewest benign spans); and the grid's scores."""
     learned = next(c for c in guard.checks if c.name == "learned")
     learned.tag_thresholds.update({f"t{t}": t for t in TAG_GRID})  # type: ignore[attr-defined]
-    grid = {}
+    grid, per_text = {}, {}
     for t in tqdm(TAG_GRID, desc="tag threshold grid", unit="threshold"):
         docs = [(guard.analyze(ex.text, f"t{t}")[1], list(ex.spans)) for ex in pii_val]
         grid[t] = score_spans(docs)["ALL"]
-    def best_for(beta: float) -> float:
-        return max(TAG_GRID, key=lambda t: grid[t].f_beta(beta))
+        spans = [sum(s.source == "tagger" for s in guard.analyze(ex.text, f"t{t}")[1])
+                 for ex in benign]
+        per_text[t] = float(np.mean(spans)) if spans else 0.0
+    cap = dict(benign_cap or {})
 
-    best = {op: best_for(b) for op, b in betas.items()}
-    table = {str(t): grid[t].as_dict() for t in TAG_GRID}
+    def best_for(op: str, beta: float) -> float:
+        ok = [t for t in TAG_GRID if op not in cap or per_text[t] <= cap[op]]
+        if not ok:
+            return min(TAG_GRID, key=lambda t: (per_text[t], -t))
+        return max(ok, key=lambda t: grid[t].f_beta(beta))
+
+    best = {op: best_for(op, b) for op, b in betas.items()}
+    table = {str(t): {**grid[t].as_dict(), "tagger_spans_per_benign_text": per_text[t]}
+             for t in TAG_GRID}
     return {op: float(t) for op, t in best.items()}, table

@@ -22,6 +22,8 @@ class GuardDataConf:
     val: float = 0.15
     test: float = 0.15
     split_seed: int = 0
+    # sources whose texts train the tagger as all-O (PII-free) negatives
+    tag_negatives: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -63,6 +65,9 @@ class GuardThresholdConf:
     fpr: dict[str, float] = field(default_factory=lambda: {
         "strict": 0.03, "balanced": 0.01, "permissive": 0.002})
     hard_fpr: dict[str, dict[str, float]] = field(default_factory=dict)
+    # per operating point, the most tagger spans per benign validation text (traffic
+    # sets) a tag threshold may produce; empty = no cap
+    tag_benign_spans: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

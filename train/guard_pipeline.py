@@ -36,7 +36,7 @@ from train.guard_calibrate import (
     tag_thresholds,
 )
 from train.guard_config import GuardTrainConf
-from train.guard_data import CATEGORIES, Example, load_corpus
+from train.guard_data import BENIGN_TRAFFIC, CATEGORIES, Example, load_corpus
 from train.guard_fit import GuardTrainer
 from train.guard_tensors import tokenize
 from train.tracking import Tracker
@@ -90,7 +90,9 @@ def _fit(conf: GuardTrainConf, train: list[Example], val: list[Example], tags: l
     encoder = GuardEncoder(enc_tok)
     t0 = time.perf_counter()
     index = {t: i for i, t in enumerate(tags)}
-    train_items, val_items = tokenize(train, encoder, index), tokenize(val, encoder, index)
+    neg = frozenset(conf.data.tag_negatives)
+    train_items = tokenize(train, encoder, index, neg)
+    val_items = tokenize(val, encoder, index, neg)
     timings["tokenize"] = time.perf_counter() - t0
     m, tc = conf.model, conf.trainer
     net = GuardNet(featurizer, len(CATEGORIES), len(tags), m.hidden, m.conv_layers,  # type: ignore[arg-type]
@@ -144,7 +146,10 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
     guard = _guard(out / FP32, prov, out / "tokenizer.json")
     thresholds = category_thresholds(score_examples(guard, val, "calibrate"),
                                      dict(conf.thresholds.fpr), dict(conf.thresholds.hard_fpr))
-    tag_t, tag_grid = tag_thresholds(guard, [e for e in val if e.source == "presidio"])
+    benign_val = [e for e in val if e.source in BENIGN_TRAFFIC]
+    tag_t, tag_grid = tag_thresholds(guard, [e for e in val if e.source == "presidio"],
+                                     benign=benign_val[:: max(len(benign_val) // 600, 1)],
+                                     benign_cap=dict(conf.thresholds.tag_benign_spans))
     thresholds["tag"] = tag_t
     prov["thresholds"] = thresholds
     guard = _guard(out / FP32, prov, out / "tokenizer.json")
@@ -158,8 +163,11 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
                                        for op, f in conf.thresholds.fpr.items()},
                         "hard_sets": {"sets": list(HARD_SETS),
                                       "target_fpr": dict(conf.thresholds.hard_fpr)},
-                        "tag": {op: {"maximise": f"span F{b:g}", "overlap": "same type, IoU>=0.5"}
+                        "tag": {op: {"maximise": f"span F{b:g}", "overlap": "same type, IoU>=0.5",
+                                     "max_spans_per_benign_val_text":
+                                         conf.thresholds.tag_benign_spans.get(op)}
                                 for op, b in TAG_BETA.items()},
+                        "tag_negatives": list(conf.data.tag_negatives),
                         "split": "validation (by group per source)"},
         windows=prov["windows"], checks=CHECKS,
         tokenizer={"sha256": tok_sha, "max_tokens": 512, "truncation": TRUNCATION,

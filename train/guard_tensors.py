@@ -8,6 +8,7 @@ window puts a whole attack (if it fits) at a random place inside a benign window
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,12 +41,17 @@ class Item:
 
 
 def token_tags(ex: Example, encoder: GuardEncoder, normalizer: Normalizer,
-               tag_index: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               tag_index: dict[str, int], negatives: Collection[str] = ()
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ids, shapes and BIO tags of one example (the first token of a span ``B-T``, the
-    rest ``I-T``; IGNORE for texts of a source without PII labels)."""
+    rest ``I-T``); all ``O`` for texts of a ``negatives`` source (benign traffic taken as
+    PII-free: the tagger's negatives); IGNORE for texts of other sources without PII
+    labels."""
     norm = normalizer(ex.text)
     enc = encoder(norm.text)
     n = len(enc)
+    if ex.source in negatives:
+        return enc.ids, enc.shapes, np.zeros(n, dtype=np.int64)
     if ex.source != "presidio":
         return enc.ids, enc.shapes, np.full(n, IGNORE, dtype=np.int64)
     tags = np.zeros(n, dtype=np.int64)
@@ -62,11 +68,11 @@ def token_tags(ex: Example, encoder: GuardEncoder, normalizer: Normalizer,
 
 
 def tokenize(examples: list[Example], encoder: GuardEncoder,
-             tag_index: dict[str, int]) -> list[Item]:
+             tag_index: dict[str, int], negatives: Collection[str] = ()) -> list[Item]:
     normalizer = Normalizer()
     out = []
     for ex in tqdm(examples, desc="tokenize", unit="text", mininterval=2.0):
-        ids, shapes, tags = token_tags(ex, encoder, normalizer, tag_index)
+        ids, shapes, tags = token_tags(ex, encoder, normalizer, tag_index, negatives)
         out.append(Item(ids, shapes, tags, np.array(ex.labels, dtype=np.float32), ex.source))
     return out
 
