@@ -42,7 +42,7 @@ def load_presidio(score_threshold: float = 0.0) -> tuple[PresidioPatterns | None
     except ImportError as e:
         return None, f"presidio-analyzer not installed ({e.name}); pip install presidio-analyzer"
     offline = tldextract.TLDExtract(suffix_list_urls=())  # bundled snapshot, no download
-    tldextract.extract = offline  # type: ignore[assignment]  # used by email / URL recognizers
+    tldextract.extract = offline  # type: ignore[assignment, unused-ignore]  # used by email / URL recognizers
 
     class BlankEngine(SpacyNlpEngine):
         def __init__(self) -> None:
