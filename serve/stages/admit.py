@@ -43,7 +43,8 @@ class Admit(Stage[CoreServices]):
         ctx.router, ctx.artifact = svc.router_slot()
         body = ctx.body = parse_body(ctx.raw)
         # the gateway's own field never goes upstream, whether the cache stage is on or off
-        ctx.state[CACHE_FLAG] = body.pop(CACHE_FLAG, None)
+        if CACHE_FLAG in body:
+            ctx.state[CACHE_FLAG] = body.pop(CACHE_FLAG)
         ctx.requested_model = model = body["model"]
         ctx.stream = bool(body.get("stream", False))
         so = body.get("stream_options")

@@ -127,7 +127,8 @@ class RateLimitStage(Stage[Services]):
             ctx.extra_headers.update(headers)
             return
         self.refused.inc()
-        ctx.state[self.name] = {"log": {"refused": True, "bucket_per_minute": per_minute}}
+        ctx.state[self.name] = {"log": {"refused": True,
+                                        "requests_per_minute": limit.rate_per_s * 60}}
         headers.update({"retry-after": str(max(1, math.ceil(v.retry_after_s))),
                         "x-ratelimit-reset-requests": f"{v.retry_after_s:.3f}s"})
         raise GatewayError(429, f"Rate limit reached: this API key may send {per_minute} "
