@@ -1,18 +1,21 @@
-"""Exact fast path for the router's BERT WordPiece tokenizer on plain-ASCII text.
+"""Exact fast path for the router's BERT WordPiece tokenizer.
 
-For text made only of printable ASCII plus ``\\t``/``\\n``/``\\r``, BertNormalizer is a
-lowercase (accents, control chars and CJK spacing cannot occur), BertPreTokenizer splits
-on whitespace and isolates each ASCII punctuation char, so one regex yields the exact
-pre-tokens. Pre-tokenization splits on whitespace first, so the text is cut with
-``str.split()`` and each whitespace-free chunk maps through a bounded LRU cache
-``chunk -> WordPiece ids`` (a miss lowercases it, splits it into pre-tokens with the
-regex and asks the HF tokenizer's own WordPiece model, so ``[UNK]`` for words over
-``max_input_chars_per_word`` and unknown pieces are HF's). The tail of the ids is kept
-and [CLS]/[SEP] wrapped around it, as HF's left truncation does.
+BertNormalizer works per character (clean_text drops control chars and maps whitespace
+to a space, CJK chars are spaced, accents stripped after NFD, lowercase) and
+BertPreTokenizer splits on whitespace first, so the ids of a text are the concatenation
+of the ids of its whitespace-free chunks. The text is cut with ``str.split()`` and each
+chunk maps through a bounded LRU cache ``chunk -> WordPiece ids``. A miss on a
+printable-ASCII chunk lowercases it, splits it into pre-tokens with one regex (alnum
+runs, single punctuation chars) and asks the HF tokenizer's own WordPiece model (so
+``[UNK]`` for words over ``max_input_chars_per_word`` and unknown pieces are HF's); any
+other chunk goes through the whole HF pipeline on its own (accents, CJK, emoji). The tail
+of the ids is kept and [CLS]/[SEP] wrapped around it, as HF's left truncation does.
 
-Anything the fast path cannot guarantee (non-ASCII, other control chars, text holding
-an added token such as ``[SEP]``, a tokenizer whose configuration differs from
-all-MiniLM-L6-v2's) returns ``None`` and the caller falls back to HF ``tokenizers``.
+``str.split()`` cuts on a few characters BERT does not split on (``\\x0b``, ``\\x0c``,
+``\\x1c``-``\\x1f``, ``\\x85``: control chars clean_text deletes, so "a\\x0bb" is one
+word); text holding one of them, or an added token such as ``[SEP]``, and a tokenizer
+whose configuration differs from all-MiniLM-L6-v2's, return ``None`` and the caller
+falls back to HF ``tokenizers`` for the whole text.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
-CACHE_WORDS = 1 << 16  # LRU bound on cached chunks (~10 MB worst case)
+CACHE_WORDS = 1 << 16  # LRU bound on cached chunks
+CACHED_CHARS = 64  # longer chunks are encoded uncached (bounds the cache at ~10 MB)
 TAIL_CHARS_PER_TOKEN = 6  # pre-cut budget, as in tokenization._tail_start
 _WORDS = re.compile(r"[a-z0-9]+|[^a-z0-9 \t\n\r]")
-_UNSAFE = re.compile(r"[^\x20-\x7e\t\n\r]")  # anything but printable ASCII + \t\n\r
-_SPACE = frozenset(" \t\n\r")
+_PLAIN = re.compile(r"[\x21-\x7e]*")  # a whitespace-free chunk of printable ASCII
+# whitespace to str.split() but a deleted control char to BertNormalizer (see docstring)
+_SPLIT_MISMATCH = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
 
 
 def _config_ok(cfg: dict[str, Any]) -> bool:
@@ -55,17 +60,23 @@ class FastEncoder:
         self.enabled = _config_ok(cfg) and cls_id is not None and sep_id is not None
         self.cls_id, self.sep_id = cls_id or 0, sep_id or 0
         self._model = tok.model
+        self._whole = Tokenizer.from_str(tok.to_str())  # the HF pipeline, no trunc / pad
+        self._whole.no_truncation()
+        self._whole.no_padding()
         self.piece_ids = lru_cache(maxsize=CACHE_WORDS)(self._chunk_ids)
 
     def _chunk_ids(self, chunk: str) -> tuple[int, ...]:
-        """WordPiece ids of one whitespace-free chunk: its lowercased BERT pre-tokens
-        (alphanumeric runs, single punctuation chars) through HF's own WordPiece model."""
-        return tuple(t.id for w in _WORDS.findall(chunk.lower())
-                     for t in self._model.tokenize(w))
+        """WordPiece ids of one whitespace-free chunk: for printable ASCII its lowercased
+        BERT pre-tokens (alphanumeric runs, single punctuation chars) through HF's own
+        WordPiece model; otherwise HF's whole pipeline on the chunk alone."""
+        if _PLAIN.fullmatch(chunk):
+            return tuple(t.id for w in _WORDS.findall(chunk.lower())
+                         for t in self._model.tokenize(w))
+        return tuple(self._whole.encode(chunk, add_special_tokens=False).ids)
 
     def safe(self, text: str) -> bool:
         """Whether the fast path is exact for this text."""
-        if not self.enabled or not text.isascii() or _UNSAFE.search(text):
+        if not self.enabled or _SPLIT_MISMATCH.search(text):
             return False
         return not any(a in text for a in self.added)
 
@@ -73,8 +84,8 @@ class FastEncoder:
         """WordPiece ids of the whole text, no specials."""
         piece = self.piece_ids
         out: list[int] = []
-        for chunk in text.split():  # safe text: splits on exactly " \t\n\r"
-            out.extend(piece(chunk))
+        for chunk in text.split():  # safe text: str.split() cuts where BERT does
+            out.extend(piece(chunk) if len(chunk) <= CACHED_CHARS else self._chunk_ids(chunk))
         return out
 
     def encode_ids(self, text: str, max_tokens: int | None) -> list[int] | None:
@@ -86,7 +97,7 @@ class FastEncoder:
             return None
         if keep is not None and len(text) > keep * TAIL_CHARS_PER_TOKEN:
             cut = len(text) - keep * TAIL_CHARS_PER_TOKEN
-            while cut < len(text) and text[cut] not in _SPACE:
+            while cut < len(text) and not text[cut].isspace():
                 cut += 1
             body = self._body(text[cut:])  # a whitespace cut: its words are a suffix
             if len(body) < keep:

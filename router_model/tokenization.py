@@ -85,8 +85,9 @@ def fast_encoder(tok: Tokenizer) -> FastEncoder:
 def encode(tok: Tokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Tokenize a batch (keep-tail truncation, padded to the longest).
 
-    Plain-ASCII texts take the exact word-cached fast path (``fast_tokenizer``); the
-    rest, or a tokenizer it does not recognise, go through HF ``tokenizers``.
+    Texts take the exact word-cached fast path (``fast_tokenizer``); the few it steps
+    aside for (an added token, a control char ``str.split()`` cuts on), or a tokenizer
+    it does not recognise, go through HF ``tokenizers``.
 
     Returns:
         input_ids (B, T) int64 and attention_mask (B, T) int64, T = longest in batch.

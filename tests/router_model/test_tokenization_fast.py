@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,15 @@ ASCII_CASES = [
     "unbelievably antidisestablishmentarianism", "zzqxj qqqqq", "##", "## ##ing",
     "def f(x):\n    return [i * 2 for i in range(x)]  # python", "a\r\nb", "[", "]x[",
 ]
-FALLBACK_CASES = [
-    "Hello [SEP] world", "[MASK]", "[CLS]x", "café", "naïve façade", "日本語テキスト",
-    "\x00abc", "a\x0bb", "a\x0cb", "del\x7f", "a\x1fb", "€100", "non\u00a0breaking",
-    "e\u0301", "emoji 🙂 here", "\ufeffbom", "Ｆｕｌｌｗｉｄｔｈ",
+UNICODE_CASES = [  # per-chunk HF pipeline: accents, CJK, controls, unicode spaces
+    "café", "naïve façade", "日本語テキスト", "\x00abc", "del\x7f", "€100", "non\u00a0breaking",
+    "e\u0301", " \u0301x", "emoji 🙂 here", "\ufeffbom", "Ｆｕｌｌｗｉｄｔｈ", "a\u2028b\u2029c",
+    "zero\u200bwidth", "ΟΔΟΣ οδος", "İstanbul", "ǅemal", "x\u3000y\u205fz", "\x07bell",
+    "a\u202eb\u202c", "ﬁne ﬂow", "Ⅻ ①", "ß straße", "中文English混合", "x" * 90 + "é",
+]
+FALLBACK_CASES = [  # an added token, or a char str.split() cuts on but BERT deletes
+    "Hello [SEP] world", "[MASK]", "[CLS]x", "a\x0bb", "a\x0cb", "a\x1fb", "a\x85b",
+    "é\x1cb",
 ]
 
 
@@ -36,13 +42,33 @@ def _reference(max_tokens: int) -> Tokenizer:
 def test_adversarial_strings_match_hf(max_tokens: int) -> None:
     tok, ref = load_tokenizer(max_tokens), _reference(max_tokens)
     fast = fast_encoder(tok)
-    for text in ASCII_CASES:
+    for text in ASCII_CASES + UNICODE_CASES:
         assert fast.encode_ids(text, max_tokens) == ref.encode(text).ids, repr(text)
     for text in FALLBACK_CASES:
         assert fast.encode_ids(text, max_tokens) is None, repr(text)
-    for text in ASCII_CASES + FALLBACK_CASES:
+    for text in ASCII_CASES + UNICODE_CASES + FALLBACK_CASES:
         ids, mask = encode(tok, [text])
         assert ids[0].tolist() == ref.encode(text).ids and mask.all(), repr(text)
+
+
+CLASSES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Mc", "Me"}
+
+
+def test_every_code_point_class_matches_hf() -> None:
+    """Each whitespace, control, format, mark and separator char (and every 61st other
+    code point) inside, around and after a word: the fast path is HF's, or it steps
+    aside. (All 1,112,064 code points were checked once this way: 0 mismatches.)"""
+    tok, ref = load_tokenizer(512), _reference(512)
+    fast, n_fast = FastEncoder(tok), 0
+    for cp in range(0x110000):
+        c = chr(cp)
+        if 0xD800 <= cp < 0xE000 or (unicodedata.category(c) not in CLASSES and cp % 61):
+            continue
+        for text in (f"a{c}b", f"x {c}y", c, f"é{c}\u0301q {c}"):
+            got = fast.encode_ids(text, 512)
+            n_fast += got is not None
+            assert got is None or got == ref.encode(text).ids, (hex(cp), text)
+    assert n_fast > 40_000
 
 
 def test_long_word_is_unk_and_long_text_keeps_tail() -> None:
@@ -60,7 +86,7 @@ def test_random_fuzz_matches_hf() -> None:
     texts = ["".join(rng.choice(alphabet, size=int(rng.integers(0, 600)))) for _ in range(400)]
     texts += ["".join(rng.choice(alphabet[:-4], size=int(rng.integers(0, 600))))
               for _ in range(400)]  # pure ASCII: the fast path itself
-    assert sum(fast_encoder(tok).encode_ids(t, 64) is not None for t in texts) >= 400
+    assert sum(fast_encoder(tok).encode_ids(t, 64) is not None for t in texts) == 800
     for t in texts:
         assert encode(tok, [t])[0][0].tolist() == ref.encode(t).ids, repr(t[:60])
     ids, mask = encode(tok, texts[::9])  # a mixed batch: fast and fallback rows
@@ -116,7 +142,7 @@ def _check_all(prompts: list[str], max_tokens: int) -> int:
 def test_all_routerbench_prompts_match_hf(shared_data: Path) -> None:
     prompts = _real_prompts(shared_data, ("routerbench",))
     assert len(prompts) > 2000
-    assert _check_all(prompts, 512) > 0.9 * len(prompts)
+    assert _check_all(prompts, 512) > 0.999 * len(prompts)
 
 
 @pytest.mark.slow
@@ -125,4 +151,4 @@ def test_all_real_prompts_match_hf(shared_data: Path) -> None:
     prompts = _real_prompts(shared_data, ("routerbench", "routellm", "llmrouter"))
     assert len(prompts) > 15000
     for max_tokens in (64, 512):
-        assert _check_all(prompts, max_tokens) > 0.85 * len(prompts)
+        assert _check_all(prompts, max_tokens) > 0.999 * len(prompts)
