@@ -7,7 +7,8 @@ tokenize, learned windows, tagger, policy, redaction) per size; the output filte
 per streamed chunk (a real model answer from RouterBench streamed in 4-character
 chunks, the size of an SSE token delta); and, in the same run on the same inputs,
 Presidio's analyzer as it installs offline (pattern recognizers over a blank spaCy
-pipeline) with the ratio Presidio / guard. Prints JSON (``--out`` also writes it).
+pipeline) with the ratio Presidio / guard; where Presidio cannot run the ratio is null and
+``presidio_missing`` says why. Prints JSON (``--out`` also writes it).
 """
 
 from __future__ import annotations
@@ -98,6 +99,35 @@ def stream_cost(answers: list[str]) -> dict[str, Any]:
             "mean_us": float(v.mean())}
 
 
+def presidio_ratio(presidio: dict[str, float] | None, guard: dict[str, float],
+                   why: str) -> tuple[float | None, str | None]:
+    """(Presidio p50 / guard p50, None), or (None, why there is no ratio): a missing
+    comparison is null with its reason, never a number."""
+    if presidio is None:
+        return None, why
+    if not guard["p50_us"] > 0 or not presidio["p50_us"] > 0:
+        return None, (f"no ratio: p50 of Presidio {presidio['p50_us']} us, "
+                      f"of the guard {guard['p50_us']} us")
+    return presidio["p50_us"] / guard["p50_us"], None
+
+
+def size_row(size: int, texts: list[str], check: Any, presidio: Any, why: str,
+             presidio_reps: int) -> dict[str, Any]:
+    """One input size: the guard's timings and, on the first ``presidio_reps`` (at least
+    20) of the same texts, Presidio's with the p50 ratio; without Presidio the ratio is
+    None and ``presidio_missing`` says why (``why``: what ``load_presidio`` returned)."""
+    row: dict[str, Any] = {"bytes": size, "guard": stats(timed(check, texts)),
+                           "presidio": None}
+    if presidio is not None:
+        few = texts[: max(presidio_reps, 20)]
+        row["presidio"] = stats(timed(presidio.analyze, few, warmup=3))
+    ratio, missing = presidio_ratio(row["presidio"], row["guard"], why)
+    row["presidio_over_guard_p50"] = ratio
+    if missing is not None:
+        row["presidio_missing"] = missing
+    return row
+
+
 def real_answers(count: int) -> list[str]:
     import pandas as pd
 
@@ -115,19 +145,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                            "loadavg_start": os.getloadavg()[0], "sizes": {}}
     inputs = {k: bench_inputs(n, args.reps if n < 16384 else args.reps // 2)
               for k, n in SIZES.items()}
-    presidio = None
-    if not args.no_presidio:
+    presidio: Any = None
+    if args.no_presidio:
+        how = "not run: --no-presidio"
+    else:
         from eval.guard_presidio import load_presidio
 
         presidio, how = load_presidio()
-        out["presidio"] = how
+    out["presidio"] = how
+    out["presidio_available"] = presidio is not None
     for name, texts in tqdm(inputs.items(), desc="bench guard", unit="size"):
-        row: dict[str, Any] = {"bytes": SIZES[name], "guard": stats(timed(guard.check, texts))}
-        if presidio is not None:
-            few = texts[: max(args.presidio_reps, 20)]
-            row["presidio"] = stats(timed(presidio.analyze, few, warmup=3))
-            row["presidio_over_guard_p50"] = row["presidio"]["p50_us"] / row["guard"]["p50_us"]
-        out["sizes"][name] = row
+        out["sizes"][name] = size_row(SIZES[name], texts, guard.check, presidio, how,
+                                      args.presidio_reps)
     out["output_filter"] = stream_cost(real_answers(args.answers))
     out["loadavg_end"] = os.getloadavg()[0]
     return out
@@ -142,7 +171,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--int8", action="store_true")
     p.add_argument("--no-presidio", action="store_true")
     p.add_argument("--out", type=Path, default=None)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    for flag in ("reps", "presidio_reps", "answers"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+    if args.reps < 2:
+        p.error("--reps must be at least 2 (16 KB runs half as many inputs)")
+    return args
 
 
 def main(argv: list[str]) -> int:
