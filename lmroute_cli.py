@@ -9,6 +9,7 @@
     lmroute guard {train,scan,eval} ...    guardrails (prompt injection, harmful, PII)
     lmroute memory {build,context,eval,...} ...   conversation memory
     lmroute cache {pairs,eval} ...         semantic cache
+    lmroute verifier train router=DIR out_dir=DIR   the cascade's verifier (lmroute/verified)
     lmroute bench {data,train,router,gateway} ...
 
 Each subcommand lives in its package (``<pkg>/cli.py``, ``main(argv) -> int``) and is
@@ -30,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "guard": ("router_model.guard.cli", "Guardrails: train, scan, eval"),
     "memory": ("serve.memory.cli", "Conversation memory: build, context, eval, erase"),
     "cache": ("serve.cache.cli", "Semantic cache: pairs, eval"),
+    "verifier": ("router_model.verifier_cli", "The cascade's answer verifier: train"),
     "bench": ("lmroute_bench", "Benchmarks: data, train, router, gateway (print JSON)"),
 }
 
