@@ -32,15 +32,31 @@ class PresidioPatterns:
                      "presidio") for r in res]
 
 
+NEEDED = ("presidio_analyzer", "spacy", "tldextract")
+
+
+def missing_modules() -> list[str]:
+    """The modules of ``NEEDED`` that are not installed (all of them are reported, not
+    only the first import that fails)."""
+    from importlib.util import find_spec
+
+    return [m for m in NEEDED if find_spec(m) is None]
+
+
 def load_presidio(score_threshold: float = 0.0) -> tuple[PresidioPatterns | None, str]:
     """(analyzer, how it was built) or (None, why not)."""
+    missing = missing_modules()
+    if missing:
+        return None, (f"presidio-analyzer cannot run: modules {', '.join(missing)} not "
+                      "installed (no lmroute extra declares them; pip install "
+                      "presidio-analyzer, which brings spacy and tldextract)")
     try:
         import spacy
         import tldextract
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.nlp_engine import SpacyNlpEngine
     except ImportError as e:
-        return None, f"presidio-analyzer not installed ({e.name}); pip install presidio-analyzer"
+        return None, f"presidio-analyzer cannot be imported: {type(e).__name__}: {e}"
     offline = tldextract.TLDExtract(suffix_list_urls=())  # bundled snapshot, no download
     tldextract.extract = offline  # type: ignore[assignment, unused-ignore]  # used by email / URL recognizers
 
