@@ -128,8 +128,8 @@ class PipelineSettings:
 @dataclass
 class PluginSettings:
     """A stage switched on by a config group (conf/rate_limit/, conf/guard/, conf/memory/,
-    conf/cache/): ``stage`` = ``{_target_: ..., <kwargs>}``, inserted before the stage
-    ``before``."""
+    conf/cache/, conf/verify/): ``stage`` = ``{_target_: ..., <kwargs>}``, inserted before
+    the stage ``before``."""
 
     enabled: bool = False
     stage: dict[str, Any] = field(default_factory=dict)
@@ -138,7 +138,7 @@ class PluginSettings:
 
 # the plug-in groups, in the order they are inserted (each just before its anchor, so with
 # the same anchor this is also their order in the pipeline)
-PLUGIN_GROUPS = ("rate_limit", "guard", "memory", "cache")
+PLUGIN_GROUPS = ("rate_limit", "guard", "memory", "cache", "verify")
 
 
 @dataclass
@@ -229,6 +229,7 @@ class ServeSettings:
     memory: PluginSettings = field(default_factory=PluginSettings)
     cache: PluginSettings = field(default_factory=PluginSettings)
     rate_limit: PluginSettings = field(default_factory=PluginSettings)
+    verify: PluginSettings = field(default_factory=PluginSettings)  # conf/verify/
     state: StateSettings = field(default_factory=StateSettings)
     logging_policy: str = "lmroute-router"
     access_log: bool = False

@@ -1,7 +1,8 @@
 """Build the request pipeline from the serve config: the core stages of
 ``pipeline.stages`` (conf/pipeline/default.yaml), then each enabled plug-in (the rate
-limit, guard, memory and cache groups, in ``PLUGIN_GROUPS`` order, then ``pipeline.extra``)
-inserted before the stage it names. Stages are built from ``_target_`` entries here, at the
+limit, guard, memory, cache and verify groups, in ``PLUGIN_GROUPS`` order, then
+``pipeline.extra``) inserted before the stage it names (with the stages it brings along,
+``companions()``). Stages are built from ``_target_`` entries here, at the
 service's composition root, and nowhere else; each gets plain keyword arguments.
 """
 
@@ -50,8 +51,18 @@ def build_pipeline(settings: ServeSettings) -> Pipeline:
     plugins += [(f"pipeline.extra[{i}]", _plugin(e, f"pipeline.extra[{i}]"))
                 for i, e in enumerate(settings.pipeline.extra)]
     for where, p in plugins:
-        pipeline.insert_before(p.before, build_stage(p.stage, f"{where}.stage"))
+        stage = build_stage(p.stage, f"{where}.stage")
+        pipeline.insert_before(p.before, stage)
+        for anchor, companion in _companions(stage):
+            pipeline.insert_before(anchor, companion)
     return pipeline
+
+
+def _companions(stage: Stage[Any]) -> list[tuple[str, Stage[Any]]]:
+    """Stages a plug-in brings along, each before its own anchor (``companions()`` ->
+    [(anchor, stage)]; e.g. the verify stage's streaming gate before ``route``)."""
+    fn = getattr(stage, "companions", None)
+    return list(fn()) if callable(fn) else []
 
 
 def _plugin(entry: Any, where: str) -> PluginSettings:
