@@ -14,6 +14,7 @@ from typing import Any
 
 from eval.suite.methods import MethodSpec
 from router_model.policies import blend as _blend  # noqa: F401  (registers "blend")
+from router_model.policies import stacked as _stacked  # noqa: F401  (registers "stacked")
 from router_model.policies.base import Policy
 
 # variants on other features than the shipped static ones
@@ -31,6 +32,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
 # other registered policies on the static features, with the grid the protocol tunes
 POLICIES: dict[str, tuple[str, tuple[dict[str, Any], ...]]] = {
     "blend": ("blend", tuple({"alpha": a} for a in (0.3, 0.6, 0.85))),
+    # logit-space stacking of the ensemble and the inferred prior, per model (stacked.py)
+    "stacked": ("stacked", ({},)),
+    # Platt calibration of the ensemble alone (the same class without the prior view)
+    "platt": ("stacked", ({"use_prior": False},)),
 }
 
 

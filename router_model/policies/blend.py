@@ -49,19 +49,18 @@ class BlendPolicy(Policy):
         return {"alpha": self.alpha, "C": self.C, **self.base}
 
 
-class BlendModule(nn.Module):
-    """The blend as a torch module (same arithmetic as ``BlendPolicy.predict``)."""
+class InferredPriorModule(nn.Module):
+    """The inferred task prior as a torch module: features (B, d) -> softmax(linear) @ the
+    (T, M) prior table, (B, M); the same arithmetic as ``InferredTaskPriorPolicy.predict``
+    for quality."""
 
-    def __init__(self, base: nn.Module, prior: InferredTaskPriorPolicy, alpha: float) -> None:
+    def __init__(self, prior: InferredTaskPriorPolicy) -> None:
         super().__init__()
-        self.base, self.alpha = base, float(alpha)
         table = np.stack([prior.prior_.task_means_[str(t)][0] for t in prior.tasks_])
         self.register_buffer("table", torch.from_numpy(table.astype(np.float32)))  # (T, M)
-        d = len(prior.tasks_)
-        if d == 1:
+        self.single = len(prior.tasks_) == 1
+        if self.single:
             w, b = np.zeros((1, 1)), np.zeros(1)
-            self.clf = nn.Linear(1, 1)
-            self.single = True
         else:
             clf = prior.clf_
             order = [list(clf.classes_).index(t) for t in prior.tasks_]
@@ -69,17 +68,26 @@ class BlendModule(nn.Module):
             if coef.shape[0] == 1:  # binary: sklearn keeps one row for class 1
                 coef, icpt = np.vstack([-coef / 2, coef / 2]), np.r_[-icpt / 2, icpt / 2]
             w, b = coef[order], icpt[order]
-            self.clf = nn.Linear(w.shape[1], w.shape[0])
-            self.single = False
+        self.clf = nn.Linear(w.shape[1], w.shape[0])
         with torch.no_grad():
             self.clf.weight.copy_(torch.from_numpy(np.asarray(w, np.float32)))
             self.clf.bias.copy_(torch.from_numpy(np.asarray(b, np.float32)))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        q, c, lat, e = self.base(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         table = self.get_buffer("table")
         if self.single:
-            prior = table.expand(x.shape[0], -1)
-        else:
-            prior = torch.softmax(self.clf(x), dim=1) @ table
-        return self.alpha * q + (1 - self.alpha) * prior, c, lat, e
+            return table.expand(x.shape[0], -1)
+        return torch.softmax(self.clf(x), dim=1) @ table
+
+
+class BlendModule(nn.Module):
+    """The blend as a torch module (same arithmetic as ``BlendPolicy.predict``)."""
+
+    def __init__(self, base: nn.Module, prior: InferredTaskPriorPolicy, alpha: float) -> None:
+        super().__init__()
+        self.base, self.alpha = base, float(alpha)
+        self.prior = InferredPriorModule(prior)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        q, c, lat, e = self.base(x)
+        return self.alpha * q + (1 - self.alpha) * self.prior(x), c, lat, e
