@@ -41,6 +41,26 @@ def cascade_blocks(res: SuiteResult) -> list[Block]:
                   rows=rows)]
 
 
+def agree_blocks(res: SuiteResult) -> list[Block]:
+    """The agreement cascade's pair (chosen on each split's fit rows) and its statistics."""
+    if not res.cascade_agree:
+        return []
+    rows = [[str(c["split"]), " + ".join(str(m) for m in c["pair"]),  # type: ignore[attr-defined]
+             f"{100 * float(c['agreement']):.1f}%",  # type: ignore[arg-type]
+             _f(c["precision_when_agree"]),
+             f"{100 * float(c['pair_cost_fraction']):.1f}%"]  # type: ignore[arg-type]
+            for c in res.cascade_agree]
+    return [Block("h2", "routerbench: agreement cascade"),
+            Block("p", "Two models answer; when their answers' keys agree the first one's "
+                  "answer is served (both paid), else the router's pick at each sweep "
+                  "weight answers too (`eval/suite/cascade_agree.py`). The pair is chosen "
+                  "on the split's train + validation requests. Its AIQ and hull cost are in "
+                  "the routerbench/all table (method `cascade_agree`)."),
+            Block("table", header=["split", "pair (answer, check)", "agreement on test",
+                                   "accuracy when they agree", "pair cost / gpt-4"],
+                  rows=rows)]
+
+
 def onboard_frame(res: SuiteResult) -> pd.DataFrame:
     return pd.DataFrame(res.onboard)
 

@@ -18,7 +18,7 @@ from eval import curves as cv
 def _color(name: str) -> str | None:
     return {"router": "#d62728", "oracle": "#9467bd", "task_prior": "#2ca02c",
             "knn_shrunk": "#1f77b4", "logistic": "#ff7f0e", "zero_router": "#7f7f7f",
-            "cascade": "#17becf", "router_blend": "#e377c2"}.get(name)
+            "cascade": "#17becf", "cascade_agree": "#bcbd22", "router_blend": "#e377c2"}.get(name)
 
 
 def cost_quality(points: dict[str, list[list[float]]], title: str, path: Path) -> Path:

@@ -103,12 +103,14 @@ def write_report(res: SuiteResult, out_dir: Path,
     head = headline(summary)
     summary["headline"] = head
     (out_dir / "suite.json").write_text(json.dumps(summary, indent=2))
-    from eval.suite.extras import cascade_blocks, onboard_blocks
+    from eval.suite.extras import agree_blocks, cascade_blocks, onboard_blocks
 
     summary["cascade"] = res.cascade
+    summary["cascade_agree"] = res.cascade_agree
     summary["onboard"] = res.onboard
     (out_dir / "suite.json").write_text(json.dumps(summary, indent=2, default=str))
-    bs = _blocks(summary, figs) + cascade_blocks(res) + onboard_blocks(res, out_dir) + \
+    bs = _blocks(summary, figs) + cascade_blocks(res) + agree_blocks(res) + \
+        onboard_blocks(res, out_dir) + \
         (extra or [])
     md, page = out_dir / "report.md", out_dir / "report.html"
     md.write_text(to_markdown(bs))

@@ -20,6 +20,7 @@ from data.matrix import FullInfo
 from eval.bootstrap import Bootstrap
 from eval.curves import reference_index
 from eval.suite.cascade import cascade_for_split
+from eval.suite.cascade_agree import agree_cascade_for_split
 from eval.suite.cost_model import LogLinearCost
 from eval.suite.datasets import SuiteData, load_dataset
 from eval.suite.features import FeatureBank
@@ -76,6 +77,7 @@ class SuiteResult:
     curves: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
     facts: dict[str, dict[str, object]] = field(default_factory=dict)
     cascade: list[dict[str, object]] = field(default_factory=list)  # per split (RouterBench)
+    cascade_agree: list[dict[str, object]] = field(default_factory=list)  # per split
     onboard: list[dict[str, object]] = field(default_factory=list)  # rows (RouterBench)
 
 
@@ -171,11 +173,13 @@ def _split_figures(s: SuiteSettings, data: SuiteData, split: Split,
     choices = {k: sweep_choices(f.quality, cost_test, grid) for k, f in fitted.items()}
     choices[ORACLE] = sweep_choices(test.quality, test.cost_usd, grid)
     outcomes = {k: realised_sweep(test, ch) for k, ch in choices.items()}
+    ref = reference_index(test.quality.mean(0), test.cost_usd.mean(0), test.models,
+                          data.spec.reference)
     if data.spec.name == "routerbench" and s.cascade and "router" in fitted:
         outcomes["cascade"] = cascade_for_split(s, data, split, fitted["router"], static,
                                                 cost_test, grid, res)
-    ref = reference_index(test.quality.mean(0), test.cost_usd.mean(0), test.models,
-                          data.spec.reference)
+        outcomes["cascade_agree"] = agree_cascade_for_split(
+            s, data, split, fitted["router"], cost_test, grid, ref, res)
     group = figs.setdefault("all", {})
     for method, f in curve_figures(test, outcomes, boot, ref, s.quality_frac).items():
         _add(group, f, method)

@@ -52,7 +52,7 @@ def summarize(res: SuiteResult, alpha: float = 0.05) -> dict[str, Any]:
 
 
 def _diffs(meths: dict[str, list], alpha: float) -> dict[str, dict[str, Any]]:
-    routers = [m for m in meths if m.startswith(ROUTER) or m == "cascade"]
+    routers = [m for m in meths if m.startswith(ROUTER) or m.startswith("cascade")]
     return {r: {b: paired_diff(meths[r], meths[b], alpha).to_dict()
                 for b in meths if b != r} for r in routers}
 
