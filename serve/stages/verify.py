@@ -100,7 +100,8 @@ class VerifyStage(Stage[CoreServices]):
         if self.profile not in svc.settings.profiles:
             raise ValueError(f"verify.stage.profile: {self.profile!r} is not in profiles "
                              f"(have {sorted(svc.settings.profiles)})")
-        self.runtime = VerifierRuntime(self.artifact)
+        self.runtime = rt = VerifierRuntime(self.artifact)
+        rt.score(np.zeros(rt.d_prompt, dtype=np.float32), "warm up", rt.models[0])
         log.info("verify: %s serves %s (tau %.3f, %d models)", self.artifact, self.profile,
                  self.tau, len(self.runtime.models))
 
@@ -112,8 +113,8 @@ class VerifyStage(Stage[CoreServices]):
         ctx.state[self.name] = st
         call1 = _call_record(first, res)
         st["calls"] = [call1]
-        score, why = self._score(ctx, answer_text(res), first.model)
-        call1["score"] = score
+        why = self._score(ctx, answer_text(res), call1)
+        score = call1["score"]
         if score is None:
             return self._outcome(ctx, st, "unverified", why)
         if score >= self.tau:
@@ -135,7 +136,7 @@ class VerifyStage(Stage[CoreServices]):
                                  f"to {routes[0].model} failed")
         route, res = got
         call2 = _call_record(route, res)
-        call2["score"] = self._score(ctx, answer_text(res), route.model)[0]
+        self._score(ctx, answer_text(res), call2)
         st["calls"].append(call2)
         ctx.answered, ctx.result = route, res
         self._outcome(ctx, st, "escalated", f"score {score:.3f} < tau {self.tau:.3f}: "
@@ -150,22 +151,23 @@ class VerifyStage(Stage[CoreServices]):
         if s is not None:
             ctx.extra_headers["x-lmroute-verifier-score"] = f"{s:.4f}"
 
-    def _score(self, ctx: RequestContext, text: str | None,
-               model: str) -> tuple[float | None, str]:
-        """(p(correct), "") or (None, why it was not scored)."""
+    def _score(self, ctx: RequestContext, text: str | None, rec: dict[str, Any]) -> str:
+        """Write p(correct) (``score``, None when not scored) and its time into the call's
+        record ``rec``; returns why it was not scored ("" when it was)."""
         rt = self.runtime
         assert rt is not None
+        rec["score"] = None
         embed = getattr(ctx.router, "embed", None)
         if text is None:
-            return None, "the answer has no text"
+            return "the answer has no text"
         if embed is None or ctx.artifact != rt.router_sha:
-            return None, "the serving router is not the one the verifier was trained for"
-        if not rt.knows(model):
-            return None, f"{model} is not one of the verifier's models"
+            return "the serving router is not the one the verifier was trained for"
+        if not rt.knows(rec["model"]):
+            return f"{rec['model']} is not one of the verifier's models"
         t = time.perf_counter()
-        p = rt.score(np.asarray(embed([ctx.text]))[0], text, model)
-        ctx.state[self.name]["verifier_us"] = round((time.perf_counter() - t) * 1e6, 1)
-        return p, ""
+        rec["score"] = rt.score(np.asarray(embed([ctx.text]))[0], text, rec["model"])
+        rec["verifier_us"] = round((time.perf_counter() - t) * 1e6, 1)
+        return ""
 
     def _targets(self, ctx: RequestContext, svc: CoreServices, first: Route,
                  first_cost: float) -> tuple[list[Route], str]:
