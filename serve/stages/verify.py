@@ -176,8 +176,11 @@ class VerifyStage(Stage[CoreServices]):
         if d is None:
             return [], "no routing decision (fallback backend answered)"
         q0 = d.quality.get(first.model, -np.inf)
-        better = sorted((m for m in ctx.allowed if m != first.model and d.quality[m] > q0),
-                        key=lambda m: -d.utility.get(m, -1e30))
+        # models whose call already failed in this request (the chain fell back) are skipped
+        failed = {r.model for r in ctx.chain[:ctx.chain.index(first)]} \
+            if first in ctx.chain else set()
+        better = sorted((m for m in ctx.allowed if m != first.model and m not in failed
+                         and d.quality[m] > q0), key=lambda m: -d.utility.get(m, -1e30))
         if not better:
             return [], f"no allowed model is predicted better than {first.model}"
         out_tokens = ctx.max_tokens or svc.settings.default_max_tokens

@@ -183,6 +183,15 @@ def test_no_better_model_failed_second_call_and_foreign_router(artifact: Path) -
     run(VerifyStage(str(artifact)), c, services(b), 15e-6)
     assert c.state["verify"]["outcome"] == "kept" and c.answered is c.chain[0]
     assert "failed" in c.state["verify"]["why"] and c.cost_usd == 15e-6
+    b = _backends()
+    c = routed("m-mid", BAD, b)  # m-mid answered after m-cheap failed: m-strong is next
+    c.chain = [Route("m-cheap", b["m-cheap"]), c.chain[0]]  # type: ignore[arg-type]
+    c.answered = c.chain[1]
+    c.decision = Decision("m-cheap", 0, 1.0, 1.0, "argmax utility",
+                          {**UTILITY, "m-cheap": 0.95}, {**QUALITY, "m-cheap": 0.95})
+    run(VerifyStage(str(artifact)), c, services(b), 15e-5)
+    assert c.answered is not None and c.answered.model == "m-strong"  # not the failed m-cheap
+    assert b["m-cheap"].calls == 0
     c = routed("m-cheap", BAD, b, artifact="another-router")
     run(VerifyStage(str(artifact)), c, services(b), 15e-6)
     assert c.state["verify"]["outcome"] == "unverified"
