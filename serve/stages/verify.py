@@ -100,7 +100,7 @@ class VerifyStage(Stage[CoreServices]):
         if self.profile not in svc.settings.profiles:
             raise ValueError(f"verify.stage.profile: {self.profile!r} is not in profiles "
                              f"(have {sorted(svc.settings.profiles)})")
-        self.runtime = rt = VerifierRuntime(self.artifact)
+        self.runtime = rt = await svc.run_sync(VerifierRuntime, self.artifact)
         rt.score(np.zeros(rt.d_prompt, dtype=np.float32), "warm up", rt.models[0])
         log.info("verify: %s serves %s (tau %.3f, %d models)", self.artifact, self.profile,
                  self.tau, len(self.runtime.models))
@@ -113,7 +113,7 @@ class VerifyStage(Stage[CoreServices]):
         ctx.state[self.name] = st
         call1 = _call_record(first, res)
         st["calls"] = [call1]
-        why = self._score(ctx, answer_text(res), call1)
+        why = await self._score(ctx, svc, answer_text(res), call1)
         score = call1["score"]
         if score is None:
             return self._outcome(ctx, st, "unverified", why)
@@ -136,7 +136,7 @@ class VerifyStage(Stage[CoreServices]):
                                  f"to {routes[0].model} failed")
         route, res = got
         call2 = _call_record(route, res)
-        self._score(ctx, answer_text(res), call2)
+        await self._score(ctx, svc, answer_text(res), call2)
         st["calls"].append(call2)
         ctx.answered, ctx.result = route, res
         self._outcome(ctx, st, "escalated", f"score {score:.3f} < tau {self.tau:.3f}: "
@@ -151,9 +151,11 @@ class VerifyStage(Stage[CoreServices]):
         if s is not None:
             ctx.extra_headers["x-lmroute-verifier-score"] = f"{s:.4f}"
 
-    def _score(self, ctx: RequestContext, text: str | None, rec: dict[str, Any]) -> str:
+    async def _score(self, ctx: RequestContext, svc: CoreServices, text: str | None,
+                     rec: dict[str, Any]) -> str:
         """Write p(correct) (``score``, None when not scored) and its time into the call's
-        record ``rec``; returns why it was not scored ("" when it was)."""
+        record ``rec``; returns why it was not scored ("" when it was). Inline when the
+        request is alone in flight, else on the gateway's workers (as the route stage)."""
         rt = self.runtime
         assert rt is not None
         rec["score"] = None
@@ -165,7 +167,12 @@ class VerifyStage(Stage[CoreServices]):
         if not rt.knows(rec["model"]):
             return f"{rec['model']} is not one of the verifier's models"
         t = time.perf_counter()
-        rec["score"] = rt.score(np.asarray(embed([ctx.text]))[0], text, rec["model"])
+        args = (rt, embed, ctx.text, text, rec["model"])
+        s = svc.settings
+        if s.route_in_thread and getattr(svc, "in_flight", 0) >= s.route_thread_min_in_flight:
+            rec["score"] = await svc.run_sync(_p_correct, *args)
+        else:
+            rec["score"] = _p_correct(*args)
         rec["verifier_us"] = round((time.perf_counter() - t) * 1e6, 1)
         return ""
 
@@ -218,6 +225,12 @@ class VerifyStage(Stage[CoreServices]):
             await _add_first_call(ctx, svc, calls[0])
         st["total_cost_usd"] = ctx.cost_usd
         st["log"] = {k: v for k, v in st.items() if k != "log"}
+
+
+def _p_correct(rt: VerifierRuntime, embed: Any, prompt: str, answer: str, model: str
+               ) -> float:
+    """The router's features of the prompt, then the verifier's score of the answer."""
+    return rt.score(np.asarray(embed([prompt]))[0], answer, model)
 
 
 def _fits(b: Any, ctx: RequestContext, w: Any, spent_ms: float, first_cost: float,

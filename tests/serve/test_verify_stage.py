@@ -87,8 +87,11 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def services(backends: dict[str, FakeBackend], keys: Any = None) -> Any:
     raw = base_settings("http://127.0.0.1:9/v1", Path("/tmp/unused"))
     raw["profiles"]["lmroute/verified"] = {"w_cost": 5.0}
+    async def run_sync(fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
     return SimpleNamespace(settings=settings_from_dict(raw), metrics=GatewayMetrics(),
-                           pool=FakePool(backends), keys=keys)
+                           pool=FakePool(backends), keys=keys, run_sync=run_sync)
 
 
 def routed(first: str, answer: str, backends: dict[str, FakeBackend],
@@ -137,6 +140,7 @@ def test_accepted_answer_is_one_call(artifact: Path) -> None:
 def test_rejected_answer_escalates_once_by_utility_and_pays_both(artifact: Path) -> None:
     b = _backends()
     c, svc = routed("m-cheap", BAD, b), services(b)
+    svc.in_flight = 3  # busy gateway: the scores run on the workers (run_sync)
     run(VerifyStage(str(artifact)), c, svc, 15 * 1e-5)
     st = c.state["verify"]["log"]
     assert st["outcome"] == "escalated", st
