@@ -48,8 +48,8 @@ def load_presidio(score_threshold: float = 0.0) -> tuple[PresidioPatterns | None
     missing = missing_modules()
     if missing:
         return None, (f"presidio-analyzer cannot run: modules {', '.join(missing)} not "
-                      "installed (no lmroute extra declares them; pip install "
-                      "presidio-analyzer, which brings spacy and tldextract)")
+                      "installed (the dev extra declares it: pip install -e '.[dev]', "
+                      "which brings spacy and tldextract)")
     try:
         import spacy
         import tldextract
