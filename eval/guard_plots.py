@@ -55,21 +55,29 @@ def roc_pr(m: dict[str, Any], category: str, path: Path) -> Path:
 
 
 def pii_bars(m: dict[str, Any], path: Path) -> Path:
-    """Span F2 per entity type: guard, and Presidio's patterns where comparable."""
+    """Span F2 per entity type: guard, and Presidio's patterns where comparable. Two
+    totals: ``ALL`` (every type; Presidio scored on all of them too) and ``ALL comparable``
+    (only the types Presidio's patterns cover, for both)."""
     g = m["pii"]["guard"]
-    pres = (m["pii"].get("presidio") or {}).get("scores", {})
-    types = [t for t in sorted(g) if t != "ALL"] + ["ALL"]
+    pr = m["pii"].get("presidio") or {}
+    pres = pr.get("scores", {}) if pr.get("available", True) else {}
+    types = [t for t in sorted(g) if t != "ALL"] + ["ALL", "ALL comparable"]
+    ours = [g[t]["f2"] for t in types[:-1]]
+    ours.append(m["pii"].get("guard_comparable", {}).get("ALL", {}).get("f2", np.nan))
     x = np.arange(len(types))
     fig, ax = plt.subplots(figsize=(13, 4.5))
-    ax.bar(x - 0.2, [g[t]["f2"] for t in types], 0.4, label="lmroute guard")
+    ax.bar(x - 0.2, ours, 0.4, label="lmroute guard")
     if pres:
-        ax.bar(x + 0.2, [pres.get(t, {}).get("f2", np.nan) for t in types], 0.4,
-               label="Presidio patterns (blank spaCy; comparable types only)")
+        theirs = [pres.get(t, {}).get("f2", np.nan) if t != "ALL" else np.nan
+                  for t in types[:-1]]
+        theirs[types.index("ALL")] = pr.get("all_types", {}).get("f2", np.nan)
+        theirs.append(pres.get("ALL", {}).get("f2", np.nan))
+        ax.bar(x + 0.2, theirs, 0.4, label="Presidio patterns (blank spaCy, no NER model)")
     ax.set_xticks(x, types, rotation=45, ha="right", fontsize=8)
     ax.axhline(0.85, color="grey", lw=0.8, ls=":")
     ax.set(ylim=(0, 1.05), ylabel="span F2 (same type, IoU >= 0.5)",
            title=f"PII on held-out Presidio templates ({m['pii']['n_texts']} texts)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left")
     return _save(fig, path)
 
 

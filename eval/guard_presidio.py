@@ -68,6 +68,8 @@ def load_presidio(score_threshold: float = 0.0) -> tuple[PresidioPatterns | None
         def load(self) -> None:
             pass
 
+    # it logs "Fetching all recognizers" at INFO on every analyze() call
+    logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
     eng = BlankEngine()
     reg = RecognizerRegistry()
     reg.load_predefined_recognizers(languages=["en"], nlp_engine=eng)

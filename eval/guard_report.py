@@ -87,13 +87,22 @@ def _benign_table(m: dict[str, Any]) -> Block:
 
 
 def _pii_table(m: dict[str, Any]) -> Block:
+    """Per entity type; ``ALL`` is every type for both systems, ``ALL comparable`` only the
+    types Presidio's patterns cover (for both)."""
     g = m["pii"]["guard"]
-    pres = (m["pii"].get("presidio") or {}).get("scores", {})
+    pr = m["pii"].get("presidio") or {}
+    pres = pr.get("scores", {}) if pr.get("available", True) else {}
     rows = []
     for t in [*sorted(k for k in g if k != "ALL"), "ALL"]:
-        r, p = g[t], pres.get(t)
+        r = g[t]
+        p = (pr.get("all_types") if pres else None) if t == "ALL" else pres.get(t)
         rows.append([t, str(r["tp"] + r["fn"]), _f(r["precision"]), _f(r["recall"]),
                      _f(r["f2"]), _f(p["f2"]) if p else ""])
+    comp = m["pii"].get("guard_comparable", {}).get("ALL")
+    if comp:
+        p = pres.get("ALL")
+        rows.append(["ALL comparable", str(comp["tp"] + comp["fn"]), _f(comp["precision"]),
+                     _f(comp["recall"]), _f(comp["f2"]), _f(p["f2"]) if p else ""])
     return Block("table", header=["entity type", "gold spans", "precision", "recall", "F2",
                                   "Presidio patterns F2"], rows=rows)
 
