@@ -32,18 +32,19 @@ TAU_RULES = ("youden", "precision")
 
 @dataclass
 class VerifierTrainArgs:
-    """Plain arguments of ``train_verifier_artifact`` (the CLI's schema mirrors them)."""
+    """Plain arguments of ``train_verifier_artifact``; the defaults live in one place, the
+    CLI's schema (``verifier_cli.VerifierTrainConf``, conf/verifier_train.yaml)."""
 
     router: Path
     out_dir: Path
     shared_data: Path
-    val_fraction: float = 0.2
-    seed: int = 0
-    max_requests: int | None = None
-    answer_dim: int = 256
-    sif_a: float = 1e-3
-    tau_rule: str = "youden"
-    target_precision: float = 0.9
+    val_fraction: float
+    seed: int
+    max_requests: int | None
+    answer_dim: int
+    sif_a: float
+    tau_rule: str
+    target_precision: float
 
     def validate(self) -> VerifierTrainArgs:
         if not 0.0 < self.val_fraction < 1.0:
@@ -90,19 +91,6 @@ def validation_stats(p: np.ndarray, correct: np.ndarray, tau: float) -> dict[str
             "correct_rate": float(correct.mean())}
 
 
-def _answer_bank(texts: np.ndarray, fit_rows: np.ndarray, dim: int, sif_a: float,
-                 max_tokens: int) -> tuple[torch.nn.Module, np.ndarray]:
-    """The answer featurizer (SIF counted on ``fit_rows``' answers) and (n, M, d_a)
-    features: ``eval.suite.cascade.answer_features``, keeping the module to export."""
-    from eval.suite.features import FeatureBank
-
-    n, M = texts.shape
-    fit_idx = (fit_rows[:, None] * M + np.arange(M)).ravel()
-    bank = FeatureBank([str(t) for t in texts.ravel()], dim, sif_a, max_tokens, tail_tokens=0)
-    module, feats = bank.static(fit_idx)
-    return module, feats.reshape(n, M, -1)
-
-
 def _prompt_features(router: Any, queries: np.ndarray, batch: int = 64) -> np.ndarray:
     out = [router.embed([str(q) or " " for q in queries[s:s + batch]])
            for s in range(0, len(queries), batch)]
@@ -119,7 +107,7 @@ def _split(tasks: np.ndarray, frac: float, seed: int) -> tuple[np.ndarray, np.nd
 
 def train_verifier_artifact(a: VerifierTrainArgs) -> dict[str, Any]:
     """Train, choose tau, export; returns the written manifest."""
-    from eval.suite.cascade import _score, _train_verifier, answers
+    from eval.suite.cascade import _score, _train_verifier, answer_bank, answers
     from eval.suite.datasets import load_dataset
     from router_model.runtime import Router
     from router_model.verifier_artifact import ArtifactInputs, write_verifier_artifact
@@ -134,7 +122,7 @@ def train_verifier_artifact(a: VerifierTrainArgs) -> dict[str, Any]:
     full = _reorder(full, router.models)
     fit, val = _split(full.tasks, a.val_fraction, a.seed)
     texts = answers(a.shared_data / "routerbench", full.request_ids, full.models)
-    featurizer, A = _answer_bank(texts, fit, a.answer_dim, a.sif_a, router.max_tokens)
+    featurizer, A = answer_bank(texts, fit, a.answer_dim, a.sif_a, router.max_tokens)
     P = _prompt_features(router, full.queries)
     torch.manual_seed(a.seed)
     v = _train_verifier(P, A, full.quality, fit)

@@ -52,15 +52,22 @@ def answers(folder: Path, request_ids: np.ndarray, models: list[str]) -> np.ndar
     return np.array([[r[c] or " " for c in cols] for r in rows], dtype=object)
 
 
-def answer_features(texts: np.ndarray, fit_rows: np.ndarray, dim: int) -> np.ndarray:
-    """(n, M, d_a) static features of every answer (SIF counted on ``fit_rows``' answers)."""
+def answer_bank(texts: np.ndarray, fit_rows: np.ndarray, dim: int, sif_a: float = 1e-3,
+                max_tokens: int = 512) -> tuple[Any, np.ndarray]:
+    """The answer featurizer module (the router's static featurizer, SIF counted on
+    ``fit_rows``' answers) and (n, M, d_a) static features of every answer."""
     from eval.suite.features import FeatureBank
 
-    flat = [str(t) for t in texts.ravel()]
-    fit_idx = (fit_rows[:, None] * texts.shape[1] + np.arange(texts.shape[1])).ravel()
-    bank = FeatureBank(flat, dim, tail_tokens=0)
-    _, feats = bank.static(fit_idx)
-    return feats.reshape(texts.shape[0], texts.shape[1], -1)
+    n, M = texts.shape
+    fit_idx = (fit_rows[:, None] * M + np.arange(M)).ravel()
+    bank = FeatureBank([str(t) for t in texts.ravel()], dim, sif_a, max_tokens, tail_tokens=0)
+    module, feats = bank.static(fit_idx)
+    return module, feats.reshape(n, M, -1)
+
+
+def answer_features(texts: np.ndarray, fit_rows: np.ndarray, dim: int) -> np.ndarray:
+    """(n, M, d_a) static features of every answer (SIF counted on ``fit_rows``' answers)."""
+    return answer_bank(texts, fit_rows, dim)[1]
 
 
 def _train_verifier(P: np.ndarray, A: np.ndarray, quality: np.ndarray,

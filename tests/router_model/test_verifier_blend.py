@@ -10,10 +10,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from data.matrix import FullInfo
 from router_model.featurizer import build_featurizer, featurize
 from router_model.tokenization import encode, load_tokenizer
 from router_model.verifier import Verifier, VerifierConf, export_verifier
+from tests.router_model.module_parity import assert_module_matches_and_exports, toy_log
 
 
 def _answers(n: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -65,32 +65,8 @@ def test_verifier_onnx_matches_torch(fitted) -> None:  # type: ignore[no-untyped
 
 
 def test_blend_module_matches_the_policy_and_exports(tmp_path: Path) -> None:
-    from router_model.export import export_graph
-    from router_model.graph import RouterGraph
-    from router_model.parity import check_parity
     from router_model.policies.blend import BlendPolicy
 
-    rng = np.random.default_rng(0)
-    n, M, d = 400, 3, 12
-    X = rng.normal(size=(n, d)).astype(np.float32)
-    tasks = np.where(X[:, 0] > 0, "a", "b")
-    q = (rng.random((n, M)) < np.where(tasks[:, None] == "a", 0.8, 0.3)).astype(float)
-    c = np.tile([1e-3, 1e-4, 5e-4], (n, 1))
-    log = FullInfo(np.arange(n).astype(str), np.array(["x"] * n), tasks, ["m0", "m1", "m2"],
-                   q, c, np.ones((n, M)), np.ones((n, M)))
+    X, log = toy_log()
     pol = BlendPolicy(alpha=0.4, hidden=8, epochs=3, n_ensemble=2).fit(X, log)
-    mod = pol.torch_module()
-    with torch.inference_mode():
-        got = [t.numpy() for t in mod(torch.from_numpy(X))]
-    pred = pol.predict(X)
-    assert np.abs(got[0] - pred.quality).max() < 1e-5
-    assert np.abs(got[1] - pred.cost_usd).max() / pred.cost_usd.max() < 1e-4
-
-    class _Feat(torch.nn.Module):  # ids -> the fixed features of the first rows
-        def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            return torch.from_numpy(X[:1]).expand(ids.shape[0], -1) + 0 * mask[:, :1]
-
-    graph = RouterGraph(_Feat(), mod)
-    export_graph(graph, tmp_path / "router.onnx", M, "legacy")
-    rep = check_parity(graph, tmp_path / "router.onnx", M, n=16)
-    assert rep.choice_agreement == 1.0 and rep.max_abs_diff["quality"] < 1e-5
+    assert_module_matches_and_exports(pol, X, tmp_path)
