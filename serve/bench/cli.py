@@ -65,6 +65,7 @@ class BenchConfig:
     router: Path | None = None
     variant: tuple[str, ...] = ()  # Hydra overrides of the lmroute_b gateway; () = none
     model: str | None = None  # request model through lmroute; None = routed if a router
+    prompt: str = PROMPT  # the user message of every request (--prompt)
     litellm_venv: Path = Path(".venv-litellm")
     install: bool = True
     workdir: Path | None = None
@@ -140,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--variant", action="append", default=[], metavar="OVERRIDE",
         help="also run a second gateway (lmroute_b) with this Hydra override on top "
              "(repeatable); the report gives lmroute_b minus lmroute per round")
+    add("--prompt", default=PROMPT, help="the user message of every request (a guard "
+        "variant must see a prompt it allows, or it measures refusals)")
     add("--model", default=None, help="model sent through lmroute (default lmroute/auto "
         f"with a router, else the concrete {BACKEND_MODEL!r})")
     add("--litellm-venv", type=Path, default=Path(".venv-litellm"))
@@ -182,7 +185,8 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BenchC
         rounds=args.rounds,
         systems=systems, backend_delay_ms=args.backend_delay_ms, router=router,
         variant=tuple(args.variant), replicas=args.replicas, shared=args.shared,
-        model=args.model, litellm_venv=args.litellm_venv, install=args.install,
+        model=args.model, prompt=args.prompt, litellm_venv=args.litellm_venv,
+        install=args.install,
         workdir=args.workdir,
     )  # fmt: skip
 
@@ -246,7 +250,7 @@ def _measure(cfg: BenchConfig, targets: dict[str, Target]) -> list[dict[str, Any
         for r, n in enumerate(per_round):
             for system in cfg.systems[r % k:] + cfg.systems[:r % k]:  # rotated: no order bias
                 t = targets[system]
-                payload = {"model": t.model, "messages": [{"role": "user", "content": PROMPT}],
+                payload = {"model": t.model, "messages": [{"role": "user", "content": cfg.prompt}],
                            "max_tokens": 8}  # fmt: skip
                 spec = LoadSpec(t.url, payload, conc, n, t.headers, deadline_s=cfg.deadline_s,
                                 urls=t.urls)
@@ -330,7 +334,7 @@ def _meta(cfg: BenchConfig) -> dict[str, Any]:
         "requests_per_level": cfg.requests, "warmup_per_level": cfg.warmup,
         "rounds_per_level": cfg.rounds,
         "backend_delay_ms": cfg.backend_delay_ms, "client": "aiohttp, keep-alive, closed loop",
-        "prompt": PROMPT,
+        "prompt": cfg.prompt,
     }  # fmt: skip
 
 

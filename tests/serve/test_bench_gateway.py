@@ -121,7 +121,8 @@ def test_bench_direct_and_lmroute_end_to_end(
     out = tmp_path / "bench.json"
     argv = ["--systems", "direct,lmroute", "--concurrency", "1,4", "--requests", "60",
             "--warmup", "10", "--out", str(out), "--workdir", str(tmp_path / "work"),
-            "--no-router", "--variant", "backends.bench.http_client=aiohttp"]  # fmt: skip
+            "--no-router", "--variant", "backends.bench.http_client=aiohttp",
+            "--prompt", "Name three rivers."]  # fmt: skip
     assert main(argv) == 0
     report = json.loads(out.read_text())
     assert report == json.loads(capsys.readouterr().out)
@@ -136,6 +137,7 @@ def test_bench_direct_and_lmroute_end_to_end(
             lm["p50_ms"] - lvl["systems"]["direct"]["p50_ms"]
         )
     assert report["meta"]["lmroute"]["routed"] is False
+    assert report["meta"]["prompt"] == "Name three rivers."
     variant = report["meta"]["lmroute_b"]
     assert variant["variant"] == ["backends.bench.http_client=aiohttp"]
     assert variant["overrides"][-1] == "backends.bench.http_client=aiohttp"  # last: it wins
