@@ -14,11 +14,21 @@ import numpy as np
 
 from eval import curves as cv
 
+FIXED = {"router": "#d62728", "oracle": "#9467bd", "task_prior": "#2ca02c",
+         "knn_shrunk": "#1f77b4", "logistic": "#ff7f0e", "zero_router": "#7f7f7f",
+         "cascade": "#17becf", "cascade_agree": "#bcbd22", "router_blend": "#e377c2"}
+# the other methods (variants, mlp_minilm, ...): colours no fixed method uses, by name
+OTHERS = ("#8c564b", "#000080", "#808000", "#008080", "#ff1493", "#a0522d", "#4b0082",
+          "#2f4f4f", "#b8860b", "#006400")
 
-def _color(name: str) -> str | None:
-    return {"router": "#d62728", "oracle": "#9467bd", "task_prior": "#2ca02c",
-            "knn_shrunk": "#1f77b4", "logistic": "#ff7f0e", "zero_router": "#7f7f7f",
-            "cascade": "#17becf", "cascade_agree": "#bcbd22", "router_blend": "#e377c2"}.get(name)
+
+def palette(names: list[str]) -> dict[str, str]:
+    """A colour per method of one plot: the fixed ones, then ``OTHERS`` in sorted-name
+    order, so no two methods share a colour (up to len(OTHERS) unnamed methods) and the
+    same set of methods gets the same colours in every plot of a report."""
+    rest = sorted(n for n in set(names) if n not in FIXED)
+    return {**{n: FIXED[n] for n in names if n in FIXED},
+            **{n: OTHERS[i % len(OTHERS)] for i, n in enumerate(rest)}}
 
 
 def cost_quality(points: dict[str, list[list[float]]], title: str, path: Path) -> Path:
@@ -26,13 +36,16 @@ def cost_quality(points: dict[str, list[list[float]]], title: str, path: Path) -
     fig, ax = plt.subplots(figsize=(7.5, 5))
     singles = np.array(points["single_models"])
     ax.scatter(singles[:, 0], singles[:, 1], c="k", s=18, label="single models", zorder=3)
+    colors = palette([n for n in points if n != "single_models"])
     for name, pts in points.items():
         if name == "single_models":
             continue
         p = np.array(pts)
         hull = cv.nondecreasing_hull(p[:, 0], p[:, 1])
         lw = 2.4 if name.startswith("router") else 1.3
-        ax.plot(hull[:, 0], hull[:, 1], marker=".", lw=lw, label=name, color=_color(name))
+        ls = "--" if name.startswith("router_") else "-"  # variants dashed beside the router
+        ax.plot(hull[:, 0], hull[:, 1], marker=".", lw=lw, ls=ls, label=name,
+                color=colors[name])
     ax.set_xscale("log")
     ax.set_xlabel("mean cost per request (USD, log)")
     ax.set_ylabel("mean quality")
@@ -53,8 +66,8 @@ def figure_bars(figs: dict[str, dict[str, Any]], fig_name: str, title: str,
                    for m in names])
     fig, ax = plt.subplots(figsize=(7.5, 4))
     err = np.vstack([np.nan_to_num(means - lo), np.nan_to_num(hi - means)])
-    ax.bar(range(len(names)), means, yerr=err, capsize=3,
-           color=[_color(n) or "#bbbbbb" for n in names])
+    colors = palette(names)
+    ax.bar(range(len(names)), means, yerr=err, capsize=3, color=[colors[n] for n in names])
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
     finite = means[np.isfinite(means)]
     if len(finite):

@@ -88,3 +88,15 @@ def test_cascade_pays_both_calls_only_when_it_escalates() -> None:
     assert esc[:, j].tolist() == [True, False]
     assert c[:, j].tolist() == pytest.approx([1.1, 0.1])
     assert q[:, j].tolist() == [1.0, 1.0]
+
+
+def test_palette_gives_every_method_of_a_plot_its_own_colour() -> None:
+    from eval.suite.plots import FIXED, palette
+
+    names = ["router", "oracle", "task_prior", "best_single", "inferred_task_prior",
+             "mlp_minilm", "router_stacked", "router_platt", "router_tail", "router_linear",
+             "router_wide", "cascade", "cascade_agree"]
+    colors = palette(names)
+    assert len(set(colors.values())) == len(names)
+    assert colors["router"] == FIXED["router"] and colors["oracle"] == FIXED["oracle"]
+    assert palette(list(reversed(names))) == colors  # order of the methods does not matter
