@@ -14,6 +14,11 @@ from omegaconf import MISSING
 
 from train.config import FeaturizerConf
 
+# the baselines a suite run compares by default (eval/suite/methods.py defines them;
+# conf/suite.yaml lists the same)
+DEFAULT_BASELINES = ("best_single", "task_prior", "inferred_task_prior", "knn_shrunk",
+                     "knn_inferred", "logistic", "mlp_minilm")
+
 
 @dataclass
 class SuiteConfig:
@@ -27,9 +32,7 @@ class SuiteConfig:
     seed: int = 0
     val_fraction: float = 0.15
     max_requests: int | None = None
-    baselines: list[str] = field(default_factory=lambda: [
-        "best_single", "task_prior", "inferred_task_prior", "knn_shrunk", "logistic",
-        "mlp_minilm"])
+    baselines: list[str] = field(default_factory=lambda: list(DEFAULT_BASELINES))
     baseline_features: str = "minilm"
     variants: list[str] = field(default_factory=list)
     n_boot: int = 1000

@@ -54,6 +54,9 @@ def baseline_specs(features: str = "minilm") -> dict[str, MethodSpec]:
                                           features, ({"C": 1.0}, {"C": 10.0})),
         "knn_shrunk": MethodSpec("knn_shrunk", "knn_shrunk", features, knn_grid,
                                  uses_tags=True),
+        # the same without the tag: shrunk toward the inferred task prior
+        "knn_inferred": MethodSpec("knn_inferred", "knn_inferred", features,
+                                   tuple({**g, "C": 10.0} for g in knn_grid)),
         "logistic": MethodSpec("logistic", "logistic", features,
                                ({"C": 0.1}, {"C": 1.0}, {"C": 10.0})),
     }

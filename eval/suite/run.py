@@ -21,6 +21,7 @@ from eval.bootstrap import Bootstrap
 from eval.curves import reference_index
 from eval.suite.cascade import cascade_for_split
 from eval.suite.cascade_agree import agree_cascade_for_split
+from eval.suite.config import DEFAULT_BASELINES
 from eval.suite.cost_model import LogLinearCost
 from eval.suite.datasets import SuiteData, load_dataset
 from eval.suite.features import FeatureBank
@@ -54,8 +55,7 @@ class SuiteSettings:
     seed: int = 0
     val_fraction: float = 0.15
     max_requests: int | None = None
-    baselines: tuple[str, ...] = ("best_single", "task_prior", "inferred_task_prior",
-                                  "knn_shrunk", "logistic", "mlp_minilm")
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
     baseline_features: str = "minilm"
     n_boot: int = 1000
     n_points: int = 40

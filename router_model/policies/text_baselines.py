@@ -61,6 +61,22 @@ class KNNShrunkPolicy(Policy):
         return Predictions(*mats)
 
 
+@register("knn_inferred")
+class KNNInferredPolicy(KNNShrunkPolicy):
+    """``knn_shrunk`` without the task tag: shrunk toward the inferred task prior."""
+
+    def __init__(self, k: int = 20, lam: float = 10.0, C: float = 1.0) -> None:
+        super().__init__(k, lam)
+        self.C = C
+
+    def fit(self, X: np.ndarray, log: FullInfo | BanditLog) -> Self:
+        full = _full(log, "knn_inferred")
+        self.knn_ = KNNPolicy(self.k).fit(X, full)
+        self.prior_ = InferredTaskPriorPolicy(self.C).fit(X, full)  # type: ignore[assignment]
+        self.models_ = list(full.models)
+        return self
+
+
 @register("inferred_task_prior")
 class InferredTaskPriorPolicy(Policy):
     """Per-task prior weighted by the inferred task probabilities p(task | x)."""

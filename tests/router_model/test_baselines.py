@@ -135,3 +135,21 @@ def test_deterministic_action_probs_one_hot(tiny: tuple[np.ndarray, FullInfo]) -
     X, log = tiny
     p = make_policy("cheapest").fit(X, log).action_probs(X, W0)
     np.testing.assert_allclose(p, [[0, 1]] * 4)
+
+
+def test_knn_inferred_needs_no_tag_and_matches_the_tagged_shrinkage() -> None:
+    """knn_inferred shrinks toward the task prior it infers from X, so where X reveals the
+    task it gives what knn_shrunk gives with the true tag; passing tags changes nothing.
+    Negative control: knn_shrunk without tags falls back to the global prior and is far
+    from its tagged self."""
+    from router_model.policies.text_baselines import KNNInferredPolicy, KNNShrunkPolicy
+    from tests.router_model.module_parity import toy_log
+
+    X, log = toy_log(n=600)
+    inferred = KNNInferredPolicy(k=10, lam=20.0, C=10.0).fit(X, log)
+    tagged = KNNShrunkPolicy(k=10, lam=20.0).fit(X, log)
+    q = inferred.predict(X).quality
+    assert np.array_equal(q, inferred.predict(X, log.tasks).quality)
+    want = tagged.predict(X, log.tasks).quality
+    assert np.abs(q - want).mean() < 0.02
+    assert np.abs(tagged.predict(X, None).quality - want).mean() > 0.05
