@@ -15,8 +15,9 @@
    the eval report) stays in ``work`` either way.
 Steps 2 and 3 are the same ``lmroute`` commands a user would run (each logs to MLflow in
 ``runs_dir`` like ``lmroute train``); the loop's own summary is an MLflow run of
-experiment ``lmroute-loop``. ``placebo`` trains on rewards shuffled across the training
-requests: a sanity check of the gate, which must then fail.
+experiment ``lmroute-loop``. ``placebo`` trains on outcomes shuffled across the training
+requests (``placebo_rewards``): a sanity check of the gate, which must then fail against
+a competent current router.
 """
 
 from __future__ import annotations
@@ -92,10 +93,18 @@ def split_log(df: pd.DataFrame, holdout: float, how: str, seed: int
     return df.iloc[train].reset_index(drop=True), df.iloc[hold].reset_index(drop=True)
 
 
+# what a routing decision is rewarded or charged for: the placebo shuffles them together
+PLACEBO_COLUMNS = ("quality", "cost_usd", "latency_ms", "energy_j", "prompt_tokens",
+                   "completion_tokens")
+
+
 def placebo_rewards(df: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """The same log with quality shuffled across requests (the negative control)."""
-    rng = np.random.default_rng(seed + 1)
-    return df.assign(quality=rng.permutation(df["quality"].to_numpy()))
+    """The negative control: the same log with every outcome of a row (``PLACEBO_COLUMNS``)
+    moved, together, to another row, so no outcome is tied to its request or its model any
+    more (shuffling quality alone leaves the per-model costs to learn, which can beat a
+    router that is wrong about them)."""
+    order = np.random.default_rng(seed + 1).permutation(len(df))
+    return df.assign(**{c: df[c].to_numpy()[order] for c in PLACEBO_COLUMNS if c in df.columns})
 
 
 def convert_step(cfg: LoopConfig, models: list[str]) -> dict[str, Any]:

@@ -34,7 +34,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", default="runs", help="MLflow store: RUNS_DIR/mlflow.db")
     p.add_argument("--logger", choices=("mlflow", "none"), default="mlflow")
     p.add_argument("--placebo", action="store_true",
-                   help="negative control: train on shuffled rewards (the gate must fail)")
+                   help="negative control: train with every outcome of a row moved to another "
+                        "row (against a competent router the gate must fail)")
     p.add_argument("--force", action="store_true", help="replace an existing OUT")
     return p
 
