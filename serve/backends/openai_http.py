@@ -186,6 +186,10 @@ class OpenAIHTTPBackend:
     def energy_j(self, prompt_tokens: int, completion_tokens: int) -> float:
         return self.settings.j_per_token * (prompt_tokens + completion_tokens)
 
+    def expected_latency_ms(self, completion_tokens: int) -> float:
+        """The profile's latency of a call: ttft + tpot * completion tokens."""
+        return self.settings.ttft_ms + self.settings.tpot_ms * completion_tokens
+
     def _payload(self, body: dict[str, Any], stream: bool) -> bytes:
         payload = {**body, "model": self.settings.model, "stream": stream}
         if stream:

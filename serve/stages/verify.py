@@ -236,10 +236,9 @@ def _p_correct(rt: VerifierRuntime, embed: Any, prompt: str, answer: str, model:
 def _fits(b: Any, ctx: RequestContext, w: Any, spent_ms: float, first_cost: float,
           out_tokens: int) -> bool:
     """The backend's expected latency and worst-case cost fit the request's limits."""
-    s = b.settings
-    expected_ms = s.ttft_ms + s.tpot_ms * out_tokens
     cost = first_cost + b.cost_usd(prompt_tokens_bound(ctx), out_tokens)
-    return bool(spent_ms + expected_ms <= w.max_latency_ms and cost <= w.max_cost_usd)
+    return bool(spent_ms + b.expected_latency_ms(out_tokens) <= w.max_latency_ms
+                and cost <= w.max_cost_usd)
 
 
 def _call_record(route: Route, res: CallResult) -> dict[str, Any]:

@@ -52,6 +52,9 @@ class FakeBackend:
     def energy_j(self, prompt_tokens: int, completion_tokens: int) -> float:
         return 0.1 * (prompt_tokens + completion_tokens)
 
+    def expected_latency_ms(self, completion_tokens: int) -> float:
+        return self.settings.ttft_ms + self.settings.tpot_ms * completion_tokens
+
     async def complete(self, body: dict[str, Any]) -> CallResult:
         self.calls += 1
         if self.fail:
