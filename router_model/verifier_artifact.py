@@ -11,7 +11,6 @@ and the ONNX-vs-torch parity (``parity_max_abs_diff``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from router_model.tokenization import encode, load_tokenizer
+from router_model.tokenization import encode, file_sha256, load_tokenizer
 from router_model.verifier import VERIFIER_INPUTS, Verifier, VerifierGraph, export_verifier
 
 KIND = "lmroute-verifier"
@@ -33,10 +32,6 @@ REQUIRED = ("models", "tau", "router_onnx_sha256", "tokenizer_sha256", "max_toke
 
 class VerifierArtifactError(ValueError):
     """A verifier directory that cannot be used (names the file and field)."""
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass
@@ -71,9 +66,9 @@ def write_verifier_artifact(out_dir: Path, featurizer: torch.nn.Module, verifier
     manifest = {"kind": KIND, "models": list(inp.models), "tau": float(inp.tau),
                 "tau_rule": inp.tau_rule, "validation": inp.validation,
                 "router_onnx_sha256": inp.router_onnx_sha256,
-                "tokenizer_sha256": sha256_file(out_dir / "tokenizer.json"),
+                "tokenizer_sha256": file_sha256(out_dir / "tokenizer.json"),
                 "max_tokens": inp.max_tokens, "d_prompt": inp.d_prompt,
-                "onnx_sha256": sha256_file(onnx_path), "parity_max_abs_diff": diff}
+                "onnx_sha256": file_sha256(onnx_path), "parity_max_abs_diff": diff}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -108,7 +103,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise VerifierArtifactError(f"{path}: missing fields {missing}")
     for name, key in (("verifier.onnx", "onnx_sha256"), ("tokenizer.json", "tokenizer_sha256")):
         f = directory / name
-        if not f.is_file() or sha256_file(f) != manifest[key]:
+        if not f.is_file() or file_sha256(f) != manifest[key]:
             raise VerifierArtifactError(f"{f}: missing or its SHA-256 differs from "
                                         f"manifest.json {key}")
     if not 0.0 <= float(manifest["tau"]) <= 1.0:

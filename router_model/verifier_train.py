@@ -7,9 +7,10 @@ what differs is where the prompt features come from: the router artifact's own
 ``features`` output (``Router.embed``), the one the gateway has at request time, so the
 verifier ships with the router it was trained for (``router_onnx_sha256``).
 
-Split: a stratified (per task) ``val_fraction`` of the requests is held out
-(``eval.suite.datasets.stratified_sample``); the verifier and its answer featurizer (the
-router's static featurizer, SIF weights counted on the fitting answers) see only the rest.
+Split: ``val_fraction`` of each task's prompt groups is held out (the suite's
+``eval.suite.splits._val_of``: identical prompts never on both sides); the verifier and
+its answer featurizer (the router's static featurizer, SIF weights counted on the fitting
+answers) see only the rest.
 
 Threshold rule (``tau_rule``): ``youden`` = the tau maximising TPR - FPR of "accept =
 p >= tau" (correct answers as positives) on the validation answers; ``precision`` = the
@@ -97,12 +98,14 @@ def _prompt_features(router: Any, queries: np.ndarray, batch: int = 64) -> np.nd
     return np.concatenate(out).astype(np.float32)
 
 
-def _split(tasks: np.ndarray, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from eval.suite.datasets import stratified_sample
+def _split(tasks: np.ndarray, queries: np.ndarray, frac: float, seed: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(fit, val) row indices: ``frac`` of each task's prompt groups held out, the suite's
+    rule (identical prompts never on both sides)."""
+    from eval.suite.splits import _val_of, text_groups
 
-    val = stratified_sample(tasks, max(1, round(frac * len(tasks))), seed)
-    fit = np.setdiff1d(np.arange(len(tasks)), val)
-    return fit, val
+    val = _val_of(np.arange(len(tasks)), tasks, text_groups(queries), frac, seed)
+    return np.setdiff1d(np.arange(len(tasks)), val), val
 
 
 def train_verifier_artifact(a: VerifierTrainArgs) -> dict[str, Any]:
@@ -120,7 +123,7 @@ def train_verifier_artifact(a: VerifierTrainArgs) -> dict[str, Any]:
         raise ValueError(f"router: models {missing} have no answers in RouterBench "
                          f"({a.shared_data}/routerbench)")
     full = _reorder(full, router.models)
-    fit, val = _split(full.tasks, a.val_fraction, a.seed)
+    fit, val = _split(full.tasks, full.queries, a.val_fraction, a.seed)
     texts = answers(a.shared_data / "routerbench", full.request_ids, full.models)
     featurizer, A = answer_bank(texts, fit, a.answer_dim, a.sif_a, router.max_tokens)
     P = _prompt_features(router, full.queries)
