@@ -41,6 +41,9 @@ class GuardModelConf:
     sif_a: float = 1e-3
     window: int = 128
     stride: int = 96
+    # blend weights of the character n-gram scorer tried on validation (train.guard_ngram);
+    # empty: no n-gram scorer
+    ngram_weights: list[float] = field(default_factory=list)
 
 
 @dataclass

@@ -19,6 +19,8 @@ import torch
 
 from eval.guard_metrics import per_source, summarize
 from router_model.featurizer import build_featurizer
+from router_model.guard.artifact import NGRAM
+from router_model.guard.checks import Runner
 from router_model.guard.encoding import GuardEncoder
 from router_model.guard.export import FP32, INT8, attach_manifest, export_guard, write_int8
 from router_model.guard.manifest import GuardManifest
@@ -38,6 +40,7 @@ from train.guard_calibrate import (
 from train.guard_config import GuardTrainConf
 from train.guard_data import BENIGN_TRAFFIC, CATEGORIES, Example, load_corpus
 from train.guard_fit import GuardTrainer
+from train.guard_ngram import choose_weights, fit_ngram, write_ngram
 from train.guard_tensors import tokenize
 from train.tracking import Tracker
 
@@ -72,11 +75,37 @@ def _provisional_manifest(conf: GuardTrainConf, tags: list[str]) -> dict[str, An
                                           "stride": conf.model.stride}}
 
 
-def _guard(path: Path, manifest: dict[str, Any], tok_path: Path) -> Guard:
+def _runner(path: Path) -> Runner:
     sess = ort.InferenceSession(str(path), session_options(1),
                                 providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]
-    return Guard.from_runner(lambda f: sess.run(names, f), manifest, tok_path)
+    return lambda f: sess.run(names, f)
+
+
+def _guard(path: Path, manifest: dict[str, Any], tok_path: Path) -> Guard:
+    """The guard of ``manifest`` over the graph at ``path`` (and ``ngram.onnx`` beside it
+    when the manifest lists the n-gram scorer)."""
+    ngram = _runner(path.parent / NGRAM) if manifest.get("ngram") else None
+    return Guard.from_runner(_runner(path), manifest, tok_path, ngram=ngram)
+
+
+def _add_ngram(conf: GuardTrainConf, out: Path, prov: dict[str, Any], train: list[Example],
+               val: list[Example], timings: dict[str, float]) -> dict[str, Any]:
+    """Fit and write the n-gram scorer; choose its blend weights on validation (into
+    ``prov["ngram"]``); the weight table for the metrics."""
+    t0 = time.perf_counter()
+    entry = write_ngram(fit_ngram(train, val), out)
+    prov["ngram"] = entry
+
+    def make(w: Any) -> Guard:
+        entry["weight"] = dict(w)
+        return _guard(out / FP32, prov, out / "tokenizer.json")
+
+    weights, table = choose_weights(make, val, dict(conf.thresholds.fpr),
+                                    dict(conf.thresholds.hard_fpr), conf.model.ngram_weights)
+    entry["weight"] = weights
+    timings["ngram"] = time.perf_counter() - t0
+    return table
 
 
 def _fit(conf: GuardTrainConf, train: list[Example], val: list[Example], tags: list[str],
@@ -141,8 +170,10 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
     if conf.export.int8:
         write_int8(out / FP32, out / INT8)
     parity = check_guard_parity(net, out / FP32, conf.export.parity_samples)
-    t0 = time.perf_counter()
     prov = _provisional_manifest(conf, tags)
+    ngram_table = _add_ngram(conf, out, prov, train, val, timings) \
+        if conf.model.ngram_weights else {}
+    t0 = time.perf_counter()
     guard = _guard(out / FP32, prov, out / "tokenizer.json")
     thresholds = category_thresholds(score_examples(guard, val, "calibrate"),
                                      dict(conf.thresholds.fpr), dict(conf.thresholds.hard_fpr))
@@ -156,6 +187,7 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
     metrics = _val_metrics(guard, val, thresholds)
     timings["calibrate_and_validate"] = time.perf_counter() - t0
     metrics.update({"parity": parity.__dict__, "tag_threshold_grid": tag_grid,
+                    "ngram_weight_grid": ngram_table,
                     "best_epoch": trainer.best_epoch_, "history": trainer.history_})
     manifest = GuardManifest(
         categories=list(CATEGORIES), tags=tags, thresholds=thresholds,
@@ -174,7 +206,8 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
                    "guard_truncation": "none (windows)"},
         featurizer=feat_info, net={"name": "GuardNet", **conf.model.__dict__},
         train_data_sha256=data_sha256(train), metrics=metrics,
-        data={"val": conf.data.val, "test": conf.data.test, "split_seed": conf.data.split_seed})
+        data={"val": conf.data.val, "test": conf.data.test, "split_seed": conf.data.split_seed},
+        ngram=prov.get("ngram", {}))
     if conf.export.int8:
         manifest.int8 = {"verdict_agreement_val": _int8_agreement(
             out, prov, out / "tokenizer.json", val, guard)}

@@ -17,7 +17,8 @@ from router_model.tokenization import file_sha256
 
 REQUIRED = ("kind", "format_version", "categories", "tags", "thresholds", "windows",
             "checks", "tokenizer", "onnx_sha256")
-__all__ = ["ArtifactError", "GuardArtifact", "open_guard_artifact"]
+NGRAM = "ngram.onnx"
+__all__ = ["NGRAM", "ArtifactError", "GuardArtifact", "ngram_graph", "open_guard_artifact"]
 
 
 GuardArtifact = Artifact  # the same verified files: ONNX bytes, manifest, tokenizer
@@ -47,3 +48,17 @@ def open_guard_artifact(directory: str | Path, int8: bool = False) -> GuardArtif
     if file_sha256(tok) != manifest["tokenizer"].get("sha256"):
         raise ArtifactError(f"{tok}: sha256 differs from manifest tokenizer.sha256")
     return GuardArtifact(d, onnx_path, data, manifest, tok)
+
+
+def ngram_graph(directory: str | Path, manifest: dict[str, Any]) -> bytes | None:
+    """The verified bytes of the character n-gram scorer ``ngram.onnx`` when the
+    manifest lists one (``manifest["ngram"]``, with its file's sha256), else None."""
+    entry = manifest.get("ngram")
+    if not entry:
+        return None
+    path = Path(directory) / NGRAM
+    if not path.is_file():
+        raise ArtifactError(f"{path}: missing (the manifest lists an n-gram scorer)")
+    if file_sha256(path) != entry.get("sha256"):
+        raise ArtifactError(f"{path}: sha256 differs from manifest ngram.sha256")
+    return path.read_bytes()

@@ -1,10 +1,11 @@
 """The registered checks: structured PII rules, secrets, and the learned scorer.
 
 ``learned`` runs the ONNX graph once over the document's windows: the classifier's
-per-category probability is the maximum over windows; the tagger's per-token BIO tag
-probabilities come from each token's owner window and are decoded per word
-(``Learned._spans``); a tagger span of a rule-owned type (a card, an IBAN, ...) is kept
-only if that type's validator accepts it.
+per-category probability is the maximum over windows (with a character n-gram scorer,
+each window's probability is first blended with that scorer's, ``blend``); the
+tagger's per-token BIO tag probabilities come from each token's owner window and are
+decoded per word (``Learned._spans``); a tagger span of a rule-owned type (a card, an
+IBAN, ...) is kept only if that type's validator accepts it.
 """
 
 from __future__ import annotations
@@ -15,13 +16,43 @@ import numpy as np
 
 from router_model.guard import rules
 from router_model.guard.base import CheckResult, Document, GuardCheck, register_check
+from router_model.guard.char_ngrams import window_ngrams
 from router_model.guard.secrets import find_secrets
 from router_model.guard.spans import Span
-from router_model.guard.windows import make_windows, owner
+from router_model.guard.windows import Windows, make_windows, owner
 
 Runner = Callable[[dict[str, np.ndarray]], Sequence[np.ndarray]]
 """feeds {input_ids, attention_mask, shape_ids} -> [scores (K, C), tag_probs (K, T, L)]:
 an ONNX Runtime session's ``run`` or the torch module's."""
+NgramRunner = Callable[[dict[str, np.ndarray]], Sequence[np.ndarray]]
+"""feeds {ngram_ids, ngram_tf} -> [ngram_scores (K, C)] (``router_model.guard.ngram_model``)."""
+_EPS = 1e-6
+
+
+def blend(p_net: np.ndarray, p_ngram: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Per window and category ``sigmoid((1 - w) logit(p_net) + w logit(p_ngram))``:
+    (K, C), (K, C), (C,) -> (K, C); ``w = 0`` is the net alone, ``w = 1`` the n-grams."""
+    def logit(p: np.ndarray) -> np.ndarray:
+        q = np.clip(p.astype(np.float64), _EPS, 1.0 - _EPS)
+        return np.log(q) - np.log1p(-q)
+
+    z = (1.0 - weight) * logit(p_net) + weight * logit(p_ngram)
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+def window_chars(enc_len: int, offsets: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                 win: Windows, text_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Character ``[start, end)`` of each window (K,) x 2: from its first token's start
+    to its last token's end; the first window starts at 0 and the last ends at the
+    text's end, so no character falls outside every window."""
+    k = len(win.starts)
+    if not enc_len:
+        return np.zeros(k, dtype=np.int64), np.full(k, text_len, dtype=np.int64)
+    a, _ = offsets(win.starts)
+    _, b = offsets(win.starts + np.maximum(win.lengths, 1) - 1)
+    a, b = a.astype(np.int64), b.astype(np.int64)
+    a[0], b[-1] = 0, text_len
+    return a, b
 
 
 @register_check("pii_rules")
@@ -53,14 +84,22 @@ class Learned(GuardCheck):
         tag_thresholds: operating point -> entity-probability threshold.
         width, stride: window size and step in tokens.
         cls_id, sep_id: special token ids.
+        ngram: the character n-gram scorer (``NgramRunner``), or None.
+        ngram_weight: category -> blend weight of the n-gram scorer (``blend``).
+        ngram_range, ngram_buckets: its hashing (``router_model.guard.char_ngrams``).
     """
 
     needs_tokens = True
 
     def __init__(self, run: Runner, categories: Sequence[str], tags: Sequence[str],
                  tag_thresholds: Mapping[str, float], width: int, stride: int,
-                 cls_id: int, sep_id: int) -> None:
+                 cls_id: int, sep_id: int, ngram: NgramRunner | None = None,
+                 ngram_weight: Mapping[str, float] | None = None,
+                 ngram_range: Sequence[int] = (2, 5), ngram_buckets: int = 1 << 18) -> None:
         self._run = run
+        self._ngram = ngram
+        self.ngram_weight = dict(ngram_weight or {})
+        self._ngram_hash = (int(ngram_range[0]), int(ngram_range[1])), int(ngram_buckets)
         self.categories = list(categories)
         self.tags = list(tags)
         self.tag_thresholds = dict(tag_thresholds)
@@ -79,6 +118,8 @@ class Learned(GuardCheck):
         enc = doc.encoding
         win = make_windows(enc, self.width, self.stride, self.cls_id, self.sep_id)
         scores, probs = self._run(win.feeds())
+        if self._ngram is not None:
+            scores = self._blend(doc, win, scores)
         top = scores.max(0)
         out = {c: float(top[i]) for i, c in enumerate(self.categories)}
         spans: list[Span] = []
@@ -91,6 +132,15 @@ class Learned(GuardCheck):
         if spans:
             out["pii"] = max(s.score for s in spans)
         return CheckResult(out, spans)
+
+    def _blend(self, doc: Document, win: Windows, scores: np.ndarray) -> np.ndarray:
+        """The net's window scores (K, C) blended with the n-gram scorer's."""
+        assert self._ngram is not None
+        enc = doc.encoding
+        a, b = window_chars(len(enc), enc.offsets, win, len(doc.text))
+        feeds = window_ngrams(doc.text, a, b, *self._ngram_hash).feeds()
+        w = np.array([self.ngram_weight.get(c, 0.0) for c in self.categories])
+        return blend(scores, self._ngram(feeds)[0], w)
 
     def _spans(self, doc: Document, p: np.ndarray, tau: float) -> list[Span]:
         """Word-level BIO decoding of token tag probabilities ``p`` (n, L): a word (its

@@ -30,6 +30,8 @@ class GuardManifest:
         threshold_rule: operating point -> {target_fpr, sets, ...}; ``tag`` -> its rule.
         windows: {width, stride} in tokens.
         checks: registered check names, in the order they run.
+        ngram: the character n-gram scorer (``ngram.onnx``: its sha256, hashing and
+            blend weight per category), empty when the artifact has none.
     """
 
     categories: list[str]
@@ -46,6 +48,7 @@ class GuardManifest:
     metrics: dict[str, Any] = field(default_factory=dict)
     onnx_sha256: str = ""
     int8: dict[str, Any] = field(default_factory=dict)
+    ngram: dict[str, Any] = field(default_factory=dict)
     created_utc: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     kind: str = KIND

@@ -17,9 +17,9 @@ from typing import Any
 import onnxruntime as ort
 
 from router_model.guard import checks as _checks  # noqa: F401  (registers the checks)
-from router_model.guard.artifact import ArtifactError, open_guard_artifact
+from router_model.guard.artifact import ArtifactError, ngram_graph, open_guard_artifact
 from router_model.guard.base import Document, GuardCheck, make_check
-from router_model.guard.checks import Runner
+from router_model.guard.checks import NgramRunner, Runner
 from router_model.guard.decision import GuardDecision
 from router_model.guard.encoding import GuardEncoder
 from router_model.guard.normalize import Normalizer
@@ -39,6 +39,27 @@ def category_of(entity_type: str) -> str:
     return "secret" if entity_type in SECRET_ENTITIES else "pii"
 
 
+def _session_runner(graph: bytes, threads: int, where: Path) -> Runner:
+    """``feeds -> outputs`` of one ONNX Runtime session over ``graph``."""
+    try:
+        sess = ort.InferenceSession(graph, session_options(threads),
+                                    providers=["CPUExecutionProvider"])
+    except ort.capi.onnxruntime_pybind11_state.Fail as e:
+        raise ArtifactError(f"{where}: ONNX Runtime cannot load it ({e})") from None
+    names = [o.name for o in sess.get_outputs()]
+    return lambda feeds: sess.run(names, feeds)
+
+
+def _ngram_kwargs(manifest: Mapping[str, Any], ngram: NgramRunner | None) -> dict[str, Any]:
+    """The learned check's n-gram arguments: none without a scorer; with one, its blend
+    weights and hashing from ``manifest["ngram"]``."""
+    entry = manifest.get("ngram")
+    if ngram is None or not entry:
+        return {}
+    return {"ngram": ngram, "ngram_weight": entry["weight"],
+            "ngram_range": entry["n_range"], "ngram_buckets": entry["buckets"]}
+
+
 class Guard:
     """A loaded guard. Use ``Guard.load`` (or ``Guard.from_runner`` in training)."""
 
@@ -54,8 +75,10 @@ class Guard:
 
     @classmethod
     def from_runner(cls, run: Runner, manifest: Mapping[str, Any], tokenizer_path: Path | None,
-                    policy: GuardPolicy | None = None) -> Guard:
-        """A guard over any graph runner (the ONNX session, or the torch module)."""
+                    policy: GuardPolicy | None = None,
+                    ngram: NgramRunner | None = None) -> Guard:
+        """A guard over any graph runner (the ONNX session, or the torch module), and
+        the n-gram scorer's runner when the manifest has one (``manifest["ngram"]``)."""
         tok = load_tokenizer(512, tokenizer_path)
         tok.no_truncation()
         tok.no_padding()
@@ -69,7 +92,8 @@ class Guard:
                       "tags": manifest["tags"], "tag_thresholds": tag_t,
                       "width": int(manifest["windows"]["width"]),
                       "stride": int(manifest["windows"]["stride"]),
-                      "cls_id": encoder.cls_id, "sep_id": encoder.sep_id}
+                      "cls_id": encoder.cls_id, "sep_id": encoder.sep_id,
+                      **_ngram_kwargs(manifest, ngram)}
             built.append(make_check(name, **kw))
         return cls(built, manifest["thresholds"], encoder, manifest, policy)
 
@@ -78,14 +102,10 @@ class Guard:
              policy: GuardPolicy | None = None) -> Guard:
         """Verify and load a guard artifact directory (``int8``: the int8 graph)."""
         art = open_guard_artifact(path, int8=int8)
-        try:
-            sess = ort.InferenceSession(art.onnx_bytes, session_options(threads),
-                                        providers=["CPUExecutionProvider"])
-        except ort.capi.onnxruntime_pybind11_state.Fail as e:
-            raise ArtifactError(f"{art.onnx_path}: ONNX Runtime cannot load it ({e})") from None
-        names = [o.name for o in sess.get_outputs()]
-        return cls.from_runner(lambda feeds: sess.run(names, feeds), art.manifest,
-                               art.tokenizer_path, policy)
+        run = _session_runner(art.onnx_bytes, threads, art.onnx_path)
+        ng = ngram_graph(path, art.manifest)
+        ngram = _session_runner(ng, threads, Path(path) / "ngram.onnx") if ng else None
+        return cls.from_runner(run, art.manifest, art.tokenizer_path, policy, ngram)
 
     def threshold(self, category: str, operating_point: str) -> float:
         by_op = self.thresholds.get(category)
