@@ -4,7 +4,8 @@ The learned guard's second scorer is a linear model over character 2-5-grams (th
 feature family of the TF-IDF baseline, which catches the attacks whose wording the
 token net misses). Here the n-grams are hashed into ``buckets`` columns, so no
 vocabulary is stored and the run time needs only numpy: every n-gram of the text is
-hashed once (rolling polynomial hash over code points, vectorised per n), and a window
+hashed once (rolling polynomial hash over code points mod 2^32, vectorised per n,
+then multiplicative hashing into a power-of-two number of buckets), and a window
 keeps the n-grams that lie wholly inside its character span. Counts become sublinear
 term frequencies ``1 + log(count)``; the idf weighting, l2 normalisation and the
 logistic regression are in the exported graph (``router_model.guard.ngram_graph``).
@@ -23,8 +24,8 @@ import scipy.sparse as sp
 
 N_RANGE = (2, 5)
 BUCKETS = 1 << 18
-_P = np.uint64(1_000_003)
-_MIX = np.uint64(0x9E3779B97F4A7C15)
+_P = np.uint32(1_000_003)
+_MIX = np.uint32(0x9E3779B1)  # Knuth's multiplicative constant (2^32 / golden ratio)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,14 @@ class NgramFeeds:
 
 
 def _codes(text: str) -> np.ndarray:
-    return np.frombuffer(text.lower().encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    return np.frombuffer(text.lower().encode("utf-32-le"), dtype=np.uint32)
+
+
+def check_buckets(buckets: int) -> int:
+    """The hash keeps the top bits of a 32-bit product: a power of two up to 2^32."""
+    if buckets < 2 or buckets & (buckets - 1) or buckets > 1 << 32:
+        raise ValueError(f"n-gram buckets: expected a power of two in [2, 2^32], got {buckets}")
+    return buckets.bit_length() - 1
 
 
 def gram_hashes(text: str, n_range: tuple[int, int] = N_RANGE,
@@ -48,6 +56,7 @@ def gram_hashes(text: str, n_range: tuple[int, int] = N_RANGE,
     """n -> the bucket of every n-gram of ``text`` (lower-cased), indexed by its start
     character: ``out[n][i]`` is the bucket of ``text[i : i + n]``, (len(text) - n + 1,)
     int64."""
+    shift = np.uint32(32 - check_buckets(buckets))
     c = _codes(text)
     h = c.copy()
     out: dict[int, np.ndarray] = {}
@@ -55,10 +64,9 @@ def gram_hashes(text: str, n_range: tuple[int, int] = N_RANGE,
         for n in range(2, n_range[1] + 1):
             if len(c) < n:
                 break
-            h = h[:-1] * _P + c[n - 1:]  # hash of c[i : i + n] at index i
+            h = h[:-1] * _P + c[n - 1:]  # hash of c[i : i + n] at index i (mod 2^32)
             if n >= n_range[0]:
-                mixed = (h ^ np.uint64(n)) * _MIX
-                out[n] = ((mixed >> np.uint64(40)) % np.uint64(buckets)).astype(np.int64)
+                out[n] = (((h ^ np.uint32(n)) * _MIX) >> shift).astype(np.int64)
     return out
 
 
