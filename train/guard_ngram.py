@@ -1,9 +1,12 @@
 """The guard's character n-gram scorer: fit, export, and choose its blend weight.
 
 The scorer (``router_model.guard.ngram_model.NgramLogReg``) is fitted on the NORMALISED
-training texts (what the guard sees at run time). Its blend weight per category is
-chosen on the validation split only: for each weight of ``WEIGHTS`` the guard (net +
-n-grams, per-window blend, max over windows) scores the validation texts, the
+training texts (what the guard sees at run time), with the training split's derived
+attack sets (``eval.guard_sets.derived_sets``: attacks inside long benign prompts, and
+obfuscated attacks). Its blend weight per category is chosen on the validation split
+only: for each weight of ``WEIGHTS`` the guard (net + n-grams, per-window blend, max
+over windows) scores the validation texts and the validation split's own derived sets
+(without them the choice cannot see what windowing and normalising are for), the
 category thresholds are set by the usual rule (``train.guard_calibrate``), and the
 weight with the highest macro recall over the category's positive validation sources
 at the balanced threshold wins (ties: the higher pooled AUC, then the smaller weight).
@@ -21,6 +24,7 @@ import numpy as np
 import onnx
 
 from eval.guard_metrics import per_source
+from eval.guard_sets import derived_sets
 from router_model.guard.artifact import NGRAM
 from router_model.guard.ngram_model import NgramLogReg
 from router_model.guard.normalize import Normalizer
@@ -34,9 +38,16 @@ WEIGHTS = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 1.0)
 BENIGN = tuple(s for members in BENIGN_SETS.values() for s in members)
 
 
+def with_derived(split: Sequence[Example], seed: int = 0) -> list[Example]:
+    """A split's texts followed by its derived attack sets (see module docstring)."""
+    return [*split, *derived_sets(list(split), seed)]
+
+
 def fit_ngram(train: Sequence[Example], val: Sequence[Example]) -> NgramLogReg:
-    """The scorer fitted on the normalised training texts (C picked on validation)."""
+    """The scorer fitted on the normalised training texts and their derived attacks
+    (C picked on the validation texts and theirs)."""
     norm = Normalizer()
+    train, val = with_derived(train), with_derived(val)
     return NgramLogReg().fit([norm(e.text).text for e in train],
                              np.array([e.labels for e in train]),
                              [norm(e.text).text for e in val],
@@ -65,6 +76,7 @@ def choose_weights(make_guard: Callable[[Mapping[str, float]], Guard], val: Sequ
                    weights: Sequence[float] = WEIGHTS) -> tuple[dict[str, float], dict]:
     """category -> chosen weight, and the table weight -> category -> (recall, AUC)."""
     table: dict[str, dict[str, list[float]]] = {}
+    val = with_derived(val)
     for w in weights:
         sc = score_examples(make_guard(dict.fromkeys(CATEGORIES, w)), val, f"blend w={w:g}")
         th = category_thresholds(sc, fprs, hard)

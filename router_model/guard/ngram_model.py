@@ -28,7 +28,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import normalize
 
 from router_model.export import OPSET
-from router_model.guard.char_ngrams import BUCKETS, N_RANGE, text_matrix
+from router_model.guard.char_ngrams import BUCKETS, N_RANGE, check_buckets, text_matrix
 
 log = logging.getLogger(__name__)
 C_GRID = (0.3, 1.0, 3.0, 10.0)  # the TF-IDF baseline's grid (eval.guard_baseline)
@@ -60,6 +60,7 @@ class NgramLogReg:
             val_labels: np.ndarray) -> NgramLogReg:
         """texts (n,), labels (n, C) in {1, 0, -1} (-1: unknown, left out); validation
         texts and labels pick ``C`` per category."""
+        check_buckets(self.buckets)
         tf = text_matrix(texts, self.n_range, self.buckets)
         df = np.bincount(tf.indices, minlength=self.buckets)
         self.idf_ = (np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0).astype(np.float32)
