@@ -130,5 +130,5 @@ def test_artifact_with_ngram_scorer_loads_and_changes_scores(tiny_guard_dir, tmp
     assert np.isclose(only.analyze(text)[0]["injection"],
                       scorer.predict_scores([text])[0, 0], atol=1e-4)
     (tmp_path / "g1" / NGRAM).write_bytes(b"x" + (tmp_path / "g1" / NGRAM).read_bytes())
-    with pytest.raises(ArtifactError, match="ngram.sha256"):
+    with pytest.raises(ArtifactError, match=r"ngram\.sha256"):
         Guard.load(tmp_path / "g1")
