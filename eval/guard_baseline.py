@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+
+from router_model.guard.ngram_model import C_GRID, pick_logreg
 
 log = logging.getLogger(__name__)
-C_GRID = (0.3, 1.0, 3.0, 10.0)
 
 
 @dataclass
@@ -42,18 +42,10 @@ class TfidfLogReg:
         xv = self.vectorizer_.transform(val_texts)
         self.models_, self.c_ = [], []
         for j in range(labels.shape[1]):
-            keep, vkeep = labels[:, j] >= 0, val_labels[:, j] >= 0
-            best: tuple[float, float, LogisticRegression] | None = None
-            for c in self.c_grid:
-                lr = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
-                lr.fit(x[keep], labels[keep, j])
-                auc = roc_auc_score(val_labels[vkeep, j], lr.predict_proba(xv[vkeep])[:, 1])
-                if best is None or auc > best[0]:
-                    best = (auc, c, lr)
-            assert best is not None
-            log.info("baseline category %d: C=%g (val AUC %.4f)", j, best[1], best[0])
-            self.models_.append(best[2])
-            self.c_.append(best[1])
+            lr, c, auc = pick_logreg(x, labels[:, j], xv, val_labels[:, j], self.c_grid)
+            log.info("baseline category %d: C=%g (val AUC %.4f)", j, c, auc)
+            self.models_.append(lr)
+            self.c_.append(c)
         return self
 
     def predict_scores(self, texts: Sequence[str]) -> np.ndarray:

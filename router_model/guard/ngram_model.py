@@ -3,7 +3,8 @@
 ``NgramLogReg.fit`` learns, on the training texts' hashed n-grams
 (``router_model.guard.char_ngrams``), a smoothed idf per bucket and one balanced
 logistic regression per category (its ``C`` picked by validation AUC from the
-baseline's grid, ``eval.guard_baseline.C_GRID``). ``to_onnx`` writes the same scorer as
+grid ``C_GRID``, which the TF-IDF baseline shares: ``pick_logreg``). ``to_onnx``
+writes the same scorer as
 a small graph: inputs ``ngram_ids`` (K, M) int64 and ``ngram_tf`` (K, M) float, output
 ``ngram_scores`` (K, C) probabilities, computed as
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import onnx
@@ -31,9 +33,27 @@ from router_model.export import OPSET
 from router_model.guard.char_ngrams import BUCKETS, N_RANGE, check_buckets, text_matrix
 
 log = logging.getLogger(__name__)
-C_GRID = (0.3, 1.0, 3.0, 10.0)  # the TF-IDF baseline's grid (eval.guard_baseline)
+C_GRID = (0.3, 1.0, 3.0, 10.0)  # also the TF-IDF baseline's grid (eval.guard_baseline)
 INPUTS = ("ngram_ids", "ngram_tf")
 OUTPUT = "ngram_scores"
+
+
+def pick_logreg(x: Any, y: np.ndarray, xv: Any, yv: np.ndarray, c_grid: Sequence[float]
+                ) -> tuple[LogisticRegression, float, float]:
+    """One category: the balanced logistic regression on rows ``x`` (n, d) with labels
+    ``y`` (n,) in {1, 0, -1} (-1 left out) whose ``C`` in ``c_grid`` has the best AUC on
+    ``xv`` / ``yv``; returns (model, C, validation AUC)."""
+    keep, vkeep = y >= 0, yv >= 0
+    best: tuple[float, float, LogisticRegression] | None = None
+    for c in c_grid:
+        lr = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+        lr.fit(x[keep], y[keep])
+        auc = float(roc_auc_score(yv[vkeep], lr.predict_proba(xv[vkeep])[:, 1]))
+        if best is None or auc > best[0]:
+            best = (auc, c, lr)
+    if best is None:
+        raise ValueError("pick_logreg: empty c_grid")
+    return best[2], best[1], best[0]
 
 
 @dataclass
@@ -67,21 +87,12 @@ class NgramLogReg:
         x, xv = self.transform(texts), self.transform(val_texts)
         coefs, icepts, self.c_, self.val_auc_ = [], [], [], []
         for j in range(labels.shape[1]):
-            keep, vkeep = labels[:, j] >= 0, val_labels[:, j] >= 0
-            best: tuple[float, float, LogisticRegression] | None = None
-            for c in self.c_grid:
-                lr = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
-                lr.fit(x[keep], labels[keep, j])
-                auc = float(roc_auc_score(val_labels[vkeep, j],
-                                          lr.predict_proba(xv[vkeep])[:, 1]))
-                if best is None or auc > best[0]:
-                    best = (auc, c, lr)
-            assert best is not None
-            log.info("n-gram scorer, category %d: C=%g (val AUC %.4f)", j, best[1], best[0])
-            coefs.append(best[2].coef_[0])
-            icepts.append(best[2].intercept_[0])
-            self.c_.append(best[1])
-            self.val_auc_.append(best[0])
+            lr, c, auc = pick_logreg(x, labels[:, j], xv, val_labels[:, j], self.c_grid)
+            log.info("n-gram scorer, category %d: C=%g (val AUC %.4f)", j, c, auc)
+            coefs.append(lr.coef_[0])
+            icepts.append(lr.intercept_[0])
+            self.c_.append(c)
+            self.val_auc_.append(auc)
         self.coef_ = np.array(coefs, dtype=np.float32)
         self.intercept_ = np.array(icepts, dtype=np.float32)
         return self
