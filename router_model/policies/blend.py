@@ -30,9 +30,13 @@ class BlendPolicy(Policy):
             raise ValueError(f"alpha: expected in [0, 1], got {alpha}")
         self.alpha, self.C, self.base = alpha, C, dict(base)
 
+    def partner(self) -> Policy:
+        """The (unfitted) policy the ensemble is blended with: the inferred task prior."""
+        return InferredTaskPriorPolicy(self.C)
+
     def fit(self, X: np.ndarray, log: FullInfo | BanditLog) -> Self:
         self.base_ = SupervisedPolicy(**self.base).fit(X, log)
-        self.prior_ = InferredTaskPriorPolicy(self.C).fit(X, log)
+        self.prior_ = self.partner().fit(X, log)
         self.models_ = list(self.base_.models_)
         return self
 
@@ -43,6 +47,9 @@ class BlendPolicy(Policy):
 
     def torch_module(self) -> nn.Module:
         """features (B, d) -> (quality, cost, latency, energy), each (B, M)."""
+        if not isinstance(self.prior_, InferredTaskPriorPolicy):
+            raise NotImplementedError(f"{type(self).__name__}: no torch module for a blend "
+                                      f"with {type(self.prior_).__name__}")
         return BlendModule(self.base_.torch_module(), self.prior_, self.alpha).eval()
 
     def params(self) -> dict[str, object]:

@@ -70,3 +70,20 @@ def test_blend_module_matches_the_policy_and_exports(tmp_path: Path) -> None:
     X, log = toy_log()
     pol = BlendPolicy(alpha=0.4, hidden=8, epochs=3, n_ensemble=2).fit(X, log)
     assert_module_matches_and_exports(pol, X, tmp_path)
+
+
+def test_knn_blend_is_the_blend_rule_with_the_knn_as_partner() -> None:
+    """alpha = 0 is knn_inferred, alpha = 1 the ensemble; no torch module (eval only)."""
+    from router_model.policies.knn_blend import KNNBlendPolicy
+    from router_model.policies.text_baselines import KNNInferredPolicy
+
+    X, log = toy_log()
+    kw = {"hidden": 8, "epochs": 2, "n_ensemble": 1, "k": 5, "lam": 2.0}
+    knn = KNNInferredPolicy(5, 2.0, 10.0).fit(X, log).predict(X).quality
+    zero = KNNBlendPolicy(alpha=0.0, **kw).fit(X, log)
+    assert np.allclose(zero.predict(X).quality, knn)
+    one = KNNBlendPolicy(alpha=1.0, **kw).fit(X, log)
+    assert np.allclose(one.predict(X).quality, one.base_.predict(X).quality)
+    assert not np.allclose(knn, one.base_.predict(X).quality)
+    with pytest.raises(NotImplementedError, match="KNNInferredPolicy"):
+        zero.torch_module()
