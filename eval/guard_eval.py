@@ -26,11 +26,10 @@ from eval.guard_presidio import COMPARABLE, load_presidio
 from eval.guard_sets import eval_set
 from eval.guard_spans import score_spans
 from router_model.guard.runtime import Guard
-from train.guard_calibrate import BENIGN_SETS, Scored, category_thresholds
+from train.guard_calibrate import BENIGN, Scored, category_thresholds
 from train.guard_data import CATEGORIES, Example, load_corpus
 
 log = logging.getLogger(__name__)
-BENIGN = tuple(s for m in BENIGN_SETS.values() for s in m)
 STRUCTURED = ("CREDIT_CARD", "IBAN_CODE", "EMAIL_ADDRESS", "PHONE_NUMBER")
 
 

@@ -28,6 +28,7 @@ from train.guard_data import CATEGORIES, Example
 
 BENIGN_SETS = {s: (s,) for s in ("routerbench", "routellm", "dcrouter", "deepset",
                                   "hard_benign", "presidio")}
+BENIGN = tuple(s for members in BENIGN_SETS.values() for s in members)  # every benign source
 HARD_SETS = ("deepset", "hard_benign")
 TAG_BETA = {"strict": 4.0, "balanced": 2.0, "permissive": 1.0}
 TAG_GRID = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2).tolist())

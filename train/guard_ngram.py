@@ -30,12 +30,11 @@ from router_model.guard.ngram_model import NgramLogReg
 from router_model.guard.normalize import Normalizer
 from router_model.guard.runtime import Guard
 from router_model.tokenization import file_sha256
-from train.guard_calibrate import BENIGN_SETS, category_thresholds, score_examples
+from train.guard_calibrate import BENIGN, category_thresholds, score_examples
 from train.guard_data import CATEGORIES, Example
 
 log = logging.getLogger(__name__)
 WEIGHTS = (0.0, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 1.0)
-BENIGN = tuple(s for members in BENIGN_SETS.values() for s in members)
 
 
 def with_derived(split: Sequence[Example], seed: int = 0) -> list[Example]:

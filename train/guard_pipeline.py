@@ -30,6 +30,7 @@ from router_model.guard.runtime import Guard
 from router_model.runtime import session_options
 from router_model.tokenization import TRUNCATION, load_tokenizer, save_tokenizer
 from train.guard_calibrate import (
+    BENIGN,
     BENIGN_SETS,
     HARD_SETS,
     TAG_BETA,
@@ -46,7 +47,6 @@ from train.tracking import Tracker
 
 log = logging.getLogger(__name__)
 CHECKS = ["pii_rules", "secrets", "learned"]
-BENIGN = tuple(s for members in BENIGN_SETS.values() for s in members)
 
 
 @dataclass

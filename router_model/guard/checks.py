@@ -16,7 +16,8 @@ import numpy as np
 
 from router_model.guard import rules
 from router_model.guard.base import CheckResult, Document, GuardCheck, register_check
-from router_model.guard.char_ngrams import window_ngrams
+from router_model.guard.char_ngrams import BUCKETS, N_RANGE, window_ngrams
+from router_model.guard.encoding import Encoding
 from router_model.guard.secrets import find_secrets
 from router_model.guard.spans import Span
 from router_model.guard.windows import Windows, make_windows, owner
@@ -40,16 +41,15 @@ def blend(p_net: np.ndarray, p_ngram: np.ndarray, weight: np.ndarray) -> np.ndar
     return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
-def window_chars(enc_len: int, offsets: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-                 win: Windows, text_len: int) -> tuple[np.ndarray, np.ndarray]:
+def window_chars(enc: Encoding, win: Windows, text_len: int) -> tuple[np.ndarray, np.ndarray]:
     """Character ``[start, end)`` of each window (K,) x 2: from its first token's start
     to its last token's end; the first window starts at 0 and the last ends at the
     text's end, so no character falls outside every window."""
     k = len(win.starts)
-    if not enc_len:
+    if not len(enc):
         return np.zeros(k, dtype=np.int64), np.full(k, text_len, dtype=np.int64)
-    a, _ = offsets(win.starts)
-    _, b = offsets(win.starts + np.maximum(win.lengths, 1) - 1)
+    a, _ = enc.offsets(win.starts)
+    _, b = enc.offsets(win.starts + np.maximum(win.lengths, 1) - 1)
     a, b = a.astype(np.int64), b.astype(np.int64)
     a[0], b[-1] = 0, text_len
     return a, b
@@ -95,7 +95,7 @@ class Learned(GuardCheck):
                  tag_thresholds: Mapping[str, float], width: int, stride: int,
                  cls_id: int, sep_id: int, ngram: NgramRunner | None = None,
                  ngram_weight: Mapping[str, float] | None = None,
-                 ngram_range: Sequence[int] = (2, 5), ngram_buckets: int = 1 << 18) -> None:
+                 ngram_range: Sequence[int] = N_RANGE, ngram_buckets: int = BUCKETS) -> None:
         self._run = run
         self._ngram = ngram
         self.ngram_weight = dict(ngram_weight or {})
@@ -137,7 +137,7 @@ class Learned(GuardCheck):
         """The net's window scores (K, C) blended with the n-gram scorer's."""
         assert self._ngram is not None
         enc = doc.encoding
-        a, b = window_chars(len(enc), enc.offsets, win, len(doc.text))
+        a, b = window_chars(enc, win, len(doc.text))
         feeds = window_ngrams(doc.text, a, b, *self._ngram_hash).feeds()
         w = np.array([self.ngram_weight.get(c, 0.0) for c in self.categories])
         return blend(scores, self._ngram(feeds)[0], w)

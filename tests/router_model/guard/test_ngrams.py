@@ -101,7 +101,7 @@ def test_windows_cover_every_character(tiny_guard: Guard) -> None:
     text = " ".join(f"word{i}" for i in range(200)) + "  "
     enc = tiny_guard.encoder(text)
     win = make_windows(enc, 32, 24, tiny_guard.encoder.cls_id, tiny_guard.encoder.sep_id)
-    a, b = window_chars(len(enc), enc.offsets, win, len(text))
+    a, b = window_chars(enc, win, len(text))
     assert len(a) == len(win.starts) > 1 and a[0] == 0 and b[-1] == len(text)
     assert (a[1:] <= b[:-1]).all()  # consecutive windows overlap or touch
 
