@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from eval.guard_eval import BENIGN
+from train.guard_calibrate import BENIGN
 from train.guard_data import CATEGORIES
 
 
