@@ -7,8 +7,9 @@ budget's prompt-token bound an upper bound and the routed text in step)."""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,8 @@ from serve.errors import GatewayError
 from serve.jsonfast import dumps
 from serve.keys import KeyRecord
 from serve.local import LocalAnswer
+
+log = logging.getLogger(__name__)
 
 
 def header_safe(v: str, limit: int = 200) -> str:
@@ -105,6 +108,8 @@ class RequestContext:
     answer_text: str = ""
     answer_complete: bool = False  # ended normally (stream reached [DONE]; a 200 answer)
     extra_headers: dict[str, str] = field(default_factory=dict)  # set by stages
+    # work a finish hook put off until the client has the whole response (run_after_response)
+    after_response: list[Callable[[], object]] = field(default_factory=list)
 
     def fail(self, error: GatewayError) -> None:
         """Record the error the request ends with."""
@@ -114,6 +119,16 @@ class RequestContext:
         """Complete the request without a backend: route, budget and call are skipped."""
         self.local = answer
         self.extra_headers.update(answer.headers)
+
+    def run_after_response(self) -> None:
+        """Run (once) the work stages deferred until the response was sent: the routes
+        call it after the last byte (a non-streamed body, or a stream's ``[DONE]``)."""
+        work, self.after_response = self.after_response, []
+        for fn in work:
+            try:
+                fn()
+            except Exception:
+                log.exception("request %s: deferred work failed", self.request_id)
 
     def set_messages(self, messages: list[dict[str, Any]]) -> None:
         """Replace the messages sent upstream (memory context, redaction): the routed text

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.background import BackgroundTask
 
 from serve.admin import is_admin
 from serve.body_limit import read_body
@@ -70,7 +71,8 @@ async def chat_completions(request: Request) -> Response:
 
 async def _answer(ctx: RequestContext, gw: Gateway, pipeline: Pipeline) -> Response:
     """A non-streamed answer (the backend's, or a stage's local one) through the output
-    filters; the finish hooks run before it is sent."""
+    filters; the finish hooks run before it is sent, their deferred work
+    (``ctx.after_response``) once it is."""
     if ctx.local is not None:
         doc = completion_doc(ctx.local, ctx.request_id, ctx.requested_model)
     else:
@@ -86,8 +88,15 @@ async def _answer(ctx: RequestContext, gw: Gateway, pipeline: Pipeline) -> Respo
         return error_response(stop.error, ctx.response_headers())
     ctx.answer_complete = True
     await pipeline.complete(ctx, gw)
+    later = BackgroundTask(_after_response, ctx) if ctx.after_response else None
     return Response(dumps(doc), media_type="application/json",
-                    headers=ctx.response_headers())
+                    headers=ctx.response_headers(), background=later)
+
+
+async def _after_response(ctx: RequestContext) -> None:
+    """The work finish hooks deferred past the response, on the event loop (not a
+    thread: it is short, and inline keeps the order of a client's next request)."""
+    ctx.run_after_response()
 
 
 def message_text(doc: dict[str, Any]) -> str:

@@ -17,7 +17,9 @@ The upstream is always asked for ``stream_options.include_usage`` (real token co
 its usage-only chunk is forwarded only when the client asked for it too. The finish hooks
 run exactly once, however the response ends; on a normal end they run before ``[DONE]`` is
 sent, so a client that reads ``[DONE]`` and sends its next turn at once finds this one in
-the conversation memory and the cache (a CI run saw the race when they ran after it).
+the conversation memory and the cache (a CI run saw the race when they ran after it);
+work a hook defers (``ctx.after_response``: the cache's vector index insert) runs after
+the response is over.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class RelayResponse(StreamingResponse):
                 await self.body_iterator.aclose()  # type: ignore[attr-defined]
                 if not ctx.completed:  # the relay never started: the client left first
                     await _finish(ctx, svc, pipeline, ended=False)
+            ctx.run_after_response()  # the stream is over: the finish hooks' deferred work
 
 
 def _frame(chunk: Chunk) -> bytes:

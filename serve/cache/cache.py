@@ -185,12 +185,16 @@ class SemanticCache:
     # ---- store ----------------------------------------------------------------------
     def put(self, key: CacheKey, answer: StoredAnswer, *, vector: np.ndarray | None = None,
             session: str | None = None, cost_usd: float = 0.0, latency_ms: float = 0.0,
-            ttl_s: float | None = None) -> CacheEntry:
-        """Store a complete answer for ``key`` (``vector``: from the lookup, if any)."""
+            ttl_s: float | None = None, index: bool = True) -> CacheEntry:
+        """Store a complete answer for ``key`` (``vector``: from the lookup, if any).
+        ``index=False`` stores it for the exact tier only and leaves the semantic tier to
+        ``index_entry`` (the gateway calls that once the response is sent)."""
         ttl = self.policy.ttl_s if ttl_s is None else ttl_s
         if ttl < 0 or not math.isfinite(ttl):
             raise ValueError(f"ttl_s: expected a finite number >= 0, got {ttl}")
-        if vector is None and self.eligible(key):
+        if not index:
+            vector = None
+        elif vector is None and self.eligible(key):
             vector = self.embed(key)
         with self._lock:
             now = self.clock()
@@ -200,6 +204,23 @@ class SemanticCache:
             if vector is not None:
                 self._index(entry.entry_id, key.partition, vector)
         return entry
+
+    def index_entry(self, entry: CacheEntry, vector: np.ndarray | None = None) -> bool:
+        """Give an entry stored with ``put(..., index=False)`` its vector (``vector``, or
+        embedded now) and add it to its partition's index. False when the semantic tier
+        does not take it, or the entry is no longer this store's live object (expired,
+        evicted, replaced or removed meanwhile; a shared store's copies never are)."""
+        if vector is None:
+            vector = self.embed(entry.key)
+        if vector is None:
+            return False
+        with self._lock:
+            if entry.vector is not None or self.store.get(entry.entry_id, self.clock()) \
+                    is not entry:
+                return False
+            entry.vector = vector
+            self._index(entry.entry_id, entry.key.partition, vector)
+        return True
 
     # ---- invalidation ---------------------------------------------------------------
     def _drop(self, ids: list[int]) -> int:

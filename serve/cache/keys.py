@@ -25,7 +25,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -61,22 +61,21 @@ def _digest(*parts: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CacheKey:
-    """tenant (hard partition), context digest, normalised query; see the module."""
+    """tenant (hard partition), context digest, normalised query; see the module.
+    ``partition``: digest of (tenant, context), the semantic tier searches one partition
+    only; ``exact``: digest of (tenant, context, query), the exact tier's key. Both are
+    computed once, when the key is made (a lookup and a store read them several times)."""
 
     tenant: str
     context: str
     query: str
     model: str = ""
+    partition: str = field(init=False, repr=False, compare=False)
+    exact: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def partition(self) -> str:
-        """Digest of (tenant, context): the semantic tier searches one partition only."""
-        return _digest(self.tenant, self.context)
-
-    @property
-    def exact(self) -> str:
-        """Digest of (tenant, context, query): the exact tier's key."""
-        return _digest(self.tenant, self.context, self.query)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "partition", _digest(self.tenant, self.context))
+        object.__setattr__(self, "exact", _digest(self.tenant, self.context, self.query))
 
 
 def message_text(message: Mapping[str, Any], index: int) -> str:

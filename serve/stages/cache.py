@@ -20,7 +20,10 @@ added). Contract: docs/contracts.md, "Pipeline stages"; library: ``serve.cache``
 ``output_filter`` (misses of streamed requests only) records the chunks as they are sent.
 ``finish`` stores the answer only when it completed normally: status 200, no error,
 ``ctx.answer_complete`` (a stream that reached ``[DONE]``), a complete finish reason; a
-truncated, failed or abandoned stream is never stored.
+truncated, failed or abandoned stream is never stored. With the in-process store the
+entry is in the exact tier before the response is sent (the same question right after is
+a hit); its embedding and vector-index insert (an HNSW insert is the costly part of a
+store) wait in ``ctx.after_response`` until the client has the whole answer.
 
 Metrics (the gateway's registry): ``lmroute_cache_lookups_total{outcome}``,
 ``lmroute_cache_stores_total{outcome}``, ``lmroute_cache_saved_usd_total``,
@@ -34,6 +37,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
+from functools import partial
 from typing import Any
 
 from serve.body_rules import CACHE_FLAG
@@ -217,12 +221,14 @@ class CacheStage(Stage[Services]):
                            ctx.prompt_tokens, ctx.completion_tokens, ans.tool_calls)
         cost = ctx.answered.backend.cost_usd(ctx.prompt_tokens, ctx.completion_tokens)
         latency = (time.perf_counter() - ctx.t0) * 1e3
-        kw = {"vector": st["vector"], "cost_usd": cost, "latency_ms": latency,
-              "session": ctx.headers.get(self.conf.session_header) or None}
-        if self._inline:
-            self.cache.put(st["key"], ans, **kw)
+        cache, vector = self.cache, st["vector"]
+        put = partial(cache.put, st["key"], ans, cost_usd=cost, latency_ms=latency,
+                      session=ctx.headers.get(self.conf.session_header) or None)
+        if self._inline:  # the exact tier now (read-your-writes), the vector index later
+            entry = put(index=False)
+            ctx.after_response.append(lambda: cache.index_entry(entry, vector))
         else:
-            await svc.run_sync(lambda: self.cache.put(st["key"], ans, **kw))  # type: ignore[union-attr]
+            await svc.run_sync(lambda: put(vector=vector))
         self.metrics.store("stored")
         st["log"]["stored"] = True
 

@@ -224,3 +224,18 @@ def test_start_and_close_hooks_run_once_each() -> None:
     asyncio.run(p.start(SimpleNamespace()))
     asyncio.run(p.close())
     assert (stage.started, stage.closed) == (1, 1)
+
+
+def test_deferred_work_runs_once_and_a_failure_does_not_stop_the_rest(
+        caplog: pytest.LogCaptureFixture) -> None:
+    ctx = RequestContext(request_id="r-defer", raw=b"{}", headers={})
+    done: list[str] = []
+
+    def boom() -> None:
+        raise RuntimeError("index insert failed")
+
+    ctx.after_response += [lambda: done.append("a"), boom, lambda: done.append("b")]
+    ctx.run_after_response()
+    ctx.run_after_response()
+    assert done == ["a", "b"]
+    assert "r-defer: deferred work failed" in caplog.text

@@ -164,3 +164,28 @@ def test_exact_only_cache_never_embeds(make_cache: CacheFactory) -> None:
     assert look(c, "one two three").hit
     assert not look(c, "three two one").hit
     assert c.stats()["indexed"] == 0
+
+
+def test_deferred_index_exact_at_once_semantic_after_index_entry(make_cache: CacheFactory
+                                                                  ) -> None:
+    """The gateway's store path: ``put(index=False)`` serves the exact tier at once, the
+    semantic tier only after ``index_entry`` (which the gateway runs after the response)."""
+    c = make_cache()
+    key = prompt_key("what is the capital of france", "t1", "m")
+    entry = c.put(key, ANSWER, index=False)
+    assert look(c, "what is the capital of france").tier == "exact"
+    assert not look(c, "capital of france what is the").hit  # not in the index yet
+    assert c.index_entry(entry) and not c.index_entry(entry)  # once
+    r = look(c, "capital of france what is the")
+    assert r.hit and r.tier == "semantic" and r.entry is entry
+
+
+def test_index_entry_refuses_an_entry_that_is_gone(make_cache: CacheFactory,
+                                                   clock: Clock) -> None:
+    c = make_cache(ttl_s=10)
+    gone = c.put(prompt_key("first question here", "t1", "m"), ANSWER, index=False)
+    c.remove([gone.entry_id])
+    old = c.put(prompt_key("second question here", "t1", "m"), ANSWER, index=False)
+    clock.now += 11  # expired before its index insert ran
+    assert not c.index_entry(gone) and not c.index_entry(old)
+    assert c.stats()["indexed"] == 0
