@@ -92,29 +92,49 @@ def miss_path(args: argparse.Namespace, stored: list[str], held: list[str],
     """The whole cache on a miss, as the gateway stage runs it: ``entries`` answers of
     one tenant stored (real questions), then lookups of other questions (exact miss,
     embedding, index search, the verifier on candidates past its gate) and the put that
-    follows a miss. Reports the lookup and put times and how often the verifier ran."""
+    follows a miss. Two hit decisions side by side, lookups interleaved: the configured
+    one (``conf/cache/semantic.yaml``: its gate and ``max_judged``) and every candidate
+    judged (gate 0.5, all ``k``). Reports lookup and put times, how often the verifier
+    ran, and the configured lookup's p50 over the other's."""
+    from dataclasses import replace
+
     from serve.cache.build import build_cache
-    from serve.cache.config import DecisionConf, load_cache_conf
+    from serve.cache.config import load_cache_conf
     from serve.cache.entry import StoredAnswer
     from serve.cache.keys import prompt_key
 
     conf = load_cache_conf("conf/cache/semantic.yaml")
-    conf.decision = DecisionConf(kind="verifier", artifact=args.verifier, min_similarity=0.5)
-    cache = build_cache(conf, args.router)
+    configured = replace(conf.decision, artifact=args.verifier)
+    systems = {"configured": configured,
+               "every_candidate": replace(configured, min_similarity=0.5, max_judged=0)}
+    caches = {}
     ans = StoredAnswer("a stored answer", "stop", "bench")
-    for q in stored[:entries]:
-        cache.put(prompt_key(q, "bench"), ans)
-    looks = [cache.lookup(prompt_key(q, "bench")) for q in held]
-    misses = [r for r in looks if not r.hit]
+    for name, decision in systems.items():
+        conf.decision = decision
+        caches[name] = cache = build_cache(conf, args.router)
+        for q in stored[:entries]:
+            cache.put(prompt_key(q, "bench"), ans)
+    looks: dict[str, list[Any]] = {name: [] for name in caches}
+    for q in held:
+        for name, cache in caches.items():
+            looks[name].append(cache.lookup(prompt_key(q, "bench")))
     it = iter(range(10**9))
+    cache = caches["configured"]
     puts = timed(lambda: cache.put(prompt_key(f"new question {next(it)}", "bench"), ans), 500)
-    return {"entries": entries, "lookups": len(looks),
-            "hits": len(looks) - len(misses),
-            "lookup_on_miss": percentiles([r.micros for r in misses]),
-            "verifier_ran_share": float(np.mean([r.verify_micros > 0 for r in misses])),
-            "verify_on_miss": percentiles([r.verify_micros for r in misses
-                                           if r.verify_micros > 0] or [0.0]),
-            "put": percentiles(puts)}
+    out: dict[str, Any] = {"entries": entries, "lookups": len(held), "put": percentiles(puts)}
+    for name, rows in looks.items():
+        misses = [r for r in rows if not r.hit]
+        out[name] = {"decision": caches[name].decision.describe(),  # type: ignore[union-attr]
+                     "hits": len(rows) - len(misses),
+                     "lookup_on_miss": percentiles([r.micros for r in misses]),
+                     "verifier_ran_share": float(np.mean([r.verify_micros > 0
+                                                          for r in misses])),
+                     "verify_on_miss": percentiles([r.verify_micros for r in misses
+                                                    if r.verify_micros > 0] or [0.0])}
+    out["p50_ratio_configured_over_every_candidate"] = (
+        out["configured"]["lookup_on_miss"]["p50_us"]
+        / out["every_candidate"]["lookup_on_miss"]["p50_us"])
+    return out
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

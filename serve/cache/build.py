@@ -54,7 +54,7 @@ def build_decision(conf: CacheConf) -> HitDecision | None:
             raise ValueError("cache.decision.artifact: the verifier needs its artifact "
                              "directory (lmroute cache train writes one)")
         return make_decision("verifier", artifact=d.artifact, threshold=d.threshold,
-                             min_similarity=d.min_similarity)
+                             min_similarity=d.min_similarity, max_judged=d.max_judged)
     if d.threshold is None:
         raise ValueError(f"cache.decision.threshold: required for kind={d.kind!r}")
     return make_decision(d.kind, threshold=d.threshold)

@@ -52,12 +52,15 @@ class EmbedderConf:
 
 @dataclass
 class DecisionConf:
-    """kind: verifier (learned; threshold null = the artifact's operating point) | cosine."""
+    """kind: verifier (learned; threshold null = the artifact's operating point) | cosine.
+    Verifier only: it judges candidates with similarity >= ``min_similarity``, at most
+    ``max_judged`` of them, nearest first (0 = every one of the ``k``)."""
 
     kind: str = MISSING
     artifact: str = ""
     threshold: float | None = None
     min_similarity: float = 0.5
+    max_judged: int = 0
 
 
 @dataclass

@@ -14,6 +14,7 @@ its score reaches ``threshold``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -69,10 +70,15 @@ class CosineDecision(HitDecision):
 
 @register("verifier")
 class VerifierDecision(HitDecision):
-    """The learned verifier on candidates past the similarity gate (see module)."""
+    """The learned verifier on candidates past the similarity gate (see module): at most
+    ``max_judged`` of them (0 = all), the nearest first. Stored queries' token ids are
+    kept (``IDS_MEMO`` texts, least recently used out) so a popular candidate is
+    tokenized once, not on every lookup that meets it."""
+
+    IDS_MEMO = 20_000
 
     def __init__(self, artifact: str, threshold: float | None = None,
-                 min_similarity: float = 0.5, threads: int = 1) -> None:
+                 min_similarity: float = 0.5, max_judged: int = 0, threads: int = 1) -> None:
         from serve.cache.verifier import Verifier
 
         self.verifier = Verifier(artifact, threads)
@@ -80,17 +86,32 @@ class VerifierDecision(HitDecision):
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"decision.threshold: expected a probability in [0, 1], got "
                              f"{self.threshold}")
+        if max_judged < 0:
+            raise ValueError(f"decision.max_judged: expected >= 0 (0 = all), got {max_judged}")
         self.min_similarity = float(min_similarity)
+        self.max_judged = int(max_judged)
+        self._ids: OrderedDict[str, list[int]] = OrderedDict()
+
+    def _candidate_ids(self, text: str) -> list[int]:
+        ids = self._ids.get(text)
+        if ids is None:
+            ids = self._ids[text] = self.verifier.ids(text)
+            if len(self._ids) > self.IDS_MEMO:
+                self._ids.popitem(last=False)
+        else:
+            self._ids.move_to_end(text)
+        return ids
 
     def judge(self, query: str, candidates: Sequence[str], sims: np.ndarray) -> np.ndarray:
         out = np.full(len(candidates), OUT)
-        near = [i for i, s in enumerate(sims) if s >= self.min_similarity]
+        near = sorted((i for i, s in enumerate(sims) if s >= self.min_similarity),
+                      key=lambda i: -sims[i])[:self.max_judged or None]
         if not near:
             return out
         q = self.verifier.ids(query)
         if not self.verifier.fits(q):
             return out
-        ids = [(i, self.verifier.ids(candidates[i])) for i in near]
+        ids = [(i, self._candidate_ids(candidates[i])) for i in near]
         ids = [(i, c) for i, c in ids if self.verifier.fits(c)]
         if ids:
             scores = self.verifier.score_ids(q, [c for _, c in ids])
@@ -100,6 +121,6 @@ class VerifierDecision(HitDecision):
     def describe(self) -> dict[str, Any]:
         op = self.verifier.operating_point
         return {"kind": self.kind, "threshold": self.threshold,
-                "min_similarity": self.min_similarity,
+                "min_similarity": self.min_similarity, "max_judged": self.max_judged,
                 "manifest_false_hit_rate": op.get("false_hit_rate"),
                 "artifact": str(self.verifier.directory)}
