@@ -15,6 +15,7 @@ from typing import Any
 from eval.suite.methods import MethodSpec
 from router_model.policies import blend as _blend  # noqa: F401  (registers "blend")
 from router_model.policies import knn_blend as _knn_blend  # noqa: F401  ("blend_knn")
+from router_model.policies import residual_prior as _residual  # noqa: F401  ("residual_prior")
 from router_model.policies import stacked as _stacked  # noqa: F401  (registers "stacked")
 from router_model.policies.base import Policy
 
@@ -35,6 +36,9 @@ POLICIES: dict[str, tuple[str, tuple[dict[str, Any], ...]]] = {
     "blend": ("blend", tuple({"alpha": a} for a in (0.3, 0.6, 0.85))),
     # the ensemble blended with the tag-free kNN (knn_inferred) on the static features
     "blend_knn": ("blend_knn", tuple({"alpha": a} for a in (0.3, 0.6, 0.85))),
+    # the inferred task prior's logit plus a learned residual shrunk toward zero
+    # (residual_prior.py); the residual's L2 strength by validation Brier
+    "residual_prior": ("residual_prior", tuple({"residual_l2": r} for r in (0.01, 0.1, 1.0))),
     # logit-space stacking of the ensemble and the inferred prior, per model (stacked.py)
     "stacked": ("stacked", ({},)),
     # Platt calibration of the ensemble alone (the same class without the prior view)
