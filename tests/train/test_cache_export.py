@@ -76,3 +76,20 @@ def test_operating_point_meets_its_targets() -> None:
     rec, t = recall_at_fhr(probs[600:], labels[600:], 0.02)
     assert op.hit_rate <= rec + 1e-9 and t <= op.threshold + 1e-9
     assert threshold_for(np.array([0.1, 0.9]), 0.0) > 0.9
+
+
+def test_decision_judges_the_nearest_candidates_past_the_gate_only(artifact) -> None:
+    from serve.cache.decision import OUT, VerifierDecision
+
+    cands = ["how to learn python", "learning python fast", "python for beginners",
+             "bake bread"]
+    sims = np.array([0.7, 0.9, 0.6, 0.3])
+    every = VerifierDecision(str(artifact[0]), min_similarity=0.5)
+    one = VerifierDecision(str(artifact[0]), min_similarity=0.5, max_judged=1)
+    all_scores = every.judge("how do I learn python", cands, sims)
+    top = one.judge("how do I learn python", cands, sims)
+    assert np.all(all_scores[:3] > OUT) and all_scores[3] == OUT  # 0.3 is below the gate
+    assert top[1] == pytest.approx(all_scores[1], abs=1e-6)  # the nearest (0.9) only
+    assert top[0] == top[2] == top[3] == OUT
+    with pytest.raises(ValueError, match="max_judged"):
+        VerifierDecision(str(artifact[0]), max_judged=-1)
