@@ -53,8 +53,22 @@ def batch_loss(raw: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
     return q + regression_weight * r
 
 
+def _member_loss(net: OutcomeNet, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
+                 cfg: FitConfig, offset: torch.Tensor | None, residual_l2: float
+                 ) -> torch.Tensor:
+    """One batch's loss; with ``offset`` (B, M) the quality logit is ``offset + r`` and
+    ``residual_l2 * mean(r^2)`` is added (a residual shrunk toward the offset)."""
+    raw = net.raw(X)
+    if offset is None:
+        return batch_loss(raw, y, w, cfg.regression_weight)
+    resid = raw[:, 0]
+    raw = torch.cat([(resid + offset)[:, None], raw[:, 1:]], dim=1)
+    return batch_loss(raw, y, w, cfg.regression_weight) + residual_l2 * (resid ** 2).mean()
+
+
 def _fit_one(net: OutcomeNet, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
-             cfg: FitConfig, member: int, on_epoch: EpochCallback | None) -> None:
+             cfg: FitConfig, member: int, on_epoch: EpochCallback | None,
+             offset: torch.Tensor | None = None, residual_l2: float = 0.0) -> None:
     gen = torch.Generator().manual_seed(cfg.seed + member)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
@@ -64,7 +78,8 @@ def _fit_one(net: OutcomeNet, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
         net.train()
         total, seen = 0.0, 0
         for idx in torch.randperm(len(X), generator=gen).split(cfg.batch_size):
-            loss = batch_loss(net.raw(X[idx]), y[idx], w[idx], cfg.regression_weight)
+            off = None if offset is None else offset[idx]
+            loss = _member_loss(net, X[idx], y[idx], w[idx], cfg, off, residual_l2)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -79,10 +94,21 @@ def _fit_one(net: OutcomeNet, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
     net.eval()
 
 
+def _zero_quality_head(net: OutcomeNet) -> None:
+    """A residual starts at zero: the quality rows of the heads (the first M of 4M)."""
+    with torch.no_grad():
+        net.heads.weight[: net.n_models].zero_()
+        net.heads.bias[: net.n_models].zero_()
+
+
 def fit_ensemble(X: np.ndarray, t: Targets, cfg: FitConfig,
-                 on_epoch: EpochCallback | None = None) -> Ensemble:
+                 on_epoch: EpochCallback | None = None, offset: np.ndarray | None = None,
+                 residual_l2: float = 0.0) -> Ensemble:
     """Fit ``cfg.n_ensemble`` OutcomeNets on X (n, d) float32 and targets (n, M).
 
+    With ``offset`` (n, M) each net's quality logit is a residual on it: the quality head
+    starts at zero and is shrunk by ``residual_l2 * mean(r^2)``; the caller adds the
+    offset at prediction time (``FusedEnsemble.outputs(x, offset)``).
     Returns the averaged ensemble in eval mode.
     """
     if len(X) == 0:
@@ -91,11 +117,14 @@ def fit_ensemble(X: np.ndarray, t: Targets, cfg: FitConfig,
     y, w = _tensors(t, scales)
     x_mean, x_std = X.mean(0), np.maximum(X.std(0), 1e-4)
     xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    off = None if offset is None else torch.from_numpy(offset.astype(np.float32))
     nets = []
     for member in range(cfg.n_ensemble):
         torch.manual_seed(cfg.seed + member)
         net = OutcomeNet(X.shape[1], y.shape[2], cfg, x_mean, x_std, scales)
-        _fit_one(net, xt, y, w, cfg, member, on_epoch)
+        if off is not None:
+            _zero_quality_head(net)
+        _fit_one(net, xt, y, w, cfg, member, on_epoch, off, residual_l2)
         nets.append(net)
     return Ensemble(nets).eval()
 

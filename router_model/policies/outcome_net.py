@@ -145,9 +145,16 @@ class FusedEnsemble(nn.Module):
         self.register_buffer("eps", torch.tensor([[LOG_EPS[o]] for o in REGRESSED]))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.outputs(x)
+
+    def outputs(self, x: torch.Tensor, quality_offset: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, ...]:
+        """x (B, d) -> (quality, cost, latency, energy), each (B, M); ``quality_offset``
+        (B, M) is added to every member's quality logit (a residual model's prior)."""
         z = (x - self.get_buffer("x_mean")) / self.get_buffer("x_std")
         r = self.mlp(z).view(-1, self.k, 4, self.n_models)
-        quality = torch.sigmoid(r[:, :, 0]).mean(dim=1)
+        q_logit = r[:, :, 0] if quality_offset is None else r[:, :, 0] + quality_offset[:, None]
+        quality = torch.sigmoid(q_logit).mean(dim=1)
         # the three regressed outcomes in one pass (B, K, 3, M): a third of the ONNX nodes
         # that one pass per outcome needs (each node costs ~1-4 us in ONNX Runtime)
         y = (torch.exp(r[:, :, 1:] * self.get_buffer("sd") + self.get_buffer("mu"))
