@@ -8,6 +8,7 @@ from router_model.guard.base import Document
 from router_model.guard.checks import Learned
 from router_model.guard.encoding import GuardEncoder
 from router_model.guard.normalize import Normalizer
+from router_model.guard.rules import validate
 from router_model.tokenization import load_tokenizer
 
 TAGS = ["O", "B-PERSON", "I-PERSON", "B-GPE", "I-GPE"]
@@ -74,7 +75,9 @@ def _reference_spans(doc: Document, p: np.ndarray, tau: float, tags: list[str]
             cur = [(types[k], int(s), int(e), [ent]), k]
     if cur:
         out.append(cur[0])
-    return [(t, a, b, float(np.mean(ps))) for t, a, b, ps in out]
+    text = doc.text  # the decoder keeps the spans the rules' validate does not reject
+    return [(t, a, b, float(np.mean(ps))) for t, a, b, ps in out
+            if validate(t, text[a:b]) is not False]
 
 
 def test_vectorised_decoding_equals_the_word_loop() -> None:
