@@ -45,6 +45,8 @@ _STRONG_PHONE = re.compile(r"^\s*(?:\+|\()")
 _GROUP = re.compile(r"\+?\(?\d+\)?")
 _SSN_CONTEXT = re.compile(r"ssn|social security", re.IGNORECASE)
 _WORDLIKE = re.compile(r"[^\W_]")
+_TOKEN = re.compile(r"[^\W_]{2}")
+_CAPITALISED = ("ORGANIZATION", "GPE")  # (a lowercase PERSON span: a lowercased text)
 
 
 def emails(text: str) -> Iterator[Span]:
@@ -215,7 +217,21 @@ def validate(entity_type: str, value: str) -> bool | None:
         "CREDIT_CARD": v.is_card, "IBAN_CODE": lambda s: v.is_iban(s.replace(" ", "")),
         "US_SSN": v.is_ssn, "IP_ADDRESS": v.is_ip, "PHONE_NUMBER": v.is_phone,
         "EMAIL_ADDRESS": lambda s: _EMAIL.fullmatch(s) is not None}
-    if _WORDLIKE.search(value) is None:
-        return False  # punctuation only ('>', ', '): never an entity
+    if not plausible(entity_type, value):
+        return False
     check = checks.get(entity_type)
     return None if check is None else check(value.strip())
+
+
+def plausible(entity_type: str, value: str) -> bool:
+    """The shape every span of its type has in the gold of the Presidio train split:
+    a letter or digit (no '>' or ', '); a run of two (no answer option 'D' or 'C', no
+    '0'; an age may be one digit); an organisation or place starting with no lowercase
+    letter (no 'felines', 'fostering')."""
+    if _WORDLIKE.search(value) is None:
+        return False
+    if entity_type == "AGE":
+        return True
+    if _TOKEN.search(value) is None:
+        return False
+    return not (entity_type in _CAPITALISED and value[:1].islower())

@@ -1,7 +1,7 @@
 import pytest
 
 from router_model.guard import validators as v
-from router_model.guard.rules import find_pii, validate
+from router_model.guard.rules import find_pii, plausible, validate
 from router_model.guard.secrets import find_secrets
 
 
@@ -59,3 +59,14 @@ def test_secrets() -> None:
 def test_punctuation_is_no_entity(value: str) -> None:
     assert validate("STREET_ADDRESS", value) is False and validate("GPE", value) is False
     assert validate("GPE", "Oulu") is None
+
+
+@pytest.mark.parametrize("entity_type,value,want", [
+    ("PERSON", "D", False), ("ORGANIZATION", "C", False), ("STREET_ADDRESS", "0", False),
+    ("GPE", "felines", False), ("ORGANIZATION", "fostering", False),
+    ("PERSON", "lena andersson", True), ("AGE", "5", True), ("GPE", "OULU", True),
+    ("ORGANIZATION", "Marshall, Hernandez and Simpson", True), ("NRP", "saudis", True),
+    ("DOMAIN_NAME", "https://x.se/", True)])
+def test_tagger_span_shapes(entity_type: str, value: str, want: bool) -> None:
+    assert plausible(entity_type, value) is want
+    assert (validate(entity_type, value) is False) is not want
