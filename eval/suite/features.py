@@ -54,9 +54,14 @@ class FeatureBank:
         tail = self.tail_tokens if tail_tokens is None else tail_tokens
         module, _ = build_featurizer("static", tok, [self.texts[i] for i in train_idx],
                                      self.dim, self.sif_a, tail)
-        out = [module(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+        return module, self.transform(module)
+
+    @torch.inference_mode()
+    def transform(self, featurizer: torch.nn.Module) -> np.ndarray:
+        """(n, d) float32: ``featurizer`` (ids, mask) -> features over every text."""
+        out = [featurizer(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
                for ids, mask in self._encoded()]
-        return module, np.concatenate(out).astype(np.float32)
+        return np.concatenate(out).astype(np.float32)
 
     def minilm(self) -> np.ndarray:
         """(n, 384) MiniLM embeddings (cached on disk)."""

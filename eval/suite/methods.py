@@ -78,18 +78,21 @@ class Fitted:
     policy: Policy | None = None
 
 
-def fit_method(spec: MethodSpec, X: np.ndarray, full: FullInfo, split: Split) -> Fitted:
-    """The protocol of the module docstring. X: (n, d) features of all n requests."""
+def fit_method(spec: MethodSpec, X: np.ndarray, full: FullInfo, split: Split,
+               extra: dict[str, Any] | None = None) -> Fitted:
+    """The protocol of the module docstring. X: (n, d) features of all n requests;
+    ``extra``: constructor arguments that are data, not tuned (the joint variant's rows)."""
     tasks = full.tasks if spec.uses_tags else None
     best, best_params, best_score = None, spec.grid[0], None
+    more = extra or {}
     if len(spec.grid) > 1:
         for params in spec.grid:
-            pol = spec.build(params).fit(X[split.train], full.subset(split.train))
+            pol = spec.build({**params, **more}).fit(X[split.train], full.subset(split.train))
             q = pol.predict(X[split.val], None if tasks is None else tasks[split.val]).quality
             score = brier(q, full.quality[split.val])
             if best_score is None or score < best_score:
                 best_params, best_score = params, score
-    best = spec.build(best_params).fit(X[split.fit], full.subset(split.fit))
+    best = spec.build({**best_params, **more}).fit(X[split.fit], full.subset(split.fit))
     q = best.predict(X[split.test], None if tasks is None else tasks[split.test]).quality
     log.info("%s split %d: params %s (val Brier %s)", spec.name, split.k, best_params,
              "n/a" if best_score is None else f"{best_score:.4f}")

@@ -25,6 +25,7 @@ from eval.suite.config import DEFAULT_BASELINES
 from eval.suite.cost_model import LogLinearCost
 from eval.suite.datasets import SuiteData, load_dataset
 from eval.suite.features import FeatureBank
+from eval.suite.joint import AUX_OF, AuxSource
 from eval.suite.methods import Fitted, MethodSpec, baseline_specs, fit_method
 from eval.suite.metrics import (
     ORACLE,
@@ -124,11 +125,12 @@ def _run_dataset(s: SuiteSettings, data: SuiteData, specs: list[MethodSpec],
                                  "n_dropped": data.n_dropped, "reference": data.spec.reference,
                                  "test_sizes": [len(sp.test) for sp in splits]}
     figs = res.figures.setdefault(data.spec.name, {})
+    aux = _aux_source(s, data, specs, texts)
     for split in tqdm(splits, desc=f"suite {data.spec.name}", unit="split"):
         check_leak_free(split, full.queries)
         if s.part == "val":
             split = dev_split(split, full.tasks, full.queries, s.val_fraction, s.seed + split.k)
-        fitted, static = _fit_all(specs, bank, full, split)
+        fitted, static = _fit_all(specs, bank, full, split, aux)
         cost = LogLinearCost().fit([texts[i] for i in split.fit], full.cost_usd[split.fit])
         cost_test = cost.predict([texts[i] for i in split.test])
         boot = Bootstrap(len(split.test), s.n_boot, s.seed + split.k)
@@ -139,16 +141,31 @@ def _run_dataset(s: SuiteSettings, data: SuiteData, specs: list[MethodSpec],
                                              s.onboard_model)
 
 
+def _aux_source(s: SuiteSettings, data: SuiteData, specs: list[MethodSpec],
+                texts: list[str]) -> AuxSource | None:
+    """The other dataset's rows for the ``joint`` variant (None: no joint spec, or no
+    dataset shares models with this one)."""
+    other = AUX_OF.get(data.spec.name)
+    if other is None or not any(sp.policy == "joint" for sp in specs):
+        return None
+    aux = load_dataset(other, s.shared, s.max_requests, s.seed).full
+    return AuxSource(aux, texts, list(data.full.models))
+
+
 def _fit_all(specs: list[MethodSpec], bank: FeatureBank, full: FullInfo,
-             split: Split) -> tuple[dict[str, Fitted], np.ndarray]:
+             split: Split, aux: AuxSource | None = None
+             ) -> tuple[dict[str, Fitted], np.ndarray]:
     """Every method fitted on the split, and the static features (n, d) it used."""
-    _, static = bank.static(split.train)
+    featurizer, static = bank.static(split.train)
     feats = {"static": static, "none": np.zeros((len(full), 1), np.float32)}
     if any(sp.features == "static_tail" for sp in specs):
         feats["static_tail"] = bank.static(split.train, tail_tokens=TAIL_VIEW)[1]
     if any(sp.features == "minilm" for sp in specs):
         feats["minilm"] = bank.minilm()
-    return {sp.name: fit_method(sp, feats[sp.features], full, split) for sp in specs}, static
+    joint = {"aux": aux.rows(featurizer, split.train) if aux is not None else None}
+    return {sp.name: fit_method(sp, feats[sp.features], full, split,
+                                joint if sp.policy == "joint" else None)
+            for sp in specs}, static
 
 
 def _add(figs: dict[str, dict[str, list[Figure]]], group_figs: dict[str, Figure],

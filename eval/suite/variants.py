@@ -14,10 +14,12 @@ from typing import Any
 
 from eval.suite.methods import MethodSpec
 from router_model.policies import blend as _blend  # noqa: F401  (registers "blend")
+from router_model.policies import joint as _joint  # noqa: F401  (registers "joint")
 from router_model.policies import knn_blend as _knn_blend  # noqa: F401  ("blend_knn")
 from router_model.policies import residual_prior as _residual  # noqa: F401  ("residual_prior")
 from router_model.policies import stacked as _stacked  # noqa: F401  (registers "stacked")
 from router_model.policies.base import Policy
+from router_model.policies.supervised import SupervisedPolicy
 
 # variants on other features than the shipped static ones
 FEATURES = {"tail": "static_tail"}
@@ -46,13 +48,31 @@ POLICIES: dict[str, tuple[str, tuple[dict[str, Any], ...]]] = {
 }
 
 
+# the router's own hyper-parameters, fitted with another dataset's rows (eval/suite/joint.py)
+JOINT_WEIGHTS = (0.3, 1.0)
+
+
+def joint_spec(factory: Callable[..., Policy]) -> MethodSpec:
+    """``router_joint``: the configured router's hyper-parameters, plus the auxiliary rows'
+    weight tuned on validation."""
+    router = factory()
+    if not isinstance(router, SupervisedPolicy):
+        raise ValueError(f"variants: joint needs the supervised router, the configured one is "
+                         f"{type(router).__name__}")
+    base = {k: v for k, v in router.params().items() if k != "n_aux"}
+    grid = tuple({**base, "aux_weight": w} for w in JOINT_WEIGHTS)
+    return MethodSpec("router_joint", "joint", "static", grid)
+
+
 def router_specs(factory: Callable[..., Policy], variants: list[str]) -> dict[str, MethodSpec]:
     """``router`` plus ``router_<variant>`` for each named variant."""
-    unknown = [v for v in variants if v not in VARIANTS and v not in POLICIES]
+    known = {*VARIANTS, *POLICIES, "joint"}
+    unknown = [v for v in variants if v not in known]
     if unknown:
-        raise ValueError(f"variants: unknown {unknown}; known: "
-                         f"{sorted([*VARIANTS, *POLICIES])}")
+        raise ValueError(f"variants: unknown {unknown}; known: {sorted(known)}")
     specs = {"router": MethodSpec("router", "router", "static", factory=factory)}
+    if "joint" in variants:
+        specs["router_joint"] = joint_spec(factory)
     for v in [v for v in variants if v in POLICIES]:
         name, grid = POLICIES[v]
         specs[f"router_{v}"] = MethodSpec(f"router_{v}", name, "static", grid)

@@ -86,7 +86,13 @@ class SupervisedPolicy(OutcomePolicy):
         if len(X) != len(log):
             raise ValueError(f"X: expected {len(log)} rows to match the log, got {len(X)}")
         cfg = self.fit_config()
-        self.module_ = fit_ensemble(X, full_info_targets(log), cfg, self.on_epoch)
+        X_fit, targets = self.training_rows(X, log)
+        self.module_ = fit_ensemble(X_fit, targets, cfg, self.on_epoch)
         self.models_ = list(log.models)
         self.history_ = cfg.history
         return self
+
+    def training_rows(self, X: np.ndarray, log: FullInfo) -> tuple[np.ndarray, Targets]:
+        """The rows the ensemble is fitted on: X (n, d) and the log's targets (a subclass
+        may add rows, e.g. ``JointPolicy``)."""
+        return X, full_info_targets(log)
