@@ -1,5 +1,5 @@
 """Structured PII by pattern + validator: emails, URLs, IBANs, cards, SSNs, IPs, phones
-(and dates / postcodes, ``dates``).
+(and dates / postcodes, ``dates``; nationalities / countries, ``places``).
 
 Every pattern has a cheap prefilter (a character that must occur, or one digit-group
 scan shared by the number rules) so text without candidates costs almost nothing, and
@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterator
 
 from router_model.guard import validators as v
 from router_model.guard.dates import dates, zip_codes
+from router_model.guard.places import places
 from router_model.guard.spans import Span, resolve
 
 RULE_ENTITIES = ("EMAIL_ADDRESS", "DOMAIN_NAME", "IBAN_CODE", "CREDIT_CARD", "US_SSN",
-                 "IP_ADDRESS", "PHONE_NUMBER", "DATE_TIME", "ZIP_CODE")
+                 "IP_ADDRESS", "PHONE_NUMBER", "DATE_TIME", "ZIP_CODE", "GPE", "NRP")
 PRIORITY = {e: i for i, e in enumerate(RULE_ENTITIES)}
 MAX_GROUPS = 8  # digit groups in one entity at most (a phone: +46 (0)8 928 571 38 ext 12)
 LONGEST_MATCH = 80  # no rule span here is longer (IBAN 34 + spaces, IPv6 45, URL capped)
@@ -196,7 +197,7 @@ def _subgroups(num: str, text: str, base: int, phones: bool) -> Iterator[Span]:
 
 RULES: dict[str, Callable[[str], Iterator[Span]]] = {
     "emails": emails, "urls": urls, "ibans": ibans, "ipv6": ipv6, "numbers": numbers,
-    "dates": dates, "zip_codes": zip_codes}
+    "dates": dates, "zip_codes": zip_codes, "places": places}
 # the rules the input check runs: ``zip_codes`` is opt-in (on the Presidio validation
 # split it found no postcode the gold marks as one: there a postcode is part of a whole
 # STREET_ADDRESS span, docs/guard.md)
