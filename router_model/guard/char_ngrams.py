@@ -52,10 +52,10 @@ def check_buckets(buckets: int) -> int:
 
 
 def gram_hashes(text: str, n_range: tuple[int, int] = N_RANGE,
-                buckets: int = BUCKETS) -> dict[int, np.ndarray]:
+                buckets: int = BUCKETS, dtype: type = np.int64) -> dict[int, np.ndarray]:
     """n -> the bucket of every n-gram of ``text`` (lower-cased), indexed by its start
     character: ``out[n][i]`` is the bucket of ``text[i : i + n]``, (len(text) - n + 1,)
-    int64."""
+    ``dtype`` (int64 unless asked otherwise)."""
     shift = np.uint32(32 - check_buckets(buckets))
     c = _codes(text)
     h = c.copy()
@@ -66,7 +66,7 @@ def gram_hashes(text: str, n_range: tuple[int, int] = N_RANGE,
                 break
             h = h[:-1] * _P + c[n - 1:]  # hash of c[i : i + n] at index i (mod 2^32)
             if n >= n_range[0]:
-                out[n] = (((h ^ np.uint32(n)) * _MIX) >> shift).astype(np.int64)
+                out[n] = (((h ^ np.uint32(n)) * _MIX) >> shift).astype(dtype)
     return out
 
 

@@ -27,6 +27,9 @@ Runner = Callable[[dict[str, np.ndarray]], Sequence[np.ndarray]]
 an ONNX Runtime session's ``run`` or the torch module's."""
 NgramRunner = Callable[[dict[str, np.ndarray]], Sequence[np.ndarray]]
 """feeds {ngram_ids, ngram_tf} -> [ngram_scores (K, C)] (``router_model.guard.ngram_model``)."""
+WindowScorer = Callable[[str, np.ndarray, np.ndarray], np.ndarray]
+"""(text, window char starts (K,), ends (K,)) -> n-gram scores (K, C): the numpy
+``NgramScorer``, or an ``NgramRunner`` behind ``graph_scorer``."""
 _EPS = 1e-6
 
 
@@ -39,6 +42,18 @@ def blend(p_net: np.ndarray, p_ngram: np.ndarray, weight: np.ndarray) -> np.ndar
 
     z = (1.0 - weight) * logit(p_net) + weight * logit(p_ngram)
     return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+def graph_scorer(run: NgramRunner, n_range: Sequence[int] = N_RANGE,
+                 buckets: int = BUCKETS) -> WindowScorer:
+    """A ``WindowScorer`` over the n-gram graph's runner: padded feeds
+    (``char_ngrams.window_ngrams``), then the graph."""
+    hashing = (int(n_range[0]), int(n_range[1])), int(buckets)
+
+    def score(text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        return np.asarray(run(window_ngrams(text, starts, ends, *hashing).feeds())[0])
+
+    return score
 
 
 def window_chars(enc: Encoding, win: Windows, text_len: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,22 +99,20 @@ class Learned(GuardCheck):
         tag_thresholds: operating point -> entity-probability threshold.
         width, stride: window size and step in tokens.
         cls_id, sep_id: special token ids.
-        ngram: the character n-gram scorer (``NgramRunner``), or None.
+        ngram: the character n-gram scorer (``WindowScorer``), or None.
         ngram_weight: category -> blend weight of the n-gram scorer (``blend``).
-        ngram_range, ngram_buckets: its hashing (``router_model.guard.char_ngrams``).
     """
 
     needs_tokens = True
 
     def __init__(self, run: Runner, categories: Sequence[str], tags: Sequence[str],
                  tag_thresholds: Mapping[str, float], width: int, stride: int,
-                 cls_id: int, sep_id: int, ngram: NgramRunner | None = None,
-                 ngram_weight: Mapping[str, float] | None = None,
-                 ngram_range: Sequence[int] = N_RANGE, ngram_buckets: int = BUCKETS) -> None:
+                 cls_id: int, sep_id: int, ngram: WindowScorer | None = None,
+                 ngram_weight: Mapping[str, float] | None = None) -> None:
         self._run = run
         self._ngram = ngram
         self.ngram_weight = dict(ngram_weight or {})
-        self._ngram_hash = (int(ngram_range[0]), int(ngram_range[1])), int(ngram_buckets)
+        self._ngram_w = np.array([self.ngram_weight.get(c, 0.0) for c in categories])
         self.categories = list(categories)
         self.tags = list(tags)
         self.tag_thresholds = dict(tag_thresholds)
@@ -138,9 +151,7 @@ class Learned(GuardCheck):
         assert self._ngram is not None
         enc = doc.encoding
         a, b = window_chars(enc, win, len(doc.text))
-        feeds = window_ngrams(doc.text, a, b, *self._ngram_hash).feeds()
-        w = np.array([self.ngram_weight.get(c, 0.0) for c in self.categories])
-        return blend(scores, self._ngram(feeds)[0], w)
+        return blend(scores, self._ngram(doc.text, a, b), self._ngram_w)
 
     def _spans(self, doc: Document, p: np.ndarray, tau: float) -> list[Span]:
         """Word-level BIO decoding of token tag probabilities ``p`` (n, L): a word (its

@@ -17,11 +17,12 @@ from typing import Any
 import onnxruntime as ort
 
 from router_model.guard import checks as _checks  # noqa: F401  (registers the checks)
-from router_model.guard.artifact import ArtifactError, ngram_graph, open_guard_artifact
+from router_model.guard.artifact import NGRAM, ArtifactError, ngram_graph, open_guard_artifact
 from router_model.guard.base import Document, GuardCheck, make_check
-from router_model.guard.checks import NgramRunner, Runner
+from router_model.guard.checks import NgramRunner, Runner, graph_scorer
 from router_model.guard.decision import GuardDecision
 from router_model.guard.encoding import GuardEncoder
+from router_model.guard.ngram_scorer import NgramScorer
 from router_model.guard.normalize import Normalizer
 from router_model.guard.policy import PRESETS, GuardPolicy
 from router_model.guard.redact import redact
@@ -50,14 +51,29 @@ def _session_runner(graph: bytes, threads: int, where: Path) -> Runner:
     return lambda feeds: sess.run(names, feeds)
 
 
-def _ngram_kwargs(manifest: Mapping[str, Any], ngram: NgramRunner | None) -> dict[str, Any]:
+def _ngram_kwargs(manifest: Mapping[str, Any], ngram: NgramRunner | NgramScorer | None
+                  ) -> dict[str, Any]:
     """The learned check's n-gram arguments: none without a scorer; with one, its blend
-    weights and hashing from ``manifest["ngram"]``."""
+    weights from ``manifest["ngram"]`` and the scorer (a graph runner behind
+    ``graph_scorer``, with the manifest's hashing)."""
     entry = manifest.get("ngram")
     if ngram is None or not entry:
         return {}
-    return {"ngram": ngram, "ngram_weight": entry["weight"],
-            "ngram_range": entry["n_range"], "ngram_buckets": entry["buckets"]}
+    scorer = ngram if isinstance(ngram, NgramScorer) else \
+        graph_scorer(ngram, entry["n_range"], entry["buckets"])
+    return {"ngram": scorer, "ngram_weight": entry["weight"]}
+
+
+def _ngram_scorer(path: Path, manifest: Mapping[str, Any]) -> NgramScorer | None:
+    """The verified ``ngram.onnx`` beside the graph as a numpy ``NgramScorer``, or None."""
+    graph = ngram_graph(path, dict(manifest))
+    if graph is None:
+        return None
+    scorer = NgramScorer.from_onnx(graph, tuple(manifest["ngram"]["n_range"]))
+    if scorer.buckets != int(manifest["ngram"]["buckets"]):
+        raise ArtifactError(f"{path / NGRAM}: {scorer.buckets} buckets, the manifest says "
+                            f"{manifest['ngram']['buckets']}")
+    return scorer
 
 
 class Guard:
@@ -76,9 +92,10 @@ class Guard:
     @classmethod
     def from_runner(cls, run: Runner, manifest: Mapping[str, Any], tokenizer_path: Path | None,
                     policy: GuardPolicy | None = None,
-                    ngram: NgramRunner | None = None) -> Guard:
+                    ngram: NgramRunner | NgramScorer | None = None) -> Guard:
         """A guard over any graph runner (the ONNX session, or the torch module), and
-        the n-gram scorer's runner when the manifest has one (``manifest["ngram"]``)."""
+        the n-gram scorer (its graph's runner, or the numpy ``NgramScorer``) when the
+        manifest has one (``manifest["ngram"]``)."""
         tok = load_tokenizer(512, tokenizer_path)
         tok.no_truncation()
         tok.no_padding()
@@ -100,11 +117,11 @@ class Guard:
     @classmethod
     def load(cls, path: str | Path, int8: bool = False, threads: int = 1,
              policy: GuardPolicy | None = None) -> Guard:
-        """Verify and load a guard artifact directory (``int8``: the int8 graph)."""
+        """Verify and load a guard artifact directory (``int8``: the int8 graph); the
+        n-gram scorer runs in numpy (``NgramScorer``, the weights of ``ngram.onnx``)."""
         art = open_guard_artifact(path, int8=int8)
         run = _session_runner(art.onnx_bytes, threads, art.onnx_path)
-        ng = ngram_graph(path, art.manifest)
-        ngram = _session_runner(ng, threads, Path(path) / "ngram.onnx") if ng else None
+        ngram = _ngram_scorer(Path(path), art.manifest)
         return cls.from_runner(run, art.manifest, art.tokenizer_path, policy, ngram)
 
     def threshold(self, category: str, operating_point: str) -> float:

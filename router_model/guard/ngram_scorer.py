@@ -1,0 +1,94 @@
+"""The character n-gram scorer at run time, in numpy: window character spans -> (K, C).
+
+The same function as the exported ``ngram.onnx`` graph (``ngram_model.NgramLogReg
+.to_onnx``: ``v = tf * idf[ids]; u = v / max(||v||, eps); p = sigmoid(u @ W[ids] + b)``),
+with its weights read from that graph's initializers at load, but without the padded
+(K, M) feeds: the text's n-grams are hashed once (``char_ngrams.gram_hashes``), their
+distinct buckets found once for the whole text, and each window's counts are one
+``bincount`` over the n-grams inside it, so a window's row is a dense vector over the
+text's distinct buckets (zero where the window has none, as the graph's padding).
+About 4x cheaper than building the feeds and running the graph on a 2 KB text; a test
+holds the two within 1e-6 (``tests/router_model/guard/test_ngram_scorer.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from router_model.guard.char_ngrams import check_buckets, gram_hashes
+
+EPS = np.float32(1e-12)  # the graph's initializer ``eps``
+
+
+class NgramScorer:
+    """Callable ``(text, char_starts (K,), char_ends (K,)) -> (K, C)`` probabilities.
+
+    Args:
+        idf: (buckets,) float32; coef: (buckets, C) float32; intercept: (C,) float32.
+        n_range: the n-gram lengths (inclusive).
+    """
+
+    def __init__(self, idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
+                 n_range: tuple[int, int]) -> None:
+        self.idf = np.ascontiguousarray(idf, dtype=np.float32)
+        self.coef = np.ascontiguousarray(coef, dtype=np.float32)  # (buckets, C)
+        self.intercept = np.asarray(intercept, dtype=np.float32)
+        self.n_range = (int(n_range[0]), int(n_range[1]))
+        self.buckets = len(self.idf)
+        self.bits = check_buckets(self.buckets)
+
+    @classmethod
+    def from_onnx(cls, graph: bytes, n_range: tuple[int, int]) -> NgramScorer:
+        """The scorer whose weights are the initializers ``idf``, ``W``, ``b`` of
+        ``ngram.onnx``."""
+        init = {t.name: numpy_helper.to_array(t)
+                for t in onnx.load_from_string(graph).graph.initializer}
+        return cls(init["idf"], init["W"], init["b"], n_range)
+
+    def counts(self, text: str, char_starts: np.ndarray, char_ends: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The (window, bucket) pairs present and their counts, sorted by window then
+        bucket, over the n-grams lying wholly inside each window
+        ``[char_starts[k], char_ends[k])``: rows (P,), buckets (P,), counts (P,) int."""
+        # keys window * buckets + bucket, in 32 bits when they fit (a faster sort)
+        wide = len(char_starts) * self.buckets >= 1 << 31
+        grams = gram_hashes(text, self.n_range, self.buckets,
+                            np.int64 if wide else np.int32)
+        parts = [g[a:max(b - n + 1, a)] + (w << self.bits)
+                 for w, (a, b) in enumerate(zip(char_starts.tolist(), char_ends.tolist(),
+                                                strict=True))
+                 for n, g in grams.items()]
+        if not parts:
+            return (np.zeros(0, np.int64),) * 3
+        keys = np.sort(np.concatenate(parts))
+        new = np.empty(len(keys), dtype=bool)
+        new[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        first = np.flatnonzero(new)
+        counts = np.diff(first, append=len(keys))
+        head = keys[first].astype(np.intp)
+        return head >> self.bits, head & (self.buckets - 1), counts
+
+    def __call__(self, text: str, char_starts: np.ndarray, char_ends: np.ndarray
+                 ) -> np.ndarray:
+        k = len(char_starts)
+        rows, ids, counts = self.counts(text, char_starts, char_ends)
+        v = ((1.0 + np.log(counts)).astype(np.float32) * self.idf.take(ids)).astype(np.float64)
+        bounds = np.searchsorted(rows, np.arange(k + 1))
+        norm = np.maximum(np.sqrt(_segment_sums(v * v, bounds)), EPS)
+        z = _segment_sums(v[:, None] * self.coef.take(ids, axis=0), bounds) / norm[:, None]
+        return np.asarray(1.0 / (1.0 + np.exp(-(z + self.intercept))))
+
+
+def _segment_sums(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Sums of ``x[bounds[i]:bounds[i + 1]]`` along axis 0, (len(bounds) - 1, ...);
+    0 for an empty segment."""
+    k = len(bounds) - 1
+    if not len(x):
+        return np.zeros((k, *x.shape[1:]))
+    sums = np.add.reduceat(x, np.minimum(bounds[:-1], len(x) - 1), axis=0)
+    empty = bounds[1:] == bounds[:-1]
+    sums[empty] = 0.0
+    return sums
