@@ -61,25 +61,31 @@ class Encoding:
     parts: list[Pieces]
     group_chunk: list[int]
     lengths: np.ndarray
-    _bases: list[int] | None = None
+    _chars: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def offsets(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Character ``[start, end)`` in ``text`` of tokens ``index`` (K,) -> two (K,)."""
-        if self._bases is None:
-            self._bases = _bases(self.text, self.chunks)
-        first = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
-        groups = np.searchsorted(first, index, side="right") - 1
-        starts = np.empty(len(index), dtype=np.int64)
-        ends = np.empty(len(index), dtype=np.int64)
-        for k, (j, g) in enumerate(zip(index.tolist(), groups.tolist(), strict=True)):
-            _, _, rel_s, rel_e = self.parts[g]
-            base, r = self._bases[self.group_chunk[g]], j - int(first[g])
-            starts[k] = base + rel_s[r]
-            ends[k] = base + rel_e[r] if rel_e[r] >= 0 else self._bases[-1 - rel_e[r]] + 1
-        return starts, ends
+        if self._chars is None:  # every token's, once (vectorised; a benign race)
+            self._chars = self._all_offsets()
+        return self._chars[0][index], self._chars[1][index]
+
+    def _all_offsets(self) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) starts and ends of every token: its chunk's start in ``text`` plus its
+        offset in the chunk; an end ``-1 - k`` (a joined run of one-letter chunks) is
+        one past the one letter of chunk ``k``."""
+        n = len(self.ids)
+        bases = chunk_starts(self.text, len(self.chunks))
+        group = np.repeat(np.asarray(self.group_chunk, dtype=np.int64), self.lengths)
+        rel_s = np.fromiter(chain.from_iterable(p[2] for p in self.parts), np.int64, n)
+        rel_e = np.fromiter(chain.from_iterable(p[3] for p in self.parts), np.int64, n)
+        base = bases[group]
+        joined = rel_e < 0
+        ends = base + rel_e
+        ends[joined] = bases[-1 - rel_e[joined]] + 1
+        return base + rel_s, ends
 
 
 def shape_of(piece: str, continuation: bool) -> int:
@@ -181,12 +187,27 @@ class GuardEncoder:
         return out, group_chunk
 
 
-def _bases(text: str, chunks: list[str]) -> list[int]:
-    """Start offset in ``text`` of each chunk (``chunks`` = ``text.split()``)."""
-    bases, pos = [], 0
-    find = text.find
-    for c in chunks:
-        pos = find(c, pos)
-        bases.append(pos)
-        pos += len(c)
-    return bases
+def _space_table() -> np.ndarray:
+    """``str.isspace`` of every code point up to ``_SPACE_MAX`` (the last white space
+    character, U+3000), and one ``False`` past it for every code point above."""
+    table = np.array([chr(c).isspace() for c in range(_SPACE_MAX + 2)], dtype=bool)
+    table[-1] = False
+    return table
+
+
+_SPACE_MAX = 0x3000
+_SPACE = _space_table()
+
+
+def chunk_starts(text: str, count: int) -> np.ndarray:
+    """(count,) int64 start offset in ``text`` of each chunk of ``text.split()`` (which
+    splits at ``str.isspace`` characters; ``count`` = how many chunks it made)."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    space = _SPACE[np.minimum(codes, _SPACE_MAX + 1)]
+    after_space = np.empty(len(codes), dtype=bool)
+    after_space[:1] = True
+    after_space[1:] = space[:-1]
+    starts = np.flatnonzero(after_space & ~space)
+    if len(starts) != count:
+        raise RuntimeError(f"chunk_starts: {len(starts)} chunks, text.split() made {count}")
+    return starts.astype(np.int64)
