@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from router_model.guard.spans import Span
+from router_model.guard.spans import Span, resolve
 
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|"
           r"Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?|"
@@ -34,14 +34,19 @@ _NUMERIC = (rf"(?:{_YEAR}[\-/.](?:0?[1-9]|1[0-2])[\-/.](?:[12]\d|3[01]|0?[1-9])|
 _NAMED = (rf"(?:{_MONTH}\.?\s{_DAY}(?:,?\s{_YEAR})?|{_DAY}\s(?:of\s)?{_MONTH}\.?(?:,?\s{_YEAR})?|"
           rf"{_MONTH}\.?,?\s{_YEAR})")
 _WEEKDAY = r"(?i:(?:mon|tues|wednes|thurs|fri|satur|sun)day)"
-_DATE_TIME = re.compile(
-    rf"(?<![\w\-/.:])(?:(?:{_WEEKDAY},?\s)?(?:{_NUMERIC}|{_NAMED})"
-    rf"(?:(?:\s|T|,\s|\sat\s){_TIME})?|{_TIME}|{_WEEKDAY})(?![\w\-/:]|\.\d)")
-_YEAR_AFTER = re.compile(rf"\b(?:in|during|of|since|until|by|from|year|circa|before|after|"
-                         rf"around|early|late|on)\s({_YEAR}s?)(?![\w\-/:]|\.\d)",
-                         re.IGNORECASE)
-_DATE_HINT = re.compile(r"\d|day|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec",
-                        re.IGNORECASE)
+_AT = rf"(?:(?:\s|T|,\s|\sat\s){_TIME})?"
+_END = r"(?![\w\-/:]|\.\d)"
+# two scans, each starting on a cheap first character: digits, then month / weekday names
+_FROM_DIGIT = re.compile(rf"(?:{_NUMERIC}{_AT}|{_DAY}\s(?:of\s)?{_MONTH}\.?(?:,?\s{_YEAR})?{_AT}|"
+                         rf"{_TIME}|(?P<year>{_YEAR})s?){_END}")
+_FROM_NAME = re.compile(rf"(?:(?:{_WEEKDAY},?\s)?(?:{_MONTH}\.?\s{_DAY}(?:,?\s{_YEAR})?|"
+                        rf"{_MONTH}\.?,?\s{_YEAR}){_AT}|{_WEEKDAY}){_END}")
+_PREPOSITION = re.compile(r"\b(?:in|during|of|since|until|by|from|year|circa|before|after|"
+                          r"around|early|late|on)\s$", re.IGNORECASE)
+_NAME_HINTS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+               "Dec", "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
+               "NOV", "DEC")
+_DIGITS = re.compile(r"\d+")
 # a postcode after a two-letter state / region code, on the same line or the next one
 # ("IL 62704", "Aalborg NO 9100", "NS\n    B0J 2H0"); "nan" is the missing state of the
 # Presidio synthetic records
@@ -52,13 +57,50 @@ _ZIP = re.compile(rf"(?<![\w.])(?:[A-Z]{{2}}|nan),?[ \t]*\n?[ \t]*({_ZIP_SHAPE})
 
 
 def dates(text: str) -> Iterator[Span]:
-    """``DATE_TIME`` spans (see module docstring)."""
-    if _DATE_HINT.search(text) is None:
-        return
-    for m in _DATE_TIME.finditer(text):
-        yield Span("DATE_TIME", m.start(), m.end())
-    for m in _YEAR_AFTER.finditer(text):
-        yield Span("DATE_TIME", m.start(1), m.end(1))
+    """``DATE_TIME`` spans (see module docstring; the longest where the scans overlap)."""
+    found = [Span("DATE_TIME", s, e) for s, e in _date_runs(text)]
+    yield from resolve(found) if len(found) > 1 else found
+
+
+def _date_runs(text: str) -> Iterator[tuple[int, int]]:
+    """Matches of the two patterns, tried only where a digit run or a month / weekday
+    name starts (found by C-level scans: the patterns have no cheap first character)."""
+    end = 0
+    for d in _DIGITS.finditer(text):
+        i = d.start()
+        m = _FROM_DIGIT.match(text, i) if i >= end and _starts_word(text, i) else None
+        if m is not None and (m.group("year") is None
+                              or _PREPOSITION.search(text, max(0, i - 8), i)):
+            end = m.end()
+            yield i, end
+    for i in _name_starts(text):
+        m = _FROM_NAME.match(text, i)
+        if m is not None:
+            yield i, m.end()
+
+
+def _name_starts(text: str) -> list[int]:
+    """Word starts where a month name (capitalised or upper case) or a ``-day`` word is."""
+    out = set()
+    for h in _NAME_HINTS:
+        i = text.find(h)
+        while i >= 0:
+            out.add(i)
+            i = text.find(h, i + 1)
+    low = text.lower()
+    i = low.find("day")
+    while i >= 0:
+        j = i
+        while j > 0 and low[j - 1].isalpha() and i - j < 6:
+            j -= 1
+        out.add(j)
+        i = low.find("day", i + 1)
+    return sorted(k for k in out if _starts_word(text, k))
+
+
+def _starts_word(text: str, i: int) -> bool:
+    """Nothing word-like just before ``i`` (not the middle of a number, code or path)."""
+    return i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_-/.:")
 
 
 def zip_codes(text: str) -> Iterator[Span]:

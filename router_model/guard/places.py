@@ -1,11 +1,11 @@
 """Nationalities, religious / political groups (``NRP``) and country names (``GPE``)
 from word lists.
 
-One scan of the text's words (letters only) and a set look-up per word: a word is
+One C-level scan of the text's words finds the few that can start a span: a word is
 ``NRP`` when it, or its singular (``saudis``, ``ecuadoreans``, ``surinameses``), is a
 demonym or group name (not after a word that makes it a language: "in English");
-a run of one to three words is ``GPE`` when it names a country
-(``New Zealand``, ``Czech Republic``). Case-insensitive, as the Presidio texts include
+a run of words one space apart is ``GPE`` when it names a country (``New
+Zealand``, ``Czech Republic``). Case-insensitive, as the Presidio texts include
 lowercased variants. These spans are rule spans: they win over the tagger's (which
 tags ``Russian`` in "the Russian government" as a place).
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from router_model.guard.spans import Span
+from router_model.guard.spans import Span, resolve
 
 
 def _names(spec: str) -> frozenset[str]:
@@ -70,43 +70,49 @@ Tanzania|Thailand|Togo|Trinidad and Tobago|Tunisia|Turkmenistan|Uganda|Ukraine
 United Arab Emirates|United Kingdom|United States|Uruguay|Uzbekistan|Venezuela|Vietnam
 Yemen|Zambia|Zimbabwe|England|Scotland|Wales|Northern Ireland|European Union
 """)
-_FIRST: dict[str, tuple[int, ...]] = {}  # first word -> word counts of the names it starts
-for _name in sorted(_COUNTRIES, key=lambda c: -len(c.split())):
-    _FIRST[_name.split()[0]] = (*_FIRST.get(_name.split()[0], ()), len(_name.split()))
+_BY_FIRST: dict[str, tuple[str, ...]] = {}  # first word -> the names it starts, longest first
+for _name in sorted(_COUNTRIES, key=len, reverse=True):
+    _BY_FIRST[_name.split()[0]] = (*_BY_FIRST.get(_name.split()[0], ()), _name)
 _WORD = re.compile(r"[^\W\d_]+")
+_LAST_WORD = re.compile(r"([^\W\d_]+)[^\S\n]+$")
 # a demonym after these is a language ("studying English", "into Spanish"), not a group
 _LANGUAGE_CUES = _words("in into speak speaks speaking spoke learn learning learned studying "
                         "study studied translate translated translating fluent")
-
-
-def _demonym(w: str) -> bool:
-    if w in _DEMONYMS:
-        return True
-    return w.endswith("s") and (w[:-1] in _DEMONYMS or (w.endswith("es") and w[:-2] in _DEMONYMS))
-
-
-def _country(text: str, words: list[tuple[int, int]], i: int, first: str) -> int:
-    """How many words from ``words[i]`` on name a country on one line (0: none)."""
-    for n in _FIRST[first]:
-        a, b = words[i][0], words[min(i + n, len(words)) - 1][1]
-        if (i + n <= len(words) and "\n" not in text[a:b]
-                and " ".join(text[s:e] for s, e in words[i:i + n]).lower() in _COUNTRIES):
-            return n
-    return 0
+_NRP_FORMS = _DEMONYMS | {d + "s" for d in _DEMONYMS} | {d + "es" for d in _DEMONYMS}
+_HITS = _NRP_FORMS | frozenset(_BY_FIRST)  # the words that can start a span
 
 
 def places(text: str) -> Iterator[Span]:
-    """``NRP`` and ``GPE`` spans (see module docstring)."""
-    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-    i = 0
-    while i < len(words):
-        w = text[words[i][0]:words[i][1]].lower()
-        n = _country(text, words, i, w) if w in _FIRST else 0
-        if n:
-            yield Span("GPE", words[i][0], words[i + n - 1][1])
-            i += n
-            continue
-        before = text[words[i - 1][0]:words[i - 1][1]].lower() if i else ""
-        if _demonym(w) and before not in _LANGUAGE_CUES:
-            yield Span("NRP", *words[i])
-        i += 1
+    """``NRP`` and ``GPE`` spans (see module docstring). One C-level word scan finds the
+    few words that can start one; only their occurrences are looked at."""
+    low = text.lower()
+    if len(low) != len(text):  # a letter whose lowercase is longer ('İ'): keep offsets
+        low = text
+    hits = _HITS.intersection(_WORD.findall(low))
+    if not hits:
+        return
+    found = [s for w in hits for i in _occurrences(low, w) for s in _span_at(low, w, i)]
+    yield from resolve(found) if len(found) > 1 else found
+
+
+def _occurrences(low: str, word: str) -> Iterator[int]:
+    """Where ``word`` occurs as a whole word."""
+    i = low.find(word)
+    while i >= 0:
+        j = i + len(word)
+        if (i == 0 or not low[i - 1].isalpha()) and (j == len(low) or not low[j].isalpha()):
+            yield i
+        i = low.find(word, j)
+
+
+def _span_at(low: str, word: str, i: int) -> Iterator[Span]:
+    """The country name (words one space apart) or the demonym that starts at ``i``."""
+    for name in _BY_FIRST.get(word, ()):
+        j = i + len(name)
+        if low.startswith(name, i) and (j == len(low) or not low[j].isalpha()):
+            yield Span("GPE", i, j)
+            return
+    if word in _NRP_FORMS:
+        cue = _LAST_WORD.search(low, max(0, i - 16), i)
+        if cue is None or cue.group(1) not in _LANGUAGE_CUES:
+            yield Span("NRP", i, i + len(word))
