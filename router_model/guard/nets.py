@@ -107,43 +107,58 @@ class GuardNet(nn.Module):
         n = m.sum(1, keepdim=True) + mb.sum(1, keepdim=True) + mt.sum(1, keepdim=True)
         return total / n.clamp(min=1.0).sqrt()
 
-    def tokens_matmul(self, input_ids: torch.Tensor, shape_ids: torch.Tensor,
+    def tokens_conv2d(self, input_ids: torch.Tensor, shape_ids: torch.Tensor,
                       mask: torch.Tensor, lin: torch.Tensor) -> torch.Tensor:
-        """``tokens`` computed channels-last, each dilated convolution as ONE matmul over
-        the three shifted copies of the sequence (B, T, 3 * hidden) @ (3 * hidden, hidden):
-        the same function with the same weights (parity test), but ONNX Runtime runs a
-        MatMul several times faster than a dilated Conv on a CPU, and no transposes."""
+        """``tokens`` channels-first, (B, hidden, 1, T), each dilated convolution as a
+        (1, 3) Conv2d: the same function with the same weights (parity test), which ONNX
+        Runtime's CPU provider runs in its blocked NCHWc layout, faster than the earlier
+        export's matmul over three shifted copies of the sequence on 128-token windows
+        (docs/guard.md, "Input check speed"; ``guard.reexport`` reads either form)."""
         h = torch.nn.functional.gelu(lin + self.shape(shape_ids)) * mask.unsqueeze(-1)
-        m = mask.unsqueeze(-1)
-        t = h.shape[1]
+        x = h.transpose(1, 2).unsqueeze(2)  # (B, hidden, 1, T)
+        m = mask.unsqueeze(1).unsqueeze(1)
         for layer in self.convs:
             conv = cast(nn.Conv1d, layer)
             d = int(conv.dilation[0])
-            xp = torch.nn.functional.pad(h, (0, 0, d, d))
-            stacked = torch.cat([xp[:, :t], xp[:, d:d + t], xp[:, 2 * d:2 * d + t]], dim=-1)
-            weight = conv.weight
-            w = weight.permute(2, 1, 0).reshape(-1, int(weight.shape[0]))  # (3H, H)
-            bias = cast(torch.Tensor, conv.bias)
-            h = h + torch.nn.functional.gelu(stacked @ w + bias) * m
-        return h
+            y = torch.nn.functional.conv2d(x, conv.weight.unsqueeze(2), conv.bias,
+                                           padding=(0, d), dilation=(1, d))
+            x = x + torch.nn.functional.gelu(y) * m
+        return x
+
+    def folded_stream(self, input_ids: torch.Tensor, shape_ids: torch.Tensor,
+                      mask: torch.Tensor, lin: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The export's token stream (``tokens_conv2d``) and what the heads read from
+        it, all channels-first: masked mean and max over tokens (B, hidden) each (a
+        reduction over the last axis) and the tag logits (B, T, L) (the tag head as a
+        1 x 1 convolution, then one transpose)."""
+        x = self.tokens_conv2d(input_ids, shape_ids, mask, lin)
+        m = mask.unsqueeze(1).unsqueeze(1)
+        n = mask.sum(1, keepdim=True).clamp(min=1.0)
+        mean = x.sum(dim=(2, 3)) / n
+        mx = (x + (m - 1.0) * -NEG).amax(dim=(2, 3))
+        w = self.tag_head.weight.unsqueeze(-1).unsqueeze(-1)
+        tags = torch.nn.functional.conv2d(x, w, self.tag_head.bias)  # (B, L, 1, T)
+        return mean, mx, tags.squeeze(2).transpose(1, 2)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 shape_ids: torch.Tensor, lin: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """-> class logits (B, C), tag logits (B, T, L); with ``lin`` (the export's
-        folded lookup) the token stream runs as matmuls (``tokens_matmul``)."""
+        folded lookup) the token stream runs channels-first (``folded_stream``)."""
         mask = attention_mask.to(torch.float32)
         if lin is None:
             h = self.tokens(input_ids, shape_ids, mask)
+            n = mask.sum(1, keepdim=True).clamp(min=1.0)
+            mean = h.sum(1) / n
+            mx = (h + (mask.unsqueeze(-1) - 1.0) * -NEG).amax(1)
+            tags = self.tag_head(self.drop(h))
         else:
-            h = self.tokens_matmul(input_ids, shape_ids, mask, lin)
-        n = mask.sum(1, keepdim=True).clamp(min=1.0)
-        mean = h.sum(1) / n
-        mx = (h + (mask.unsqueeze(-1) - 1.0) * -NEG).amax(1)
+            mean, mx, tags = self.folded_stream(input_ids, shape_ids, mask, lin)
         pooled = self.featurizer(input_ids, attention_mask)
         z = torch.cat([pooled, mean, mx, self.bigrams(input_ids, mask)], dim=1)
         logits = self.cls_head(self.drop(z)) + self.wide_logits(input_ids, mask)
-        return logits, self.tag_head(self.drop(h))
+        return logits, tags
 
 
 class GuardGraph(nn.Module):

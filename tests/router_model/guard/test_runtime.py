@@ -27,9 +27,9 @@ def test_parity_onnx_vs_torch(tmp_path: Path) -> None:
     assert rep.type_agreement > 0.99
 
 
-def test_parity_matmul_token_stream_with_dilated_layers(tmp_path: Path) -> None:
-    """The export runs the dilated convolutions as matmuls over shifted copies
-    (``GuardNet.tokens_matmul``): three layers (dilations 1, 2, 4) on windows shorter and
+def test_parity_conv2d_token_stream_with_dilated_layers(tmp_path: Path) -> None:
+    """The export runs the dilated convolutions as (1, 3) Conv2d channels-first
+    (``GuardNet.folded_stream``): three layers (dilations 1, 2, 4) on windows shorter and
     longer than the receptive field must match the training module's Conv1d path."""
     import numpy as np
     import torch
