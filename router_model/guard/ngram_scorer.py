@@ -32,11 +32,13 @@ class NgramScorer:
 
     def __init__(self, idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
                  n_range: tuple[int, int]) -> None:
-        self.idf = np.ascontiguousarray(idf, dtype=np.float32)
-        self.coef = np.ascontiguousarray(coef, dtype=np.float32)  # (buckets, C)
-        self.intercept = np.asarray(intercept, dtype=np.float32)
+        idf64 = np.asarray(idf, dtype=np.float32).astype(np.float64)
+        coef64 = np.asarray(coef, dtype=np.float32).astype(np.float64)
+        # per bucket [idf, idf * W[:, 0], idf * W[:, 1], ...]: one gather per n-gram
+        self.table = np.ascontiguousarray(np.column_stack([idf64, idf64[:, None] * coef64]))
+        self.intercept = np.asarray(intercept, dtype=np.float32).astype(np.float64)
         self.n_range = (int(n_range[0]), int(n_range[1]))
-        self.buckets = len(self.idf)
+        self.buckets = len(idf64)
         self.bits = check_buckets(self.buckets)
 
     @classmethod
@@ -52,19 +54,15 @@ class NgramScorer:
         """The (window, bucket) pairs present and their counts, sorted by window then
         bucket, over the n-grams lying wholly inside each window
         ``[char_starts[k], char_ends[k])``: rows (P,), buckets (P,), counts (P,) int."""
-        # keys window * buckets + bucket, in 32 bits when they fit (a faster sort)
-        wide = len(char_starts) * self.buckets >= 1 << 31
-        grams = gram_hashes(text, self.n_range, self.buckets,
-                            np.int64 if wide else np.int32)
-        parts = [g[a:max(b - n + 1, a)] + (w << self.bits)
-                 for w, (a, b) in enumerate(zip(char_starts.tolist(), char_ends.tolist(),
-                                                strict=True))
-                 for n, g in grams.items()]
-        if not parts:
-            return (np.zeros(0, np.int64),) * 3
-        keys = np.sort(np.concatenate(parts))
+        # keys window << bits | bucket, in 32 bits when they fit (a faster sort)
+        wide = len(char_starts) << self.bits >= 1 << 31
+        dtype = np.int64 if wide else np.int32
+        grams = gram_hashes(text, self.n_range, self.buckets, dtype)
+        if not grams:
+            return (np.zeros(0, np.intp),) * 3
+        keys = np.sort(_window_keys(grams, char_starts, char_ends, self.bits, dtype))
         new = np.empty(len(keys), dtype=bool)
-        new[0] = True
+        new[:1] = True
         np.not_equal(keys[1:], keys[:-1], out=new[1:])
         first = np.flatnonzero(new)
         counts = np.diff(first, append=len(keys))
@@ -75,11 +73,42 @@ class NgramScorer:
                  ) -> np.ndarray:
         k = len(char_starts)
         rows, ids, counts = self.counts(text, char_starts, char_ends)
-        v = ((1.0 + np.log(counts)).astype(np.float32) * self.idf.take(ids)).astype(np.float64)
-        bounds = np.searchsorted(rows, np.arange(k + 1))
-        norm = np.maximum(np.sqrt(_segment_sums(v * v, bounds)), EPS)
-        z = _segment_sums(v[:, None] * self.coef.take(ids, axis=0), bounds) / norm[:, None]
-        return np.asarray(1.0 / (1.0 + np.exp(-(z + self.intercept))))
+        tf = (1.0 + np.log(counts)).astype(np.float32).astype(np.float64)
+        terms = self.table.take(ids, axis=0)  # (P, 1 + C): idf, idf * W
+        terms *= tf[:, None]  # v = tf * idf, then v * W
+        terms[:, 0] *= terms[:, 0]  # v^2
+        sums = _segment_sums(terms, np.searchsorted(rows, np.arange(k + 1)))
+        z = sums[:, 1:] / np.maximum(np.sqrt(sums[:, :1]), EPS) + self.intercept
+        return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
+SLICED_WINDOWS = 8  # up to this many windows, one slice per window and n is faster
+
+
+def _window_keys(grams: dict[int, np.ndarray], starts: np.ndarray, ends: np.ndarray,
+                 bits: int, dtype: type) -> np.ndarray:
+    """``window << bits | bucket`` of every n-gram lying wholly inside each window: a
+    slice per (window, n) for a few windows, else all at once (``_gathered_keys``)."""
+    if len(starts) > SLICED_WINDOWS:
+        return _gathered_keys(grams, starts, ends, bits, dtype)
+    return np.concatenate([
+        g[a:max(b - n + 1, a)] | dtype(w << bits)
+        for w, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True))
+        for n, g in grams.items()])
+
+
+def _gathered_keys(grams: dict[int, np.ndarray], starts: np.ndarray, ends: np.ndarray,
+                   bits: int, dtype: type) -> np.ndarray:
+    """``_window_keys`` for all windows and n at once (no Python step per window)."""
+    ns = np.array(list(grams), dtype=np.int64)
+    flat = np.concatenate(list(grams.values()))
+    offset = np.cumsum([0, *(len(g) for g in grams.values())])[:-1]  # of each n in flat
+    lo = starts[:, None] + offset[None, :]  # (K, N) first index in flat
+    size = np.maximum(ends[:, None] - ns[None, :] + 1 - starts[:, None], 0).ravel()
+    first = np.cumsum(size) - size  # where each (window, n) run starts in the output
+    idx = np.arange(int(size.sum())) + np.repeat(lo.ravel() - first, size)
+    win: np.ndarray = np.repeat(np.repeat(np.arange(len(starts), dtype=dtype), len(ns)), size)
+    return flat[idx] | (win << dtype(bits))
 
 
 def _segment_sums(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ def _windows(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-@pytest.mark.parametrize("k", [1, 3, 7])
+@pytest.mark.parametrize("k", [1, 3, 7, 8, 9, 20])  # sliced and gathered keys
 def test_numpy_scorer_equals_the_graph(fitted: NgramLogReg, k: int) -> None:
     graph = fitted.to_onnx().SerializeToString()
     sess = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
