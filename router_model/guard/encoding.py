@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from operator import itemgetter
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -37,6 +38,7 @@ CACHE_CHUNKS = 1 << 16
 N_SHAPES = 16
 Pieces = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 """(ids, shapes, starts, ends) of one chunk; offsets relative to the chunk."""
+_IDS, _SHAPES, _STARTS, _ENDS = (itemgetter(i) for i in range(4))
 
 
 @dataclass
@@ -79,8 +81,8 @@ class Encoding:
         n = len(self.ids)
         bases = chunk_starts(self.text, len(self.chunks))
         group = np.repeat(np.asarray(self.group_chunk, dtype=np.int64), self.lengths)
-        rel_s = np.fromiter(chain.from_iterable(p[2] for p in self.parts), np.int64, n)
-        rel_e = np.fromiter(chain.from_iterable(p[3] for p in self.parts), np.int64, n)
+        rel_s = np.fromiter(chain.from_iterable(map(_STARTS, self.parts)), np.int64, n)
+        rel_e = np.fromiter(chain.from_iterable(map(_ENDS, self.parts)), np.int64, n)
         base = bases[group]
         joined = rel_e < 0
         ends = base + rel_e
@@ -90,6 +92,15 @@ class Encoding:
 
 def shape_of(piece: str, continuation: bool) -> int:
     """Shape id of one piece as written (see module docstring)."""
+    if piece.isascii() and piece.isalpha():  # the common case, without a loop per letter
+        caps = len(piece) > 1 and piece.isupper()
+        title = piece[0].isupper() and not caps
+        return int(title) | int(caps) << 1 | int(continuation) << 3
+    return _shape_any(piece, continuation)
+
+
+def _shape_any(piece: str, continuation: bool) -> int:
+    """``shape_of`` of any piece, letter by letter."""
     letters = [c for c in piece if c.isalpha()]
     title = bool(letters) and letters[0].isupper() and not (len(letters) > 1
                                                              and all(c.isupper() for c in letters))
@@ -149,12 +160,11 @@ class GuardEncoder:
         singles = [i for i, c in enumerate(chunks) if len(c) == 1 and c.isalpha()]
         if len(singles) >= MIN_SPACED:
             parts, group_chunk = self._join_runs(chunks, parts, singles)
-        ids = list(chain.from_iterable(p[0] for p in parts))
-        shapes = list(chain.from_iterable(p[1] for p in parts))
-        lengths = np.fromiter(map(len, (p[0] for p in parts)), dtype=np.int64,
-                              count=len(parts))
-        return Encoding(np.array(ids, dtype=np.int64), np.array(shapes, dtype=np.int64),
-                        text, chunks, parts, group_chunk, lengths)
+        n = sum(lengths := list(map(len, map(_IDS, parts))))
+        ids = np.fromiter(chain.from_iterable(map(_IDS, parts)), np.int64, n)
+        shapes = np.fromiter(chain.from_iterable(map(_SHAPES, parts)), np.int64, n)
+        return Encoding(ids, shapes, text, chunks, parts, group_chunk,
+                        np.array(lengths, dtype=np.int64))
 
     def _join_runs(self, chunks: list[str], parts: list[Pieces], singles: list[int]
                    ) -> tuple[list[Pieces], list[int]]:
