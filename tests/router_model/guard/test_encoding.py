@@ -108,3 +108,13 @@ def test_chunk_starts_split_where_str_split_does() -> None:
             want.append(pos)
             pos += len(c)
         assert chunk_starts(t, len(chunks)).tolist() == want, repr(t)
+
+
+def test_shape_fast_path_equals_the_letter_loop() -> None:
+    from router_model.guard.encoding import _shape_any, shape_of
+
+    words = ["a", "A", "ab", "Ab", "aB", "AB", "ABC", "Hello", "hELLO", "x1", "X1Y", "12",
+             "É", "Éa", "ÉCOLE", "A数", "数", "ß", "ǅ", "²", "", "##", "a-b", "IPhone"]
+    for w in words + [w.upper() for w in words] + [w.lower() for w in words]:
+        for cont in (False, True):
+            assert shape_of(w, cont) == _shape_any(w, cont), w
