@@ -36,3 +36,8 @@ def test_places_negative_controls(text: str) -> None:
 def test_places_are_rule_spans() -> None:
     text = "the Italian government"
     assert [(s.entity_type, s.source) for s in find_pii(text)] == [("NRP", "rule")]
+
+
+def test_offsets_survive_a_letter_whose_lowercase_is_longer() -> None:
+    text = "İstanbul and the Turkish coast"
+    assert found(text) == [("NRP", "Turkish")]
