@@ -38,7 +38,7 @@ CACHE_CHUNKS = 1 << 16
 N_SHAPES = 16
 Pieces = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 """(ids, shapes, starts, ends) of one chunk; offsets relative to the chunk."""
-_IDS, _SHAPES, _STARTS, _ENDS = (itemgetter(i) for i in range(4))
+_IDS, _SHAPES = itemgetter(0), itemgetter(1)
 
 
 @dataclass
@@ -63,27 +63,27 @@ class Encoding:
     parts: list[Pieces]
     group_chunk: list[int]
     lengths: np.ndarray
-    _chars: tuple[np.ndarray, np.ndarray] | None = None
+    _chars: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def offsets(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Character ``[start, end)`` in ``text`` of tokens ``index`` (K,) -> two (K,)."""
-        if self._chars is None:  # every token's, once (vectorised; a benign race)
-            self._chars = self._all_offsets()
-        return self._chars[0][index], self._chars[1][index]
-
-    def _all_offsets(self) -> tuple[np.ndarray, np.ndarray]:
-        """(N,) starts and ends of every token: its chunk's start in ``text`` plus its
-        offset in the chunk; an end ``-1 - k`` (a joined run of one-letter chunks) is
-        one past the one letter of chunk ``k``."""
-        n = len(self.ids)
-        bases = chunk_starts(self.text, len(self.chunks))
-        group = np.repeat(np.asarray(self.group_chunk, dtype=np.int64), self.lengths)
-        rel_s = np.fromiter(chain.from_iterable(map(_STARTS, self.parts)), np.int64, n)
-        rel_e = np.fromiter(chain.from_iterable(map(_ENDS, self.parts)), np.int64, n)
-        base = bases[group]
+        """Character ``[start, end)`` in ``text`` of tokens ``index`` (K,) -> two (K,):
+        its chunk's start in ``text`` (``chunk_starts``, once per text) plus its offset
+        in the chunk; an end ``-1 - k`` (a joined run of one-letter chunks) is one past
+        the one letter of chunk ``k``."""
+        if self._chars is None:  # once per text (a benign race)
+            first = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
+            group = np.asarray(self.group_chunk, dtype=np.int64)
+            self._chars = chunk_starts(self.text, len(self.chunks)), first, group
+        bases, first, group = self._chars
+        groups = np.searchsorted(first, index, side="right") - 1
+        pairs = list(zip(groups.tolist(), (index - first[groups]).tolist(), strict=True))
+        parts = self.parts
+        rel_s = np.array([parts[g][2][r] for g, r in pairs], dtype=np.int64)
+        rel_e = np.array([parts[g][3][r] for g, r in pairs], dtype=np.int64)
+        base = bases[group[groups]]
         joined = rel_e < 0
         ends = base + rel_e
         ends[joined] = bases[-1 - rel_e[joined]] + 1
