@@ -29,6 +29,13 @@ BIGRAM_MULT = 1000003
 NEG = -1e4
 
 
+def _masked_sum(e: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """``(e * m[..., None]).sum(1)``: (B, T, d), (B, T) -> (B, d), as one (B, 1, T) @
+    (B, T, d) MatMul (ONNX Runtime's broadcast Mul over a short last axis and its
+    ReduceSum over the middle axis are several times slower)."""
+    return torch.bmm(m.unsqueeze(1), e).squeeze(1)
+
+
 class GuardNet(nn.Module):
     """Classifier + tagger over windows (see module docstring)."""
 
@@ -89,8 +96,7 @@ class GuardNet(nn.Module):
         """Mean of hashed bigram embeddings over valid pairs (B, ngram_dim)."""
         pair = mask[:, :-1] * mask[:, 1:]
         h = (input_ids[:, :-1] * BIGRAM_MULT + input_ids[:, 1:]) % self.ngram_buckets
-        e = self.bigram(h) * pair.unsqueeze(-1)
-        return e.sum(1) / pair.sum(1, keepdim=True).clamp(min=1.0)
+        return _masked_sum(self.bigram(h), pair) / pair.sum(1, keepdim=True).clamp(min=1.0)
 
     def wide_logits(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The linear "wide" part: one learned weight per category for each hashed token
@@ -101,9 +107,8 @@ class GuardNet(nn.Module):
         bi = (ids[:, :-1] * BIGRAM_MULT + ids[:, 1:]) % self.wide_buckets
         tri = ((ids[:, :-2] * BIGRAM_MULT + ids[:, 1:-1]) * 31 + ids[:, 2:]) % self.wide_buckets
         mb, mt = m[:, :-1] * m[:, 1:], m[:, :-2] * m[:, 1:-1] * m[:, 2:]
-        total = (self.wide(uni) * m.unsqueeze(-1)).sum(1) + (self.wide(bi) * mb.unsqueeze(-1)
-                                                             ).sum(1) \
-            + (self.wide(tri) * mt.unsqueeze(-1)).sum(1)
+        total = _masked_sum(self.wide(uni), m) + _masked_sum(self.wide(bi), mb) \
+            + _masked_sum(self.wide(tri), mt)
         n = m.sum(1, keepdim=True) + mb.sum(1, keepdim=True) + mt.sum(1, keepdim=True)
         return total / n.clamp(min=1.0).sqrt()
 
