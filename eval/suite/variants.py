@@ -41,6 +41,9 @@ POLICIES: dict[str, tuple[str, tuple[dict[str, Any], ...]]] = {
     # the inferred task prior's logit plus a learned residual shrunk toward zero
     # (residual_prior.py); the residual's L2 strength by validation Brier
     "residual_prior": ("residual_prior", tuple({"residual_l2": r} for r in (0.01, 0.1, 1.0))),
+    # the same with the prior's offset on training rows cross-fitted (3 folds)
+    "residual_prior_cf": ("residual_prior", tuple({"residual_l2": r, "cross_fit": 3}
+                                                  for r in (0.01, 0.1, 1.0))),
     # logit-space stacking of the ensemble and the inferred prior, per model (stacked.py)
     "stacked": ("stacked", ({},)),
     # Platt calibration of the ensemble alone (the same class without the prior view)

@@ -24,7 +24,7 @@ from router_model.policies.base import Policy, Predictions, register
 from router_model.policies.blend import InferredPriorModule
 from router_model.policies.fitting import fit_ensemble, run_module
 from router_model.policies.outcome_net import FusedEnsemble
-from router_model.policies.stacked import EPS, logit
+from router_model.policies.stacked import EPS, logit, task_folds
 from router_model.policies.supervised import SupervisedPolicy, full_info_targets
 from router_model.policies.text_baselines import InferredTaskPriorPolicy
 
@@ -33,10 +33,25 @@ from router_model.policies.text_baselines import InferredTaskPriorPolicy
 class ResidualPriorPolicy(Policy):
     """The inferred task prior plus a shrunk, learned per-query logit residual (above)."""
 
-    def __init__(self, residual_l2: float = 0.1, C: float = 1.0, **base: Any) -> None:
+    def __init__(self, residual_l2: float = 0.1, C: float = 1.0, cross_fit: int = 0,
+                 **base: Any) -> None:
         if residual_l2 < 0:
             raise ValueError(f"residual_l2: expected >= 0, got {residual_l2}")
-        self.residual_l2, self.C, self.base = residual_l2, C, dict(base)
+        if cross_fit == 1 or cross_fit < 0:
+            raise ValueError(f"cross_fit: expected 0 (off) or >= 2 folds, got {cross_fit}")
+        self.residual_l2, self.C, self.cross_fit = residual_l2, C, cross_fit
+        self.base = dict(base)
+
+    def _offset(self, X: np.ndarray, log: FullInfo) -> np.ndarray:
+        """(n, M) logit of the prior on the training rows: in-sample, or with
+        ``cross_fit`` folds each row's from a prior fitted without it (as at test time)."""
+        if not self.cross_fit:
+            return logit(self.prior_.predict(X).quality)
+        out = np.zeros(log.quality.shape)
+        for tr, va in task_folds(log.tasks, self.cross_fit, 0):
+            prior = InferredTaskPriorPolicy(self.C).fit(X[tr], log.subset(tr))
+            out[va] = logit(prior.predict(X[va]).quality)
+        return out
 
     def fit(self, X: np.ndarray, log: FullInfo | BanditLog) -> Self:
         if not isinstance(log, FullInfo):
@@ -44,7 +59,7 @@ class ResidualPriorPolicy(Policy):
         if len(X) != len(log):
             raise ValueError(f"X: expected {len(log)} rows to match the log, got {len(X)}")
         self.prior_ = InferredTaskPriorPolicy(self.C).fit(X, log)
-        offset = logit(self.prior_.predict(X).quality)  # (n, M)
+        offset = self._offset(X, log)  # (n, M)
         cfg = SupervisedPolicy(**self.base).fit_config()
         ens = fit_ensemble(X, full_info_targets(log), cfg, offset=offset,
                            residual_l2=self.residual_l2)
@@ -62,7 +77,8 @@ class ResidualPriorPolicy(Policy):
         return self.module_
 
     def params(self) -> dict[str, object]:
-        return {"residual_l2": self.residual_l2, "C": self.C, **self.base}
+        return {"residual_l2": self.residual_l2, "C": self.C, "cross_fit": self.cross_fit,
+                **self.base}
 
 
 class ResidualPriorModule(nn.Module):

@@ -80,12 +80,7 @@ class StackedPolicy(Policy):
             raise TypeError("log: the stacked policy needs full-information logs (FullInfo)")
         n, M = log.quality.shape
         oof = np.zeros((1 + int(self.use_prior), n, M))
-        tasks = log.tasks.astype(str)
-        _, counts = np.unique(tasks, return_counts=True)
-        k = int(min(self.n_folds, counts.min())) if counts.min() >= 2 else 0
-        folds = (StratifiedKFold(k, shuffle=True, random_state=self.seed).split(X, tasks)
-                 if k >= 2 else _plain_folds(n, self.n_folds, self.seed))
-        for tr, va in folds:
+        for tr, va in task_folds(log.tasks, self.n_folds, self.seed):
             oof[:, va] = np.stack(self._views(X[va], *self._components(X[tr], log.subset(tr))))
         self.coef_ = np.zeros((M, oof.shape[0] + 1))
         for m in range(M):
@@ -108,6 +103,18 @@ class StackedPolicy(Policy):
     def params(self) -> dict[str, object]:
         return {"n_folds": self.n_folds, "use_prior": self.use_prior, "C": self.C,
                 "l2": self.l2, "seed": self.seed, **self.base}
+
+
+def task_folds(tasks: np.ndarray, n_folds: int, seed: int
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, held-out) index pairs over n rows: stratified by task where every task has
+    >= 2 rows (at most ``n_folds`` folds), else plain shuffled folds."""
+    t = tasks.astype(str)
+    _, counts = np.unique(t, return_counts=True)
+    k = int(min(n_folds, counts.min())) if counts.min() >= 2 else 0
+    if k >= 2:
+        return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(t, t))
+    return _plain_folds(len(t), n_folds, seed)
 
 
 def _plain_folds(n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from router_model.policies.residual_prior import ResidualPriorPolicy
 from router_model.policies.text_baselines import InferredTaskPriorPolicy
@@ -33,3 +34,14 @@ def test_residual_penalty_shrinks_toward_the_prior() -> None:
     gaps = [np.abs(ResidualPriorPolicy(residual_l2=l2, hidden=8, epochs=5, n_ensemble=1)
                    .fit(X, log).predict(X).quality - prior).mean() for l2 in (0.0, 100.0)]
     assert gaps[1] < gaps[0] / 2
+
+
+def test_cross_fitted_offset_is_out_of_fold() -> None:
+    X, log = toy_log(n=300)
+    pol = ResidualPriorPolicy(cross_fit=3, epochs=0, hidden=8, n_ensemble=1).fit(X, log)
+    inside = pol._offset(X, log)
+    pol.cross_fit = 0
+    assert np.abs(inside - pol._offset(X, log)).max() > 1e-3  # folds' priors differ
+    assert pol.predict(X).quality.shape == (300, 3)
+    with pytest.raises(ValueError, match="cross_fit"):
+        ResidualPriorPolicy(cross_fit=1)
