@@ -6,12 +6,13 @@
 after a preposition (``in 1975``, ``During 2008,``, ``Act of 2003``). A bare number
 is never a date on its own (``2906`` in a street, ``1000`` items).
 
-``zip_codes`` finds postcodes only where an address puts them: at the end of a line
-or before `` in its mission``-like text after a place name, i.e. a postcode-shaped
-token (``62704``, ``62704-1234``, ``53-320``, ``340 12``, ``B0J 2H0``, ``SW1A 1AA``)
-right after a two-letter state / region code or a capitalised place name, and not
-followed by more digits. Each rule has a prefilter (a digit, a month / weekday
-name) so clean text costs one scan.
+``zip_codes`` finds postcodes only where an address puts them: a postcode-shaped token
+(``62704``, ``62704-1234``, ``53-320``, ``340 12``, ``B0J 2H0``, ``SW1A 1AA``) right after
+a two-letter state / region code (or the Presidio records' ``nan``) on the same or the
+previous line, at the end of its line or before punctuation. It is opt-in
+(``rules.DEFAULT_RULES``): in the Presidio gold most such postcodes are part of one
+whole STREET_ADDRESS span. The date patterns are tried only where a digit run or a month /
+weekday name starts (C-level scans), so clean text costs little.
 """
 
 from __future__ import annotations
