@@ -76,7 +76,7 @@ class Encoding:
         if self._chars is None:  # once per text (a benign race)
             first = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
             group = np.asarray(self.group_chunk, dtype=np.int64)
-            self._chars = chunk_starts(self.text, len(self.chunks)), first, group
+            self._chars = chunk_starts(self.text, self.chunks), first, group
         bases, first, group = self._chars
         groups = np.searchsorted(first, index, side="right") - 1
         pairs = list(zip(groups.tolist(), (index - first[groups]).tolist(), strict=True))
@@ -209,9 +209,31 @@ _SPACE_MAX = 0x3000
 _SPACE = _space_table()
 
 
-def chunk_starts(text: str, count: int) -> np.ndarray:
-    """(count,) int64 start offset in ``text`` of each chunk of ``text.split()`` (which
-    splits at ``str.isspace`` characters; ``count`` = how many chunks it made)."""
+FIND_CHUNKS = 96
+
+
+def _found_starts(text: str, chunks: list[str]) -> np.ndarray:
+    """``chunk_starts`` by finding each chunk after the previous one."""
+    starts, pos = [], 0
+    find = text.find
+    for c in chunks:
+        pos = find(c, pos)
+        starts.append(pos)
+        pos += len(c)
+    return np.array(starts, dtype=np.int64)
+
+
+def chunk_starts(text: str, chunks: list[str]) -> np.ndarray:
+    """(len(chunks),) int64 start offset in ``text`` of each of its chunks ``chunks =
+    text.split()`` (which splits at ``str.isspace`` characters); a short text's by
+    ``str.find`` (cheaper up to ``FIND_CHUNKS`` chunks)."""
+    if len(chunks) <= FIND_CHUNKS:
+        return _found_starts(text, chunks)
+    return _table_starts(text, len(chunks))
+
+
+def _table_starts(text: str, count: int) -> np.ndarray:
+    """``chunk_starts`` from a ``str.isspace`` table over the text's code points."""
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     space = _SPACE[np.minimum(codes, _SPACE_MAX + 1)]
     after_space = np.empty(len(codes), dtype=bool)

@@ -93,7 +93,13 @@ def test_vectorised_offsets_equal_the_loop(enc: GuardEncoder) -> None:
 
 
 def test_chunk_starts_split_where_str_split_does() -> None:
-    from router_model.guard.encoding import _SPACE, _SPACE_MAX, chunk_starts
+    from router_model.guard.encoding import (
+        _SPACE,
+        _SPACE_MAX,
+        _found_starts,
+        _table_starts,
+        chunk_starts,
+    )
 
     assert _SPACE.tolist()[:-1] == [chr(c).isspace() for c in range(_SPACE_MAX + 1)]
     assert not any(chr(c).isspace() for c in range(_SPACE_MAX + 1, 0x110000))
@@ -107,7 +113,11 @@ def test_chunk_starts_split_where_str_split_does() -> None:
             pos = t.find(c, pos)
             want.append(pos)
             pos += len(c)
-        assert chunk_starts(t, len(chunks)).tolist() == want, repr(t)
+        assert chunk_starts(t, chunks).tolist() == want, repr(t)
+        assert _table_starts(t, len(chunks)).tolist() == want, repr(t)
+        many = (t + " ") * 12  # past FIND_CHUNKS when t has chunks: the table path
+        assert chunk_starts(many, many.split()).tolist() == \
+            _found_starts(many, many.split()).tolist(), repr(t)
 
 
 def test_shape_fast_path_equals_the_letter_loop() -> None:
