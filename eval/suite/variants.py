@@ -28,6 +28,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # linear heads on the standardised static features (per-model logistic regression)
     "linear": {"depth": 0, "epochs": 40, "weight_decay": 0.05},
     "wide": {"hidden": 256, "dropout": 0.5, "epochs": 30},
+    # a narrow shared body: quality_m = sigmoid(h(x) . e_m + b_m) with h(x) of rank 16 / 4,
+    # an item-response-like factorisation that shares more strength across models
+    "rank16": {"hidden": 16},
+    "rank4": {"hidden": 4},
     "longer": {"epochs": 40},
     "big_ensemble": {"n_ensemble": 10},
 }
