@@ -61,3 +61,26 @@ def test_counts_equal_the_padded_feeds(fitted: NgramLogReg) -> None:
         want = dict(zip(feeds.ids[w, keep].tolist(), feeds.tf[w, keep].tolist(), strict=True))
         assert got.keys() == want.keys()
         assert np.allclose([got[i] for i in want], list(want.values()), atol=1e-6)
+
+
+def test_training_runner_and_loaded_numpy_scorer_agree(tiny_guard_dir, tmp_path,
+                                                       fitted: NgramLogReg) -> None:
+    """``Guard.from_runner`` with the n-gram graph's runner (training) and ``Guard.load``
+    (the numpy scorer) give the same scores."""
+    import json
+
+    from router_model.guard.runtime import Guard
+
+    from .test_ngrams import _with_ngram
+
+    d = _with_ngram(tiny_guard_dir, tmp_path / "g", fitted, 0.7)
+    loaded = Guard.load(d)
+    sess = ort.InferenceSession(str(d / "guard.onnx"), providers=["CPUExecutionProvider"])
+    ng = ort.InferenceSession(str(d / "ngram.onnx"), providers=["CPUExecutionProvider"])
+    manifest = json.loads((d / "manifest.json").read_text())
+    trained = Guard.from_runner(lambda f: sess.run(None, f), manifest, d / "tokenizer.json",
+                                ngram=lambda f: ng.run(None, f))
+    assert type(loaded.checks[-1]._ngram).__name__ == "NgramScorer"
+    for text in TEXTS:
+        a, b = loaded.analyze(text)[0], trained.analyze(text)[0]
+        assert np.allclose([a[k] for k in a], [b[k] for k in a], atol=1e-6), text[:40]
