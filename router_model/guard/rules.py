@@ -204,6 +204,20 @@ RULES: dict[str, Callable[[str], Iterator[Span]]] = {
 DEFAULT_RULES = tuple(name for name in RULES if name != "zip_codes")
 
 
+# the free-form entity types the date / word-list rules find; the structured rules' types
+# (cards, IBANs, e-mails, ...) are always acted on, these only where a policy redacts them
+FREE_FORM_RULES: dict[str, tuple[str, ...]] = {
+    "dates": ("DATE_TIME",), "places": ("GPE", "NRP"), "zip_codes": ("ZIP_CODE",)}
+
+
+def rules_for(redacts: Callable[[str], bool], rules: tuple[str, ...] = DEFAULT_RULES
+              ) -> tuple[str, ...]:
+    """``rules`` without the free-form ones whose types ``redacts`` says no to (what the
+    output filter runs: a date or a country name it does not redact needs no scan)."""
+    return tuple(r for r in rules
+                 if r not in FREE_FORM_RULES or any(map(redacts, FREE_FORM_RULES[r])))
+
+
 def find_pii(text: str, rules: tuple[str, ...] = DEFAULT_RULES) -> list[Span]:
     """All structured PII spans of ``text`` (overlaps resolved by ``PRIORITY``)."""
     found = [s for name in rules for s in RULES[name](text)]

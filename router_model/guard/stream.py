@@ -10,7 +10,8 @@ answer so far):
   spaces, so a word is never cut; a word longer than ``max_word`` is released);
 - each ``feed`` scans only ``context`` already-sent characters (look-behind context) +
   the held-back text + the new chunk, with the same rules as the input check
-  (``rules.find_pii``, ``secrets.find_secrets``);
+  (``rules.find_pii``, ``secrets.find_secrets``), except the free-form rules (dates,
+  places) whose types the policy does not redact (``rules.rules_for``);
 - spans that end before the release point are redacted (typed placeholders) or, when
   the policy's action for their category is ``block``, stop the stream; a blocked phrase
   (case-insensitive) anywhere stops it; nothing after the stop is released;
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 
 from router_model.guard.policy import GuardPolicy
 from router_model.guard.redact import redact
-from router_model.guard.rules import LONGEST_MATCH, find_pii
+from router_model.guard.rules import LONGEST_MATCH, find_pii, rules_for
 from router_model.guard.runtime import category_of
 from router_model.guard.secrets import find_secrets
 from router_model.guard.spans import Span, resolve
@@ -74,6 +75,7 @@ class OutputFilter:
         self._blocked = re.compile("|".join(map(re.escape, phrases)), re.IGNORECASE) \
             if phrases else None
         self.hold_back = max(self.hold_back, max((len(p) for p in phrases), default=0))
+        self._rules = rules_for(self.policy.redacts)
 
     def feed(self, chunk: str) -> FilterResult:
         """Add one chunk; returns the text that is now safe to send."""
@@ -136,7 +138,7 @@ class OutputFilter:
         return FilterResult("[PRIVATE_KEY]" + more.text, more.stopped, more.reason)
 
     def _spans(self, text: str) -> list[Span]:
-        found = [*find_pii(text), *find_secrets(text)]
+        found = [*find_pii(text, self._rules), *find_secrets(text)]
         return resolve(found) if len(found) > 1 else found
 
     def _emit(self, pending: str, cut: int) -> FilterResult:

@@ -85,3 +85,15 @@ def test_bounded_work_per_chunk() -> None:
     for _ in range(2000):
         f.feed("some words of a long answer, ")
         assert len(f._pending) <= f.hold_back + 40
+
+
+def test_free_form_rules_run_only_where_the_policy_redacts_their_types() -> None:
+    text = "We met on Monday, 3 March 2025 in France with the Danish team. " * 3
+    # pii: block must not stop a stream on a date or a country it does not redact
+    blocking = make_policy("balanced", actions={"pii": "block"})
+    out = filter_text(text, blocking)
+    assert not out.stopped and out.text == text
+    # once DATE_TIME is redacted, the date rule runs on the stream (negative control)
+    dates = make_policy("balanced", redact_entities=["DATE_TIME", "CREDIT_CARD"])
+    red = filter_text(text, dates).text
+    assert "March 2025" not in red and "France" in red
