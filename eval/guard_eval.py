@@ -100,11 +100,20 @@ def over_refusal(run: Run, ev: list[Example]) -> dict[str, Any]:
         out[f"{kind}_words"] = {"n": len(idx), "flagged_by_own_category": float(flag.mean())
                                 if idx else float("nan")}
     idx = [i for i, e in enumerate(ev) if e.source == "hard_benign"]
+    out["any_category"] = {"n": len(idx), "flagged": _flagged_share(run, idx)}
+    # everyday requests (no trigger word: train/guard_written_everyday.py), flagged by any
+    every = [i for i, e in enumerate(ev) if e.source == "hard_benign"
+             and e.group.startswith("everyday:")]
+    out["everyday_requests"] = {"n": len(every), "flagged": _flagged_share(run, every)}
+    return out
+
+
+def _flagged_share(run: Run, idx: list[int]) -> float:
+    """Share of rows ``idx`` over the balanced threshold of any category (0 if none)."""
     anyflag = np.zeros(len(idx), dtype=bool)
     for j, c in enumerate(CATEGORIES):
         anyflag |= run.scores[idx, j] >= run.thresholds[c]
-    out["any_category"] = {"n": len(idx), "flagged": float(anyflag.mean()) if idx else 0.0}
-    return out
+    return float(anyflag.mean()) if idx else 0.0
 
 
 def pii_metrics(guard_run: Run, ev: list[Example], use_presidio: bool) -> dict[str, Any]:

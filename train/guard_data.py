@@ -33,7 +33,9 @@ import pandas as pd
 
 from router_model.guard.spans import Span
 from train import guard_written_attacks as wa
-from train.guard_written_benign import TEMPLATES, expand
+from train.guard_written_benign import expand
+from train.guard_written_benign_more import ALL_TEMPLATES
+from train.guard_written_everyday import EVERYDAY
 
 log = logging.getLogger(__name__)
 CATEGORIES = ("injection", "harmful")
@@ -134,7 +136,7 @@ def presidio(root: Path) -> Iterator[Example]:
 
 
 def written() -> Iterator[Example]:
-    for i, t in enumerate(TEMPLATES):
+    for i, t in enumerate((*ALL_TEMPLATES, *EVERYDAY)):
         for text in expand(t):
             yield Example(text, "hard_benign", (0, 0), f"{t.kind}:{i}", "hard_benign")
     for i, phrase in enumerate(wa.OVERRIDES):
