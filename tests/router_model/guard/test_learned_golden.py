@@ -20,7 +20,9 @@ from .golden_texts import TEXTS
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = json.loads((Path(__file__).parent / "data" / "learned_v8.json").read_text())
-DIRS = sorted({ROOT / "runs/guard/v8", *(ROOT / "runs/guard").glob("v8-*")})
+# v8 and its re-exports (v8-*: artifact directories only, not eval outputs beside them)
+DIRS = sorted({ROOT / "runs/guard/v8", *(p for p in (ROOT / "runs/guard").glob("v8-*")
+                                          if (p / "manifest.json").is_file())})
 
 
 @pytest.mark.parametrize("directory", DIRS, ids=lambda p: p.name)
