@@ -16,7 +16,6 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnx
@@ -25,6 +24,7 @@ import torch
 from onnx import numpy_helper
 
 from router_model.featurizer import StaticFeaturizer
+from router_model.guard.artifact import ArtifactError, open_guard_artifact
 from router_model.guard.export import FP32, INT8, attach_manifest, export_guard, write_int8
 from router_model.guard.manifest import GuardManifest
 from router_model.guard.nets import OUTPUT_NAMES, GuardGraph, GuardNet
@@ -107,7 +107,7 @@ def max_diffs(old: Path, new: Path, n: int = 64, seed: int = 0) -> dict[str, flo
 
 def reexport(src: Path, dst: Path) -> dict[str, float]:
     """Write ``dst``: ``src`` with its graphs re-exported (see module docstring)."""
-    manifest = GuardManifest(**{k: v for k, v in _manifest(src).items()
+    manifest = GuardManifest(**{k: v for k, v in open_guard_artifact(src).manifest.items()
                                 if k in GuardManifest.__dataclass_fields__})
     graph = graph_from_onnx(onnx.load(str(src / FP32)))
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,12 +124,6 @@ def reexport(src: Path, dst: Path) -> dict[str, float]:
     return diffs
 
 
-def _manifest(src: Path) -> dict[str, Any]:
-    import json
-
-    return dict(json.loads((src / "manifest.json").read_text()))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m router_model.guard.reexport",
                                 description=__doc__.splitlines()[0])
@@ -137,8 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("dst", type=Path)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    log.info("re-exported %s -> %s, max |diff| %s", args.src, args.dst,
-             reexport(args.src, args.dst))
+    try:
+        diffs = reexport(args.src, args.dst)
+    except (ArtifactError, ValueError) as e:  # not an artifact, or the graphs disagree
+        log.error("reexport: %s", e)
+        return 2
+    log.info("re-exported %s -> %s, max |diff| %s", args.src, args.dst, diffs)
     return 0
 
 
