@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from eval.guard_eval import Run, over_refusal
 from eval.guard_metrics import per_source, recall_at_fpr
 from eval.guard_spans import match, score_spans
 from router_model.guard.spans import Span
 from train.guard_calibrate import Scored, category_thresholds, fpr_threshold
+from train.guard_data import Example
 
 
 def test_span_rule_same_type_iou_half_one_to_one() -> None:
@@ -54,3 +56,17 @@ def test_per_source_keeps_benign_rows_apart() -> None:
                      ["deepset", "routellm"])
     assert out["deepset"]["recall_at_threshold"] == 1.0
     assert out["benign:deepset"]["fpr_at_threshold"] == 0.0 and "benign:routellm" in out
+
+
+def test_over_refusal_counts_everyday_requests_by_any_category() -> None:
+    """Everyday texts are flagged when ANY category is over its threshold; trigger-word
+    texts only by their own; texts of other sources do not count."""
+    ev = [Example("a", "hard_benign", (0, 0), "everyday:200"),
+          Example("b", "hard_benign", (0, 0), "everyday:201"),
+          Example("c", "hard_benign", (0, 0), "injection:3"),
+          Example("d", "routellm", (0, 0), "x")]
+    scores = np.array([[0.9, 0.0], [0.0, 0.1], [0.0, 0.9], [0.9, 0.9]])
+    out = over_refusal(Run(scores, np.zeros(4), {"injection": 0.5, "harmful": 0.5}), ev)
+    assert out["everyday_requests"] == {"n": 2, "flagged": 0.5}
+    assert out["injection_words"]["flagged_by_own_category"] == 0.0
+    assert out["any_category"] == {"n": 3, "flagged": 2 / 3}
