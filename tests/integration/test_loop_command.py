@@ -32,7 +32,8 @@ from tests.serve.fakes import FakeControl, ThreadServer, fake_backend_app
 pytestmark = [pytest.mark.integration]
 W_COST, N_REQUESTS, HOLDOUT = 200.0, 1000, "0.4"
 PRICES = [0.2, 1.0, 3.0, 8.0]  # USD per Mtok, synth-0 .. synth-3
-FAST = ["export.int8=false", "policy.epochs=8", "policy.n_ensemble=1"]
+FAST = ["export.int8=false", "export.exporter=legacy", "policy.epochs=8",
+        "policy.n_ensemble=1"]
 
 
 def _reversed_models(frame, models: list[str]):
