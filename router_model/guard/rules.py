@@ -34,6 +34,11 @@ _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|"
 _NUMBER = re.compile(r"(?<![\w.+\-])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?"
                      r"\d{1,5}(?:[ .\-/]?\d{1,5})*"
                      r"(?:(?:x| ?ext\.? ?)\d{1,5})?(?![\w])")
+# every IPv6 match holds ":h:" (two groups then more); this starts on a literal, so a
+# text without one costs one C-level scan (the full pattern has no cheap first character)
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{1,4}:")
+# every IBAN match holds two letters then two digits; a scan starting on the digits
+_IBAN_HINT = re.compile(r"\d\d(?<=[A-Za-z]{2}\d\d)")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|"
                    r"[0-9A-Fa-f]{1,4})(?![\w:])")
@@ -71,7 +76,9 @@ def urls(text: str) -> Iterator[Span]:
 def _iban_regions(text: str) -> list[tuple[int, int, bool]]:
     """IBAN-shaped matches as (start, end, valid): a grouped match that runs into the next
     word(s) is trimmed group by group until the mod-97 check passes (else kept whole)."""
-    out = []
+    out: list[tuple[int, int, bool]] = []
+    if _IBAN_HINT.search(text) is None:
+        return out
     for m in _IBAN.finditer(text):
         value = m.group()
         for _ in range(3):
@@ -94,7 +101,7 @@ def ibans(text: str) -> Iterator[Span]:
 
 
 def ipv6(text: str) -> Iterator[Span]:
-    if text.count(":") < 3:
+    if text.count(":") < 3 or _IPV6_HINT.search(text) is None:
         return
     for m in _IPV6.finditer(text):
         if v.is_ip(m.group()):
@@ -180,10 +187,13 @@ def _joined(num: str) -> bool:
 def _subgroups(num: str, text: str, base: int, phones: bool) -> Iterator[Span]:
     """Longest valid runs of whole digit groups inside a rejected candidate, left first
     (phone numbers only where the run is ``_joined``: the groups of a mistyped card are
-    not a phone number)."""
+    not a phone number); no run starts right after a dot."""
     groups = [(g.start(), g.end()) for g in _GROUP.finditer(num)]
     i = 0
     while i < len(groups):
+        if groups[i][0] and num[groups[i][0] - 1] == ".":  # a fractional part (2.2833...)
+            i += 1
+            continue
         for j in range(min(len(groups), i + MAX_GROUPS), i, -1):
             sub = num[groups[i][0]:groups[j - 1][1]]
             if (i, j) != (0, len(groups)) and sum(c.isdigit() for c in sub) >= 7:

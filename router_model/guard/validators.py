@@ -33,7 +33,11 @@ def digits(text: str) -> str:
 
 
 def is_card(text: str) -> bool:
-    """12-19 digits, a card-issuer first digit and a valid Luhn check digit."""
+    """12-19 digits, a card-issuer first digit and a valid Luhn check digit, written
+    with no separators but spaces and dashes (``3.5355339059327378`` is a float: one in
+    ten such digit strings passes Luhn; no card of the Presidio gold has a dot or slash)."""
+    if "." in text or "/" in text:
+        return False
     d = digits(text)
     return 12 <= len(d) <= 19 and d.startswith(CARD_PREFIXES) and _luhn.is_valid(d)
 

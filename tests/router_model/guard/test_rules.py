@@ -37,6 +37,18 @@ def test_lookalikes_not_found(text: str) -> None:
     assert [k for k in kinds(text) if k[0] != "DATE_TIME"] == []  # a date is a date
 
 
+@pytest.mark.parametrize("number", ["3.5355339059327378", "2.283333333333333",
+                                    "f(5.0, 0.9272952180016122)"])
+def test_a_float_is_no_card_even_when_its_digits_pass_luhn(number: str) -> None:
+    assert [k for k in kinds(f"assert {number} == y") if k[0] == "CREDIT_CARD"] == []
+    assert not v.is_card(number)
+
+
+def test_the_float_examples_digits_pass_luhn() -> None:  # the control of the test above
+    for digits in ("35355339059327378", "2283333333333333"):
+        assert ("CREDIT_CARD", digits) in kinds(f"card {digits} ok")
+
+
 def test_validators_are_the_libraries() -> None:
     assert v.is_card("4111111111111111") and not v.is_card("4111111111111112")
     assert v.is_iban("GB82WEST12345698765432") and not v.is_iban("GB82WEST12345698765433")
