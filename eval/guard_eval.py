@@ -25,6 +25,7 @@ from eval.guard_metrics import per_source
 from eval.guard_presidio import COMPARABLE, load_presidio
 from eval.guard_sets import eval_set
 from eval.guard_spans import score_spans
+from router_model.guard.rules import DEFAULT_RULES
 from router_model.guard.runtime import Guard
 from train.guard_calibrate import BENIGN, Scored, category_thresholds
 from train.guard_data import CATEGORIES, Example, load_corpus
@@ -59,7 +60,7 @@ class Run:
 def run_guard(guard: Guard, texts: list[str]) -> Run:
     scores, micros, spans = [], [], []
     for t in tqdm(texts, desc="guard", unit="text", mininterval=2.0):
-        d = guard.check(t)
+        d = guard.check(t, rules=DEFAULT_RULES)  # every entity type, for the span scores
         scores.append([d.scores[c] for c in CATEGORIES])
         micros.append(d.micros)
         spans.append(d.pii)

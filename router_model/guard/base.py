@@ -15,6 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 from router_model.guard.encoding import Encoding, GuardEncoder
 from router_model.guard.normalize import Normalized
+from router_model.guard.rules import DEFAULT_RULES
 from router_model.guard.spans import Span
 
 
@@ -26,11 +27,13 @@ class Document:
         norm: the normalised text (and the map back to the original).
         encoder: the shared tokenizer (None when no check needs tokens).
         operating_point: which thresholds span-producing checks use.
+        rules: the names of the PII rules (``rules.RULES``) the rule check runs.
     """
 
     norm: Normalized
     encoder: GuardEncoder | None = None
     operating_point: str = "balanced"
+    rules: tuple[str, ...] = DEFAULT_RULES
     _encoding: Encoding | None = field(default=None, repr=False)
 
     @property

@@ -72,10 +72,11 @@ def window_chars(enc: Encoding, win: Windows, text_len: int) -> tuple[np.ndarray
 
 @register_check("pii_rules")
 class PiiRules(GuardCheck):
-    """Emails, URLs, IBANs, cards, SSNs, IP addresses, phone numbers (``rules``)."""
+    """Emails, URLs, IBANs, cards, SSNs, IP addresses, phone numbers, and the free-form
+    rules (dates, places) that ``doc.rules`` names (``rules``)."""
 
     def run(self, doc: Document) -> CheckResult:
-        spans = rules.find_pii(doc.text)
+        spans = rules.find_pii(doc.text, doc.rules)
         return CheckResult({"pii": 1.0 if spans else 0.0}, spans)
 
 

@@ -20,6 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from router_model.guard.rules import rules_for
 
 ACTIONS = ("allow", "flag", "redact", "block")  # by severity
 SEVERITY = {a: i for i, a in enumerate(ACTIONS)}
@@ -78,6 +81,13 @@ class GuardPolicy:
         if self.redact_entities is None:
             return entity_type not in NOT_REDACTED_BY_DEFAULT
         return entity_type in self.redact_entities
+
+    @cached_property
+    def rules(self) -> tuple[str, ...]:
+        """The PII rules a check under this policy runs: the structured ones always, a
+        free-form one (dates, places) only where the policy redacts one of its types
+        (``rules.rules_for``): a date it would not act on needs no scan."""
+        return rules_for(self.redacts)
 
     def verdict(self, triggered: Iterable[str]) -> str:
         """The most severe action among the triggered categories (``allow`` if none)."""

@@ -26,6 +26,7 @@ from router_model.guard.ngram_scorer import NgramScorer
 from router_model.guard.normalize import Normalizer
 from router_model.guard.policy import PRESETS, GuardPolicy
 from router_model.guard.redact import redact
+from router_model.guard.rules import DEFAULT_RULES
 from router_model.guard.secrets import SECRET_ENTITIES
 from router_model.guard.spans import Span, resolve
 from router_model.runtime import session_options
@@ -130,11 +131,12 @@ class Guard:
             return 0.5
         return float(by_op.get(operating_point, by_op.get("balanced", 0.5)))
 
-    def analyze(self, text: str, operating_point: str = "balanced"
-                ) -> tuple[dict[str, float], list[Span]]:
-        """Raw scores per category and resolved spans in ORIGINAL text offsets."""
+    def analyze(self, text: str, operating_point: str = "balanced",
+                rules: tuple[str, ...] = DEFAULT_RULES) -> tuple[dict[str, float], list[Span]]:
+        """Raw scores per category and resolved spans in ORIGINAL text offsets (``rules``:
+        the PII rules to run, ``rules.RULES`` names)."""
         norm = self.normalizer(text)
-        doc = Document(norm, self.encoder, operating_point)
+        doc = Document(norm, self.encoder, operating_point, rules)
         scores: dict[str, float] = dict.fromkeys(ORDER, 0.0)
         found: list[Span] = []
         for check in self.checks:
@@ -157,11 +159,16 @@ class Guard:
 
         return [c for c in ORDER if c in cats or (c not in ("pii", "secret") and over(c))]
 
-    def check(self, text: str, policy: GuardPolicy | None = None) -> GuardDecision:
-        """Check one text with ``policy`` (default: the guard's)."""
+    def check(self, text: str, policy: GuardPolicy | None = None,
+              rules: tuple[str, ...] | None = None) -> GuardDecision:
+        """Check one text with ``policy`` (default: the guard's). ``rules``: the PII rules
+        to run; default the policy's (``GuardPolicy.rules``: no date or place scan where
+        the policy redacts neither), ``rules.DEFAULT_RULES`` to report every type the
+        rules find (``lmroute guard scan`` and ``eval``)."""
         t0 = time.perf_counter_ns()
         pol = policy or self.policy
-        scores, spans = self.analyze(text, pol.operating_point)
+        scores, spans = self.analyze(text, pol.operating_point,
+                                     pol.rules if rules is None else rules)
         cats = self.triggered(scores, spans, pol.operating_point)
         actions = {c: pol.action(c) for c in cats}
         masked = [s for s in spans if actions.get(category_of(s.entity_type)) in

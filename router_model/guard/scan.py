@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from router_model.guard.artifact import ArtifactError
 from router_model.guard.policy import PRESETS, make_policy
+from router_model.guard.rules import DEFAULT_RULES
 from router_model.guard.runtime import Guard
 
 
@@ -56,7 +57,7 @@ def scan(guard: Guard, requests: list[tuple[Any, str]], preset: str,
     policy = make_policy(preset)
     for id_, text in tqdm(requests, desc="scan", unit="text", disable=not progress,
                           file=sys.stderr):
-        yield guard.check(text, policy).scan_record(id_)
+        yield guard.check(text, policy, DEFAULT_RULES).scan_record(id_)
 
 
 def _write(records: Iterator[dict[str, Any]], out: TextIO) -> None:

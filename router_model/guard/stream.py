@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from router_model.guard.policy import GuardPolicy
 from router_model.guard.redact import redact
-from router_model.guard.rules import LONGEST_MATCH, find_pii, rules_for
+from router_model.guard.rules import LONGEST_MATCH, find_pii
 from router_model.guard.runtime import category_of
 from router_model.guard.secrets import find_secrets
 from router_model.guard.spans import Span, resolve
@@ -75,7 +75,7 @@ class OutputFilter:
         self._blocked = re.compile("|".join(map(re.escape, phrases)), re.IGNORECASE) \
             if phrases else None
         self.hold_back = max(self.hold_back, max((len(p) for p in phrases), default=0))
-        self._rules = rules_for(self.policy.redacts)
+        self._rules = self.policy.rules
 
     def feed(self, chunk: str) -> FilterResult:
         """Add one chunk; returns the text that is now safe to send."""

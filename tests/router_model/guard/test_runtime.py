@@ -10,8 +10,10 @@ import pytest
 
 from router_model.guard.artifact import ArtifactError
 from router_model.guard.cli import main as guard_main
+from router_model.guard.decision import GuardDecision
 from router_model.guard.parity import check_guard_parity
 from router_model.guard.policy import PolicyError, make_policy
+from router_model.guard.rules import DEFAULT_RULES
 from router_model.guard.runtime import Guard
 from router_model.guard.tools import ToolPolicy, check_tool_call
 from tests.router_model.guard.conftest import build_artifact
@@ -71,6 +73,23 @@ def test_policy_actions(tiny_guard: Guard) -> None:
         make_policy("balanced", actions={"injection": "redact"})
     with pytest.raises(PolicyError, match="preset"):
         make_policy("nope")
+
+
+def test_free_form_rules_run_only_where_the_policy_redacts_their_types(
+        tiny_guard: Guard) -> None:
+    text = "Mail jane.doe@example.com on 21 July 2005 from Norway."
+    def types(d: GuardDecision) -> set[str]:  # rule spans (the tiny net's tagger: noise)
+        return {s.entity_type for s in d.pii if s.source == "rule"}
+
+    balanced = make_policy("balanced")  # DATE_TIME / GPE: not redacted by default
+    assert balanced.rules == tuple(r for r in DEFAULT_RULES if r not in ("dates", "places"))
+    assert types(tiny_guard.check(text, balanced)) == {"EMAIL_ADDRESS"}
+    everything = tiny_guard.check(text, balanced, DEFAULT_RULES)  # what scan / eval report
+    assert types(everything) == {"EMAIL_ADDRESS", "DATE_TIME", "GPE"}
+    dated = make_policy("balanced", redact_entities=["EMAIL_ADDRESS", "DATE_TIME"])
+    assert "dates" in dated.rules and "places" not in dated.rules
+    d = tiny_guard.check(text, dated)
+    assert types(d) == {"EMAIL_ADDRESS", "DATE_TIME"} and "[DATE_TIME]" in d.redacted
 
 
 def test_decision_log_record_has_no_text(tiny_guard: Guard) -> None:
