@@ -16,7 +16,8 @@ request is marked sensitive and routed to edge backends only (the existing rule)
 
 ``output_filter`` (output stage): a streamed answer goes through
 ``router_model.guard.stream.OutputFilter`` (hold-back buffer, bounded work per chunk); a
-non-streamed one through the full ``Guard.check``; tool calls in the answer are held to
+non-streamed one through the same filter at once (``stages.guard_output``: the learned
+classifier is for requests, not answers); tool calls in the answer are held to
 the end, checked (allow-list + arguments) and released or refused. A stopped answer ends
 with the pipeline's error (an SSE error event on a stream).
 
