@@ -132,14 +132,18 @@ class Guard:
         return float(by_op.get(operating_point, by_op.get("balanced", 0.5)))
 
     def analyze(self, text: str, operating_point: str = "balanced",
-                rules: tuple[str, ...] = DEFAULT_RULES) -> tuple[dict[str, float], list[Span]]:
+                rules: tuple[str, ...] = DEFAULT_RULES, learned: bool = True
+                ) -> tuple[dict[str, float], list[Span]]:
         """Raw scores per category and resolved spans in ORIGINAL text offsets (``rules``:
-        the PII rules to run, ``rules.RULES`` names)."""
+        the PII rules to run, ``rules.RULES`` names; ``learned=False``: not the learned
+        check, so no injection / harmful score and no tagger spans)."""
         norm = self.normalizer(text)
         doc = Document(norm, self.encoder, operating_point, rules)
         scores: dict[str, float] = dict.fromkeys(ORDER, 0.0)
         found: list[Span] = []
         for check in self.checks:
+            if not learned and check.name == "learned":
+                continue
             res = check.run(doc)
             for k, v in res.scores.items():
                 scores[k] = max(scores.get(k, 0.0), v)
@@ -160,15 +164,16 @@ class Guard:
         return [c for c in ORDER if c in cats or (c not in ("pii", "secret") and over(c))]
 
     def check(self, text: str, policy: GuardPolicy | None = None,
-              rules: tuple[str, ...] | None = None) -> GuardDecision:
+              rules: tuple[str, ...] | None = None, learned: bool = True) -> GuardDecision:
         """Check one text with ``policy`` (default: the guard's). ``rules``: the PII rules
         to run; default the policy's (``GuardPolicy.rules``: no date or place scan where
         the policy redacts neither), ``rules.DEFAULT_RULES`` to report every type the
-        rules find (``lmroute guard scan`` and ``eval``)."""
+        rules find (``lmroute guard scan`` and ``eval``). ``learned=False``: rules and
+        secrets only (a model's answer: the classifier is trained on requests)."""
         t0 = time.perf_counter_ns()
         pol = policy or self.policy
         scores, spans = self.analyze(text, pol.operating_point,
-                                     pol.rules if rules is None else rules)
+                                     pol.rules if rules is None else rules, learned)
         cats = self.triggered(scores, spans, pol.operating_point)
         actions = {c: pol.action(c) for c in cats}
         masked = [s for s in spans if actions.get(category_of(s.entity_type)) in

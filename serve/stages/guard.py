@@ -6,8 +6,11 @@ Plugged in by the serve group ``conf/guard/`` (``lmroute serve guard=balanced``)
 
 ``before`` (input stage, before routing): the policy is the preset of the config,
 overridden per routing profile (``profiles``) and per API key (``keys``, by key name or
-id). Every message's text is checked (``Guard.check``) and every tool call already in the
-conversation (``check_tool_call``); tools the request offers must be on the key's
+id). Every message's text is checked (``Guard.check``; an assistant message, an earlier
+answer, by rules and secrets only: the classifier is trained on requests and blocks most
+code answers, docs/guard.md "Answers are not requests"; tool results get the full check)
+and every tool call already in the conversation (``check_tool_call``); tools the request
+offers must be on the key's
 allow-list. A blocked request gets a 400 ``content_policy_violation`` (403
 ``tool_not_allowed`` for a tool) naming the categories, never the matched text; nothing is
 sent to a backend. PII / secrets to redact are replaced by typed placeholders
@@ -159,8 +162,9 @@ class GuardStage(Stage[Services]):
                 out.append(m)
                 continue
             m2 = dict(m)
+            learned = m.get("role") != "assistant"  # an earlier answer is no request
             for idx, text in _texts(m):
-                d = self._record(self.guard.check(text, pol), "input", state)
+                d = self._record(self.guard.check(text, pol, learned=learned), "input", state)
                 pii = pii or any(c in ("pii", "secret") for c in d.categories)
                 if d.redacted != text:
                     changed = True

@@ -92,6 +92,15 @@ def test_free_form_rules_run_only_where_the_policy_redacts_their_types(
     assert types(d) == {"EMAIL_ADDRESS", "DATE_TIME"} and "[DATE_TIME]" in d.redacted
 
 
+def test_learned_false_runs_rules_and_secrets_only(tiny_guard: Guard) -> None:
+    full, rules_only = tiny_guard.check(PII_TEXT), tiny_guard.check(PII_TEXT, learned=False)
+    assert full.scores["injection"] > 0 and full.scores["harmful"] > 0  # the control
+    assert rules_only.scores["injection"] == rules_only.scores["harmful"] == 0.0
+    assert all(s.source == "rule" for s in rules_only.pii)
+    assert {s.entity_type for s in rules_only.pii} >= {"EMAIL_ADDRESS", "PHONE_NUMBER"}
+    assert "jane.doe" not in rules_only.redacted and "secret" in rules_only.categories
+
+
 def test_decision_log_record_has_no_text(tiny_guard: Guard) -> None:
     rec = json.dumps(tiny_guard.check(PII_TEXT).log_record())
     assert "jane" not in rec and "555" not in rec and "sk-proj" not in rec
