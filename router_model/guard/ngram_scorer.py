@@ -68,10 +68,22 @@ class NgramScorer:
         head = keys[first].astype(np.intp)
         return head >> self.bits, head & (self.buckets - 1), counts
 
+    def _whole_text(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``counts`` for one window holding the whole text (a short request: the
+        common case): every n-gram counts, so no window keys, one ``np.unique``."""
+        grams = gram_hashes(text, self.n_range, self.buckets, np.int32)
+        if not grams:
+            return (np.zeros(0, np.intp),) * 3
+        ids, counts = np.unique(np.concatenate(list(grams.values())), return_counts=True)
+        return np.zeros(len(ids), np.intp), ids.astype(np.intp), counts
+
     def __call__(self, text: str, char_starts: np.ndarray, char_ends: np.ndarray
                  ) -> np.ndarray:
         k = len(char_starts)
-        rows, ids, counts = self.counts(text, char_starts, char_ends)
+        if k == 1 and char_starts[0] <= 0 and char_ends[0] >= len(text):
+            rows, ids, counts = self._whole_text(text)  # one window over it all: no keys
+        else:
+            rows, ids, counts = self.counts(text, char_starts, char_ends)
         tf = (1.0 + np.log(counts)).astype(np.float32).astype(np.float64)
         terms = self.table.take(ids, axis=0)  # (P, 1 + C): idf, idf * W
         terms *= tf[:, None]  # v = tf * idf, then v * W
