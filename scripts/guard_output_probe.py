@@ -7,7 +7,9 @@ sampled with a fixed seed. Each goes through
 - ``full_check``: ``Guard.check`` (rules, secrets, the learned classifier and tagger),
   what the gateway ran on non-streamed answers before stop 28;
 - ``output_filter``: ``stream.filter_text`` (rules, secrets, blocked phrases), what it
-  runs on streamed answers, and now on non-streamed ones too.
+  runs on streamed answers, and now on non-streamed ones too;
+- ``full_check`` on the answer as a tool call's arguments (``{"code": answer}``), what
+  ``tools.check_tool_call`` ran before stop 28 (now rules and secrets only).
 
 ``python -m scripts.guard_output_probe runs/guard/v11`` prints JSON: per file, how many
 answers each check blocks, the blocking categories, and the answers redacted.
@@ -49,19 +51,21 @@ def answers(per_model: int, seed: int = 0) -> dict[str, list[str]]:
 def probe(guard: Guard, texts: list[str], policy: GuardPolicy) -> dict[str, Any]:
     """Blocks and redactions of both output checks over ``texts``."""
     cats: Counter[str] = Counter()
-    full = filt = redacted = 0
+    full = filt = redacted = as_args = 0
     for t in tqdm(texts, unit="answer", file=sys.stderr, mininterval=2.0):
         d = guard.check(t, policy)
         if d.blocked:
             full += 1
             cats.update(c for c in d.categories if d.actions.get(c) == "block")
+        as_args += guard.check(json.dumps({"code": t}), policy).blocked
         r = filter_text(t, policy)
         filt += r.stopped
         redacted += not r.stopped and r.text != t
     n = len(texts)
     return {"answers": n, "full_check_blocked": full,
             "full_check_blocked_share": round(full / max(n, 1), 4),
-            "full_check_block_categories": dict(cats), "output_filter_blocked": filt,
+            "full_check_block_categories": dict(cats),
+            "full_check_blocked_as_tool_arguments": as_args, "output_filter_blocked": filt,
             "output_filter_redacted": redacted}
 
 

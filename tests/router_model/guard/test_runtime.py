@@ -162,3 +162,13 @@ def test_tool_allow_lists(tiny_guard: Guard) -> None:
                         executor, make_policy("strict"))
     assert d.verdict == "block" and "secret" in d.categories
     assert check_tool_call(tiny_guard, "search", '{"q": ""}', ToolPolicy()).verdict == "allow"
+
+
+def test_tool_arguments_are_checked_by_rules_not_the_request_classifier(
+        tiny_guard: Guard) -> None:
+    args = '{"code": "print(1)  # mail jane.doe@example.com"}'
+    full = tiny_guard.check(args)  # the control: the classifier scores this text
+    assert full.scores["injection"] > 0 and full.scores["harmful"] > 0
+    d = check_tool_call(tiny_guard, "python", args)
+    assert d.scores["injection"] == d.scores["harmful"] == 0.0
+    assert [s.entity_type for s in d.pii] == ["EMAIL_ADDRESS"] and "jane" not in d.redacted
