@@ -28,12 +28,16 @@ class CacheDataConf:
     traps_test: int = 600
     max_pairs: int = 0  # 0 = all (a smaller number for quick runs and tests)
     closure_per_group: int = 0  # > 0: add up to this many implied pairs per group (train only)
+    max_train_pairs: int = 0  # > 0: a seeded subsample of the training split (before traps)
 
 
 @dataclass
 class VerifierModelConf:
-    """The pair classifier: token table (the router's distilled MiniLM table) + ESIM head."""
+    """The pair classifier. ``kind``: ``esim`` (the router's distilled MiniLM token table +
+    an ESIM head; ``table_dim``, ``hidden``, ``train_table``) or ``cross`` (MiniLM
+    fine-tuned as a cross-encoder, ``train.cache_cross_model``; those three unused)."""
 
+    kind: str = "esim"
     table_dim: int = 256
     hidden: int = 128
     train_table: bool = True

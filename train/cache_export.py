@@ -24,7 +24,8 @@ from tokenizers import Tokenizer
 from router_model.export import graph_sha256
 from router_model.tokenization import save_tokenizer
 from serve.cache.verifier import FORMAT_VERSION, KIND, METADATA_KEY
-from train.cache_model import INPUT_NAMES, OUTPUT_NAMES, PairVerifier
+from train.cache_fit import PairModel
+from train.cache_model import INPUT_NAMES, OUTPUT_NAMES
 
 log = logging.getLogger(__name__)
 OPSET = 20
@@ -45,10 +46,10 @@ def random_pairs(n: int, vocab: int, max_len: int, seed: int = 0) -> dict[str, n
     return out
 
 
-def export_onnx(model: PairVerifier, path: Path, exporter: str = "dynamo") -> None:
+def export_onnx(model: PairModel, path: Path, exporter: str = "dynamo") -> None:
     """Write the verifier as one self-contained ONNX file."""
     model = model.eval()
-    ex = random_pairs(2, model.emb.num_embeddings, 9)
+    ex = random_pairs(2, model.vocab_size, 9)
     args = tuple(torch.from_numpy(ex[k]) for k in INPUT_NAMES)
     if exporter == "dynamo":
         b, ta, tb = torch.export.Dim("B"), torch.export.Dim("Ta"), torch.export.Dim("Tb")
@@ -75,7 +76,7 @@ def export_onnx(model: PairVerifier, path: Path, exporter: str = "dynamo") -> No
 
 
 @torch.inference_mode()
-def check_parity(model: PairVerifier, onnx_path: Path, feeds: dict[str, np.ndarray]
+def check_parity(model: PairModel, onnx_path: Path, feeds: dict[str, np.ndarray]
                  ) -> dict[str, float]:
     """Max |ONNX - torch| of logit and probability on ``feeds``."""
     import onnxruntime as ort
@@ -87,14 +88,14 @@ def check_parity(model: PairVerifier, onnx_path: Path, feeds: dict[str, np.ndarr
             for name, g, r in zip(OUTPUT_NAMES, got, ref, strict=True)}
 
 
-def write_artifact(model: PairVerifier, out_dir: Path, tok: Tokenizer, max_tokens: int,
+def write_artifact(model: PairModel, out_dir: Path, tok: Tokenizer, max_tokens: int,
                    info: dict[str, Any], exporter: str = "dynamo",
                    parity_samples: int = 64) -> dict[str, Any]:
     """Export, check parity, write the manifest (``info`` adds its sections); returns it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "verifier.onnx"
     export_onnx(model, path, exporter)
-    parity = check_parity(model, path, random_pairs(parity_samples, model.emb.num_embeddings,
+    parity = check_parity(model, path, random_pairs(parity_samples, model.vocab_size,
                                                     max_tokens, seed=1))
     manifest = {"kind": KIND, "format_version": FORMAT_VERSION,
                 "inputs": list(INPUT_NAMES), "outputs": list(OUTPUT_NAMES),

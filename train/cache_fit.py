@@ -22,10 +22,12 @@ import torch
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
+from train.cache_cross_model import CrossVerifier
 from train.cache_data import Pair
 from train.cache_model import PairVerifier
 
 log = logging.getLogger(__name__)
+PairModel = PairVerifier | CrossVerifier  # ids_a, mask_a, ids_b, mask_b -> logit, probability
 
 
 @dataclass
@@ -39,6 +41,7 @@ class FitConf:
     weight_decay: float = 1e-4
     threads: int = 2
     seed: int = 0
+    clip_grad_norm: float = 0.0  # > 0: clip the gradient's global norm (fine-tuning MiniLM)
 
 
 @dataclass
@@ -102,7 +105,7 @@ def batches(data: Encoded, size: int, rng: random.Random | None) -> list[list[in
 
 
 @torch.inference_mode()
-def predict_logits(model: PairVerifier, data: Encoded, batch_size: int = 512) -> np.ndarray:
+def predict_logits(model: PairModel, data: Encoded, batch_size: int = 512) -> np.ndarray:
     """(n,) uncalibrated logits."""
     model.eval()
     out = np.zeros(len(data), dtype=np.float32)
@@ -113,20 +116,21 @@ def predict_logits(model: PairVerifier, data: Encoded, batch_size: int = 512) ->
     return out
 
 
-def _optimizers(model: PairVerifier, conf: FitConf, steps: int
+def _optimizers(model: PairModel, conf: FitConf, steps: int
                 ) -> tuple[list[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]:
-    dense = [p for n, p in model.named_parameters() if p.requires_grad and n != "emb.weight"]
+    table = model.emb.weight if isinstance(model, PairVerifier) else None
+    dense = [p for p in model.parameters() if p.requires_grad and p is not table]
     opt = torch.optim.AdamW(dense, lr=conf.lr, weight_decay=conf.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=conf.lr, total_steps=max(steps, 1),
                                                 pct_start=0.1)
     opts: list[torch.optim.Optimizer] = [opt]
-    if model.emb.weight.requires_grad:
-        opts.append(torch.optim.SparseAdam([model.emb.weight], lr=conf.table_lr))
+    if table is not None and table.requires_grad:
+        opts.append(torch.optim.SparseAdam([table], lr=conf.table_lr))
     return opts, sched
 
 
-def _step(model: PairVerifier, data: Encoded, idx: list[int], rng: random.Random,
-          opts: list[torch.optim.Optimizer]) -> float:
+def _step(model: PairModel, data: Encoded, idx: list[int], rng: random.Random,
+          opts: list[torch.optim.Optimizer], clip: float = 0.0) -> float:
     flip = [rng.random() < 0.5 for _ in idx]
     a = [data.b[i] if f else data.a[i] for i, f in zip(idx, flip, strict=True)]
     b = [data.a[i] if f else data.b[i] for i, f in zip(idx, flip, strict=True)]
@@ -136,12 +140,15 @@ def _step(model: PairVerifier, data: Encoded, idx: list[int], rng: random.Random
     for o in opts:
         o.zero_grad()
     loss.backward()
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None
+                                        and not p.grad.is_sparse], clip)
     for o in opts:
         o.step()
     return float(loss.item())
 
 
-def fit(model: PairVerifier, train: Encoded, val: Encoded, conf: FitConf,
+def fit(model: PairModel, train: Encoded, val: Encoded, conf: FitConf,
         score: Callable[[np.ndarray, Encoded], dict[str, float]],
         on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> FitResult:
     """Train in place; keeps the weights of the epoch with the best ``score(...)["score"]``.
@@ -162,7 +169,7 @@ def fit(model: PairVerifier, train: Encoded, val: Encoded, conf: FitConf,
         losses = []
         for idx in tqdm(plan, desc=f"epoch {epoch + 1}/{conf.epochs}", unit="batch",
                         leave=False):
-            losses.append(_step(model, train, idx, rng, opts))
+            losses.append(_step(model, train, idx, rng, opts, conf.clip_grad_norm))
             sched.step()
         metrics = {"loss": float(np.mean(losses)), **score(predict_logits(model, val), val)}
         res.history.append(metrics)

@@ -48,6 +48,10 @@ class PairVerifier(nn.Module):
         self.bias = nn.Parameter(torch.zeros(()), requires_grad=False)
         self.hidden = hidden
 
+    @property
+    def vocab_size(self) -> int:
+        return int(self.emb.num_embeddings)
+
     def encode(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, T) ids, (B, T) bool mask -> (B, T, H) token states (0 where masked)."""
         x = self.proj(torch.cat([self.emb(ids), self.flags(ids)], dim=-1))

@@ -14,6 +14,7 @@ The test split is not touched here: ``lmroute cache eval`` measures it.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,8 +24,8 @@ import numpy as np
 
 from train.cache_calibrate import operating_point, platt, recall_at_fhr, sigmoid
 from train.cache_config import CacheTrainConf
-from train.cache_data import closure, group_split, load_qqp, with_traps
-from train.cache_fit import Encoded, encode_pairs, fit, predict_logits
+from train.cache_data import Pair, closure, group_split, load_qqp, with_traps
+from train.cache_fit import Encoded, PairModel, encode_pairs, fit, predict_logits
 from train.cache_model import PairVerifier, verifier_flags
 from train.cache_traps import TRAP_CATEGORIES
 from train.tracking import Tracker
@@ -37,6 +38,11 @@ class CacheTrainResult:
     out_dir: Path
     metrics: dict[str, Any]
     timings_s: dict[str, float]
+
+
+def subsample(pairs: list[Pair], n: int, seed: int) -> list[Pair]:
+    """A seeded sample of ``n`` pairs (all of them when ``n`` is 0 or not smaller)."""
+    return random.Random(seed).sample(pairs, n) if 0 < n < len(pairs) else pairs
 
 
 def split_counts(splits: dict[str, list]) -> dict[str, int]:
@@ -57,9 +63,15 @@ def val_score(target: float, trap_target: float):  # -> Callable[[np.ndarray, En
     return score
 
 
-def build_model(conf: CacheTrainConf, tok: Any) -> PairVerifier:
+def build_model(conf: CacheTrainConf, tok: Any) -> PairModel:
     from router_model.distill import distill_table
 
+    if conf.model.kind == "cross":
+        from train.cache_cross_model import CrossVerifier
+
+        return CrossVerifier()
+    if conf.model.kind != "esim":
+        raise ValueError(f"model.kind: expected 'esim' or 'cross', got {conf.model.kind!r}")
     table = distill_table(conf.model.table_dim)
     flags = verifier_flags(tok.get_vocab(), table.vectors.shape[0])
     return PairVerifier(table.vectors, flags, conf.model.hidden, conf.model.train_table)
@@ -80,7 +92,7 @@ def run_cache_training(conf: CacheTrainConf, tracker: Tracker) -> CacheTrainResu
     implied = closure(base["train"], d.closure_per_group, d.split_seed) \
         if d.closure_per_group else []
     log.info("transitive closure: %d implied training pairs", len(implied))
-    base["train"] = base["train"] + implied
+    base["train"] = subsample(base["train"], d.max_train_pairs, d.split_seed) + implied
     splits = with_traps(base,
                         {"train": d.traps_train, "val": d.traps_val, "test": d.traps_test},
                         d.split_seed)
@@ -113,6 +125,7 @@ def run_cache_training(conf: CacheTrainConf, tracker: Tracker) -> CacheTrainResu
                      "val_fraction": d.val_fraction, "test_fraction": d.test_fraction,
                      "max_pairs": d.max_pairs, "counts": split_counts(splits),
                      "closure_per_group": d.closure_per_group, "implied_pairs": len(implied),
+                     "max_train_pairs": d.max_train_pairs,
                      "traps": {"train": d.traps_train, "val": d.traps_val,
                                "test": d.traps_test}},
             "training": {"best_epoch": res.best_epoch, "history": res.history,
