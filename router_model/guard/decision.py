@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,3 +54,34 @@ class GuardDecision:
                 "scores": {k: round(float(v), 4) for k, v in self.scores.items()},
                 "entities": sorted({s.entity_type for s in self.pii}),
                 "micros": round(self.micros, 1), "reason": self.reason}
+
+
+def merge(texts: Sequence[tuple[str, GuardDecision]], others: Sequence[GuardDecision] = (),
+          sep: str = "\n\n") -> GuardDecision:
+    """One verdict on several checked texts (a conversation) and text-less checks (its
+    tool calls): the most severe verdict, the union of categories (in ``CATEGORIES``
+    order), the highest score per category, the spans shifted into ``sep.join(texts)``
+    and the redacted texts joined the same way; micros add up."""
+    from router_model.guard.policy import CATEGORIES, SEVERITY
+
+    parts = [d for _, d in texts] + list(others)
+    if not parts:
+        return GuardDecision("allow", {}, [], [], "", 0.0, "clean")
+    scores: dict[str, float] = {}
+    for d in parts:
+        for k, v in d.scores.items():
+            scores[k] = max(scores.get(k, 0.0), float(v))
+    cats = {c for d in parts for c in d.categories}
+    spans: list[Span] = []
+    offset = 0
+    for text, d in texts:
+        spans += [Span(s.entity_type, s.start + offset, s.end + offset, s.score, s.source)
+                  for s in d.pii]
+        offset += len(text) + len(sep)
+    actions = {k: v for d in parts for k, v in d.actions.items()}
+    reasons = [d.reason for d in parts if d.reason and d.reason != "clean"]
+    return GuardDecision(max((d.verdict for d in parts), key=SEVERITY.__getitem__),
+                         scores, [c for c in CATEGORIES if c in cats], spans,
+                         sep.join(d.redacted for _, d in texts),
+                         sum(d.micros for d in parts),
+                         ", ".join(dict.fromkeys(reasons)) or "clean", actions)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from router_model.guard.decision import GuardDecision
+from router_model.guard.decision import GuardDecision, merge
 from router_model.guard.policy import GuardPolicy, make_policy
 from router_model.guard.runtime import Guard
 from router_model.guard.tools import ToolPolicy, check_tool_call
@@ -69,6 +69,21 @@ def _texts(message: dict[str, Any]) -> list[tuple[int | None, str]]:
         return [(i, p["text"]) for i, p in enumerate(c) if isinstance(p, dict)
                 and p.get("type") == "text" and isinstance(p.get("text"), str)]
     return []
+
+
+def _tool_calls(message: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(function name, arguments) of each tool call a message holds."""
+    out = []
+    for tc in message.get("tool_calls") or []:
+        fn = ((tc or {}).get("function") or {}) if isinstance(tc, dict) else {}
+        out.append((str(fn.get("name") or ""), fn.get("arguments")))
+    return out
+
+
+def _learned(message: dict[str, Any]) -> bool:
+    """Whether the request classifier reads this message: not an assistant's (an earlier
+    answer is no request; docs/guard.md, "Answers are not requests")."""
+    return message.get("role") != "assistant"
 
 
 class GuardStage(Stage[Services]):
@@ -162,9 +177,9 @@ class GuardStage(Stage[Services]):
                 out.append(m)
                 continue
             m2 = dict(m)
-            learned = m.get("role") != "assistant"  # an earlier answer is no request
             for idx, text in _texts(m):
-                d = self._record(self.guard.check(text, pol, learned=learned), "input", state)
+                d = self._record(self.guard.check(text, pol, learned=_learned(m)), "input",
+                                 state)
                 pii = pii or any(c in ("pii", "secret") for c in d.categories)
                 if d.redacted != text:
                     changed = True
@@ -174,11 +189,9 @@ class GuardStage(Stage[Services]):
                         parts = list(m2["content"])
                         parts[idx] = {**parts[idx], "text": d.redacted}
                         m2["content"] = parts
-            for tc in m.get("tool_calls") or []:
-                fn = ((tc or {}).get("function") or {}) if isinstance(tc, dict) else {}
-                name = str(fn.get("name") or "")
-                self._record(check_tool_call(self.guard, name, fn.get("arguments"), tools, pol),
-                             "input", state, name)
+            for name, args in _tool_calls(m):
+                self._record(check_tool_call(self.guard, name, args, tools, pol), "input",
+                             state, name)
             out.append(m2)
         return out, changed, pii
 
@@ -203,8 +216,7 @@ class GuardStage(Stage[Services]):
             d = check_tool_call(self.guard, str(tc.get("name") or ""), tc.get("arguments"),
                                 tools, pol)
         elif isinstance(body.get("messages"), list):
-            texts = [t for m in body["messages"] if isinstance(m, dict) for _, t in _texts(m)]
-            d = self.guard.check("\n\n".join(texts), pol)
+            d = self._check_conversation(body["messages"], pol, tools)
         elif isinstance(body.get("text"), str):
             d = self.guard.check(body["text"], pol)
         else:
@@ -212,6 +224,23 @@ class GuardStage(Stage[Services]):
                                "'tool_call' an object {name, arguments}.", param="text")
         self.metrics.count("check", d.verdict, d.micros)
         return d
+
+    def _check_conversation(self, messages: list[Any], pol: GuardPolicy, tools: ToolPolicy
+                            ) -> GuardDecision:
+        """The check endpoint on a conversation: each text as the input stage checks it
+        (an assistant's by rules and secrets only), each tool call of the history against
+        the allow-list and by rules; one merged verdict (``decision.merge``: spans and the
+        redacted text in the texts' ``"\n\n"``-joined coordinates)."""
+        assert self.guard is not None
+        texts, calls = [], []
+        for m in messages:
+            if not isinstance(m, dict):
+                continue
+            for _, text in _texts(m):
+                texts.append((text, self.guard.check(text, pol, learned=_learned(m))))
+            calls += [check_tool_call(self.guard, name, args, tools, pol)
+                      for name, args in _tool_calls(m)]
+        return merge(texts, calls)
 
     def _lookup(self, key: Any, model: str) -> tuple[GuardPolicy, ToolPolicy]:
         if key is not None:
