@@ -46,3 +46,32 @@ def test_history_answers_skip_the_learned_check_and_are_still_redacted() -> None
                            ("def f(): return 'a@b.org'", False), ("result", True),
                            ("Thanks.", True)]
     assert changed and pii and out[2]["content"] == "def f(): return '[EMAIL_ADDRESS]'"
+
+
+def test_check_endpoint_on_a_conversation_checks_each_message_and_history_tools() -> None:
+    from router_model.guard.spans import Span
+
+    class SpanGuard(RecordingGuard):
+        def check(self, text: str, policy: Any = None, rules: Any = None,
+                  learned: bool = True) -> GuardDecision:
+            d = super().check(text, policy, rules, learned)
+            i = text.find("a@b.org")
+            d.pii = [Span("EMAIL_ADDRESS", i, i + 7)] if i >= 0 else []
+            return d
+
+    stage = GuardStage(artifact="unused")
+    guard = SpanGuard()
+    stage.guard, stage.metrics = guard, GuardStageMetrics(CollectorRegistry())  # type: ignore[assignment]
+    call = {"type": "function", "function": {"name": "shell", "arguments": "{}"}}
+    body = {"messages": [{"role": "user", "content": "Write f."},
+                         {"role": "assistant", "content": "mail a@b.org", "tool_calls": [call]}]}
+    stage._default = (PRESETS["balanced"], ToolPolicy.of(["search"]))
+    d = stage.check_action(body)
+    # each text once, the answer without the request classifier (the old code joined
+    # both into one full check: one call, learned=True)
+    assert [c for c in guard.calls if c[0] != "{}"] == [("Write f.", True),
+                                                       ("mail a@b.org", False)]
+    assert d.blocked and "tool" in d.categories  # "shell" is not on the allow-list
+    assert d.redacted == "Write f.\n\nmail [EMAIL_ADDRESS]"
+    start = len("Write f.\n\nmail ")
+    assert [(s.start, s.end) for s in d.pii] == [(start, start + 7)]
