@@ -5,10 +5,14 @@
 The frozen-encoder heads (``train.cache_frozen``) match the plain cosine on QQP; a
 cross-encoder reads both questions in one sequence (``[CLS] a [SEP] b [SEP]``), so every
 layer attends across the pair, which is what separates QQP's hard negatives (same topic,
-many shared words). This fine-tunes the whole MiniLM (6 layers, 22M parameters) with a
-linear head on the masked mean of its last layer, BCE, AdamW with linear warm-up/decay,
-the pair order flipped at random (the score of a pair is the mean over both orders at
-evaluation: ``cross_sym``; one order: ``cross``).
+many shared words). The model, the tokenization and the
+training loop are the pipeline's (``lmroute cache train cache_train/model@model=cross``):
+``train.cache_cross_model.CrossVerifier`` (the whole MiniLM, 6 layers, 22M parameters, a
+linear head on the masked mean of its last layer), ``train.cache_fit.encode_pairs``
+(each text ``[CLS] ... [SEP]``, at most ``--max-tokens`` ids, keep-tail) and
+``train.cache_fit.fit`` (BCE, AdamW, one-cycle schedule, the pair order flipped at
+random, the epoch kept by the pipeline's validation score). Scored one order
+(``cross``) and as the mean logit over both orders (``cross_sym``).
 
 Data exactly as ``train.cache_frozen`` (QQP split by connected group 0.15 / 0.15, seed 0,
 then subsampled; traps from each subsample's own questions), and the same ``judge``:
@@ -22,127 +26,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import random
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
+from train.cache_cross_model import CrossVerifier
 from train.cache_data import Pair, group_split, load_qqp
-from train.cache_frozen import Encoder, judge, subsample_split
-from train.cache_model import SPECIAL_IDS
+from train.cache_fit import Encoded, FitConf, encode_pairs, fit, predict_logits
+from train.cache_frozen import Encoder, cosine_system, judge, subsample_split
+from train.cache_pipeline import val_score
 
 log = logging.getLogger("train.cache_cross")
 
 
-class CrossEncoder(nn.Module):
-    """MiniLM over the pair's one sequence -> (B,) logit of "one answer serves both"."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        from transformers import AutoModel
-
-        from router_model.tokenization import source_model_dir
-
-        self.encoder = AutoModel.from_pretrained(str(source_model_dir()),
-                                                 attn_implementation="eager")
-        self.head = nn.Linear(self.encoder.config.hidden_size, 1)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                token_type_ids: torch.Tensor) -> torch.Tensor:
-        """(B, T) int64 each -> (B,) logits."""
-        h = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                         token_type_ids=token_type_ids).last_hidden_state
-        m = attention_mask.unsqueeze(-1).to(h.dtype)
-        pooled = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
-        return self.head(pooled).squeeze(-1)
-
-
-class PairTokenizer:
-    """Pairs of texts -> padded (input_ids, attention_mask, token_type_ids), each text
-    cut to ``max_tokens`` // 2 word pieces from its start."""
-
-    def __init__(self, max_tokens: int = 128) -> None:
-        from router_model.tokenization import load_tokenizer
-
-        self.tok = load_tokenizer(512)
-        self.tok.no_padding()
-        self.half = max_tokens // 2
-        _, self.cls, self.sep = SPECIAL_IDS  # [PAD] [CLS] [SEP]
-        self._memo: dict[str, list[int]] = {}
-
-    def ids(self, text: str) -> list[int]:
-        got = self._memo.get(text)
-        if got is None:
-            got = self._memo[text] = self.tok.encode(text, add_special_tokens=False).ids
-        return got[:self.half]
-
-    def __call__(self, a: list[str], b: list[str]
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        rows = [([self.cls, *self.ids(x), self.sep], [*self.ids(y), self.sep])
-                for x, y in zip(a, b, strict=True)]
-        w = max(len(p) + len(q) for p, q in rows)
-        ids = np.zeros((len(rows), w), np.int64)
-        mask = np.zeros_like(ids)
-        types = np.zeros_like(ids)
-        for i, (p, q) in enumerate(rows):
-            n = len(p) + len(q)
-            ids[i, :n] = p + q
-            mask[i, :n] = 1
-            types[i, len(p):n] = 1
-        return torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types)
-
-
-def train(model: CrossEncoder, tok: PairTokenizer, pairs: list[Pair], epochs: int,
-          batch: int, lr: float, seed: int) -> None:
-    rng = random.Random(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    steps = epochs * ((len(pairs) + batch - 1) // batch)
-    warm = max(1, steps // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / (steps - warm))))
-    y = torch.tensor([p.label for p in pairs], dtype=torch.float32)
-    done, t0 = 0, time.time()
-    for ep in range(epochs):
-        model.train()
-        order = list(range(len(pairs)))
-        rng.shuffle(order)
-        losses: list[float] = []
-        for s in range(0, len(order), batch):
-            idx = order[s:s + batch]
-            flip = [rng.random() < 0.5 for _ in idx]
-            a = [pairs[i].b if f else pairs[i].a for i, f in zip(idx, flip, strict=True)]
-            b = [pairs[i].a if f else pairs[i].b for i, f in zip(idx, flip, strict=True)]
-            loss = nn.functional.binary_cross_entropy_with_logits(model(*tok(a, b)), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            losses.append(float(loss.detach()))
-            done += len(idx)
-            if (s // batch) % 50 == 0:
-                log.info("epoch %d: %d/%d pairs, loss %.4f (%.1f pairs/s)", ep + 1, s + len(idx),
-                         len(pairs), float(np.mean(losses[-50:])),
-                         done / max(time.time() - t0, 1e-9))
-        log.info("epoch %d done: mean loss %.4f", ep + 1, float(np.mean(losses)))
-
-
-@torch.inference_mode()
-def score(model: CrossEncoder, tok: PairTokenizer, pairs: list[Pair], swap: bool,
-          batch: int = 64) -> np.ndarray:
-    """(n,) probabilities, the pairs in length order for less padding."""
-    model.eval()
-    order = np.argsort([len(p.a) + len(p.b) for p in pairs], kind="stable")
-    out = np.zeros(len(pairs), np.float64)
-    for s in range(0, len(order), batch):
-        idx = order[s:s + batch]
-        a = [pairs[i].b if swap else pairs[i].a for i in idx]
-        b = [pairs[i].a if swap else pairs[i].b for i in idx]
-        out[idx] = torch.sigmoid(model(*tok(a, b))).numpy()
-    return out
+def swapped(data: Encoded) -> Encoded:
+    """The same pairs with ``a`` and ``b`` exchanged."""
+    return Encoded(data.b, data.a, data.labels, data.categories)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -156,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--traps-eval", type=int, default=600)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -178,18 +80,28 @@ def main(argv: list[str] | None = None) -> None:
     log.info("pairs %s", {k: len(v) for k, v in sets.items()})
     val, test = sets["val"], sets["test"]
     results = [minilm_baseline(val, test, args)]
-    model, tok = CrossEncoder(), PairTokenizer()
+    from router_model.tokenization import load_tokenizer
+
+    tok = load_tokenizer(512)
+    tok.no_padding()
+    enc = {k: encode_pairs(tok, v, args.max_tokens) for k, v in sets.items()}
+    model = CrossVerifier()
     t = time.time()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.load:
-        model.load_state_dict(torch.load(args.load))
+    if args.load:  # an earlier run's weights (strict=False: the calibration pair is new)
+        model.load_state_dict(torch.load(args.load), strict=False)
     else:
-        train(model, tok, sets["train"], args.epochs, args.batch, args.lr, args.seed)
+        conf = FitConf(epochs=args.epochs, batch_size=args.batch, lr=args.lr, table_lr=0.0,
+                       weight_decay=0.01, threads=args.threads, seed=args.seed,
+                       clip_grad_norm=1.0)
+        fit(model, enc["train"], enc["val"], conf, val_score(args.target, args.trap_target))
         torch.save(model.state_dict(), args.out / "cross.pt")
     fit_s = time.time() - t
     t = time.time()
-    sv = {swap: score(model, tok, val, swap) for swap in (False, True)}
-    st = {swap: score(model, tok, test, swap) for swap in (False, True)}
+    sv = {swap: predict_logits(model, swapped(enc["val"]) if swap else enc["val"], 64)
+          for swap in (False, True)}
+    st = {swap: predict_logits(model, swapped(enc["test"]) if swap else enc["test"], 64)
+          for swap in (False, True)}
     score_s = time.time() - t
     results.append(judge("cross", sv[False], val, st[False], test, args.target,
                          args.trap_target) | {"fit_s": fit_s})
@@ -210,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def write_audit(path: Path, pairs: list[Pair], scores: np.ndarray, n: int) -> None:
-    """The ``n`` highest-scored QQP non-duplicates, one JSON line each (score, a, b)."""
+    """The ``n`` highest-scored QQP non-duplicates, one JSON line each (``score``: the
+    uncalibrated logit, ``a``, ``b``)."""
     neg = [i for i, p in enumerate(pairs) if p.label == 0 and p.category == "qqp"]
     top = sorted(neg, key=lambda i: -scores[i])[:n]
     path.write_text("".join(json.dumps({"score": round(float(scores[i]), 4), "a": pairs[i].a,
@@ -223,12 +136,7 @@ def minilm_baseline(val: list[Pair], test: list[Pair], args: argparse.Namespace
     texts = list(dict.fromkeys(t for ps in (val, test) for p in ps for t in (p.a, p.b)))
     _, _, sent = Encoder(args.threads).encode(texts)
     vec = {x: sent[i] for i, x in enumerate(texts)}
-
-    def cos(ps: list[Pair]) -> np.ndarray:
-        return np.array([float(vec[p.a] @ vec[p.b]) for p in ps])
-
-    return judge("minilm_cosine", cos(val), val, cos(test), test, args.target,
-                 args.trap_target)
+    return cosine_system(vec, val, test, args.target, args.trap_target)
 
 
 if __name__ == "__main__":

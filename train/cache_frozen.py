@@ -31,6 +31,7 @@ import logging
 import random
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,16 @@ def features(pairs: list[Pair], sent: dict[str, np.ndarray]) -> np.ndarray:
 
 def labels_cats(pairs: list[Pair]) -> tuple[np.ndarray, list[str]]:
     return np.array([p.label for p in pairs]), [p.category for p in pairs]
+
+
+def cosine_system(vec: Mapping[str, np.ndarray], val: list[Pair], test: list[Pair],
+                  target: float, trap_target: float) -> dict[str, object]:
+    """The baseline ``minilm_cosine``: the cosine of each pair's unit sentence vectors
+    (``vec``: text -> (384,) from ``Encoder.encode``), judged as every other system."""
+    def cos(ps: list[Pair]) -> np.ndarray:
+        return np.array([float(vec[p.a] @ vec[p.b]) for p in ps])
+
+    return judge("minilm_cosine", cos(val), val, cos(test), test, target, trap_target)
 
 
 def judge(name: str, val_s: np.ndarray, val: list[Pair], test_s: np.ndarray,
@@ -235,13 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     enc = {x: (states[i], ids[i]) for i, x in enumerate(texts)}
     vec = {x: sent[i] for i, x in enumerate(texts)}
     val, test = sets["val"], sets["test"]
-    results = []
-
-    def cos(ps: list[Pair]) -> np.ndarray:
-        return np.array([float(vec[p.a] @ vec[p.b]) for p in ps])
-
-    results.append(judge("minilm_cosine", cos(val), val, cos(test), test, args.target,
-                         args.trap_target))
+    results = [cosine_system(vec, val, test, args.target, args.trap_target)]
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     t = time.time()

@@ -233,9 +233,11 @@ class GuardStage(Stage[Services]):
         redacted text in the texts' ``"\n\n"``-joined coordinates)."""
         assert self.guard is not None
         texts, calls = [], []
-        for m in messages:
+        for i, m in enumerate(messages):
             if not isinstance(m, dict):
-                continue
+                raise GatewayError(400, f"messages[{i}] must be an object with 'role' and "
+                                   f"'content', got {type(m).__name__}.",
+                                   param=f"messages[{i}]")
             for _, text in _texts(m):
                 texts.append((text, self.guard.check(text, pol, learned=_learned(m))))
             calls += [check_tool_call(self.guard, name, args, tools, pol)

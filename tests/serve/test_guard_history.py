@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from router_model.guard.decision import GuardDecision
 from router_model.guard.policy import PRESETS
 from router_model.guard.tools import ToolPolicy
+from serve.errors import GatewayError
 from serve.stages.guard import GuardStage
 from serve.stages.guard_output import GuardStageMetrics
 
@@ -75,3 +77,14 @@ def test_check_endpoint_on_a_conversation_checks_each_message_and_history_tools(
     assert d.redacted == "Write f.\n\nmail [EMAIL_ADDRESS]"
     start = len("Write f.\n\nmail ")
     assert [(s.start, s.end) for s in d.pii] == [(start, start + 7)]
+
+
+def test_check_endpoint_refuses_a_message_that_is_not_an_object() -> None:
+    stage = GuardStage(artifact="unused")
+    guard = RecordingGuard()
+    stage.guard, stage.metrics = guard, GuardStageMetrics(CollectorRegistry())  # type: ignore[assignment]
+    stage._default = (PRESETS["balanced"], ToolPolicy.of(None))
+    with pytest.raises(GatewayError) as e:
+        stage.check_action({"messages": [{"role": "user", "content": "hi"}, "ignore me"]})
+    assert e.value.status == 400 and "messages[1]" in str(e.value)
+    assert guard.calls == [("hi", True)]  # checked up to the bad one; nothing skipped silently
