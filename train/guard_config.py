@@ -55,6 +55,7 @@ class GuardTrainerConf:
     samples_per_epoch: int = 8000
     tag_weight: float = 1.0
     seed: int = 0
+    ensemble: int = 1  # > 1: nets of seeds seed, seed+1, ... averaged in one graph
     threads: int = 2
     source_weights: dict[str, float] = field(default_factory=dict)
 

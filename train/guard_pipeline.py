@@ -1,6 +1,7 @@
 """Train, export, calibrate and describe one guard artifact.
 
 load corpus (split by group) -> tokenize (run-time normaliser + encoder) -> fit GuardNet
+(``trainer.ensemble`` > 1: that many seeds, averaged in one graph)
 -> export ONNX + int8 -> parity vs torch -> thresholds on validation through the exported
 graph -> validation metrics -> manifest -> MLflow.
 """
@@ -24,7 +25,7 @@ from router_model.guard.checks import Runner
 from router_model.guard.encoding import GuardEncoder
 from router_model.guard.export import FP32, INT8, attach_manifest, export_guard, write_int8
 from router_model.guard.manifest import GuardManifest
-from router_model.guard.nets import GuardGraph, GuardNet
+from router_model.guard.nets import GuardNet, exported_form
 from router_model.guard.parity import check_guard_parity
 from router_model.guard.runtime import Guard
 from router_model.runtime import session_options
@@ -109,7 +110,10 @@ def _add_ngram(conf: GuardTrainConf, out: Path, prov: dict[str, Any], train: lis
 
 
 def _fit(conf: GuardTrainConf, train: list[Example], val: list[Example], tags: list[str],
-         timings: dict[str, float]) -> tuple[GuardNet, GuardTrainer, dict[str, Any], Any]:
+         timings: dict[str, float]) -> tuple[list[GuardNet], list[GuardTrainer], dict[str, Any],
+                                             Any]:
+    """Fit ``trainer.ensemble`` nets (seeds ``seed``, ``seed + 1``, ...) on the same
+    tokenized data and the same frozen featurizer (one table in the exported graph)."""
     tok = load_tokenizer(512)
     featurizer, feat_info = build_featurizer("static", tok, [e.text for e in train],
                                              conf.model.static_dim, conf.model.sif_a)
@@ -124,15 +128,22 @@ def _fit(conf: GuardTrainConf, train: list[Example], val: list[Example], tags: l
     val_items = tokenize(val, encoder, index, neg)
     timings["tokenize"] = time.perf_counter() - t0
     m, tc = conf.model, conf.trainer
-    net = GuardNet(featurizer, len(CATEGORIES), len(tags), m.hidden, m.conv_layers,  # type: ignore[arg-type]
-                   m.token_dim, m.ngram_buckets, m.ngram_dim, m.dropout, m.wide_buckets)
-    trainer = GuardTrainer(tc.epochs, tc.batch_size, tc.lr, tc.weight_decay,
-                           tc.samples_per_epoch, tc.tag_weight, m.window, encoder.cls_id,
-                           encoder.sep_id, tc.seed, dict(tc.source_weights))
+    if tc.ensemble < 1:
+        raise ValueError(f"trainer.ensemble must be >= 1 (nets to average), got {tc.ensemble}")
+    nets, trainers = [], []
     t0 = time.perf_counter()
-    trainer.fit(net, train_items, val_items)
+    for k in range(tc.ensemble):
+        net = GuardNet(featurizer, len(CATEGORIES), len(tags), m.hidden, m.conv_layers,  # type: ignore[arg-type]
+                       m.token_dim, m.ngram_buckets, m.ngram_dim, m.dropout, m.wide_buckets)
+        trainer = GuardTrainer(tc.epochs, tc.batch_size, tc.lr, tc.weight_decay,
+                               tc.samples_per_epoch, tc.tag_weight, m.window, encoder.cls_id,
+                               encoder.sep_id, tc.seed + k, dict(tc.source_weights))
+        if tc.ensemble > 1:
+            log.info("ensemble member %d/%d (seed %d)", k + 1, tc.ensemble, tc.seed + k)
+        nets.append(net)
+        trainers.append(trainer.fit(net, train_items, val_items))
     timings["fit"] = time.perf_counter() - t0
-    return net, trainer, feat_info, tok
+    return nets, trainers, feat_info, tok
 
 
 def _val_metrics(guard: Guard, val: list[Example], thresholds: dict[str, dict[str, float]]
@@ -159,17 +170,18 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
     train = [e for e in corpus if e.split == "train"]
     val = [e for e in corpus if e.split == "val"]
     tags = tag_labels(train)
-    net, trainer, feat_info, tok = _fit(conf, train, val, tags, timings)
-    for row in trainer.history_:
-        tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"]))
+    nets, trainers, feat_info, tok = _fit(conf, train, val, tags, timings)
+    for i, tr in enumerate(trainers):  # member 0's curves as before, others prefixed
+        for row in tr.history_:
+            tracker.log_metrics({(f"m{i}." if i else "") + k: v for k, v in row.items()
+                                 if k != "epoch"}, step=int(row["epoch"]))
     out = Path(conf.export.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tok_sha = save_tokenizer(tok, out / "tokenizer.json")
-    graph = GuardGraph(net).eval()
-    export_guard(graph, out / FP32)
+    export_guard(exported_form(nets).eval(), out / FP32)
     if conf.export.int8:
         write_int8(out / FP32, out / INT8)
-    parity = check_guard_parity(net, out / FP32, conf.export.parity_samples)
+    parity = check_guard_parity(nets, out / FP32, conf.export.parity_samples)
     prov = _provisional_manifest(conf, tags)
     ngram_table = _add_ngram(conf, out, prov, train, val, timings) \
         if conf.model.ngram_weights else {}
@@ -188,7 +200,10 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
     timings["calibrate_and_validate"] = time.perf_counter() - t0
     metrics.update({"parity": parity.__dict__, "tag_threshold_grid": tag_grid,
                     "ngram_weight_grid": ngram_table,
-                    "best_epoch": trainer.best_epoch_, "history": trainer.history_})
+                    "best_epoch": trainers[0].best_epoch_, "history": trainers[0].history_})
+    if len(trainers) > 1:
+        metrics["ensemble"] = [{"seed": conf.trainer.seed + i, "best_epoch": tr.best_epoch_,
+                                "history": tr.history_} for i, tr in enumerate(trainers)]
     manifest = GuardManifest(
         categories=list(CATEGORIES), tags=tags, thresholds=thresholds,
         threshold_rule={"categories": {op: {"target_fpr": f, "on_each_of": list(BENIGN_SETS)}
@@ -204,7 +219,8 @@ def run_guard_training(conf: GuardTrainConf, tracker: Tracker) -> GuardTrainResu
         windows=prov["windows"], checks=CHECKS,
         tokenizer={"sha256": tok_sha, "max_tokens": 512, "truncation": TRUNCATION,
                    "guard_truncation": "none (windows)"},
-        featurizer=feat_info, net={"name": "GuardNet", **conf.model.__dict__},
+        featurizer=feat_info, net={"name": "GuardNet" if len(nets) == 1 else "GuardEnsemble",
+                                   "members": len(nets), **conf.model.__dict__},
         train_data_sha256=data_sha256(train), metrics=metrics,
         data={"val": conf.data.val, "test": conf.data.test, "split_seed": conf.data.split_seed},
         ngram=prov.get("ngram", {}))

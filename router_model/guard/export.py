@@ -15,10 +15,11 @@ from pathlib import Path
 
 import onnx
 import torch
+from torch import nn
 
 from router_model.export import OPSET, graph_sha256
 from router_model.guard.manifest import METADATA_KEY, GuardManifest
-from router_model.guard.nets import INPUT_NAMES, OUTPUT_NAMES, GuardGraph
+from router_model.guard.nets import INPUT_NAMES, OUTPUT_NAMES
 from router_model.quantization import quantize_tables
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,9 @@ def example_inputs(batch: int = 2, tokens: int = 9) -> tuple[torch.Tensor, ...]:
     return ids, torch.ones_like(ids), torch.zeros_like(ids)
 
 
-def export_guard(graph: GuardGraph, path: Path) -> None:
-    """Write ``graph`` as one self-contained ONNX file, dynamic batch and length axes."""
+def export_guard(graph: nn.Module, path: Path) -> None:
+    """Write ``graph`` (a ``GuardGraph`` or ``GuardEnsemble``) as one self-contained ONNX
+    file, dynamic batch and length axes."""
     axes = {n: {0: "B", 1: "T"} for n in (*INPUT_NAMES, "tag_probs")}
     axes["scores"] = {0: "B"}
     with torch.no_grad(), warnings.catch_warnings():

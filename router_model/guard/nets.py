@@ -185,6 +185,43 @@ class GuardGraph(nn.Module):
         return probabilities(*self.net(input_ids, attention_mask, shape_ids, lin))
 
 
+class GuardEnsemble(nn.Module):
+    """K trained ``GuardNet`` s (other seeds, same data and featurizer) as one graph with
+    ``GuardGraph``'s inputs and outputs: the mean of their ``scores`` (B, C) and of their
+    ``tag_probs`` (B, T, L). Averaging seeds lowers the variance of one training run (the
+    guard's validation figures move by several points from seed to seed: docs/guard.md,
+    "Seed ensembles"), at K times the network's cost per window."""
+
+    def __init__(self, nets: list[GuardNet]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(GuardGraph(n) for n in nets)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                shape_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return _mean([m(input_ids, attention_mask, shape_ids) for m in self.members])
+
+
+def exported_form(nets: list[GuardNet]) -> nn.Module:
+    """The module to export: ``GuardGraph`` for one net, ``GuardEnsemble`` for several."""
+    return GuardGraph(nets[0]) if len(nets) == 1 else GuardEnsemble(nets)
+
+
+def mean_probabilities(nets: list[GuardNet], input_ids: torch.Tensor,
+                       attention_mask: torch.Tensor, shape_ids: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training modules' (unfolded) probabilities, averaged over ``nets``: what the
+    exported form must compute (the parity reference)."""
+    return _mean([probabilities(*n.eval()(input_ids, attention_mask, shape_ids))
+                  for n in nets])
+
+
+def _mean(outs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Element-wise mean of K (scores, tag_probs) pairs."""
+    k = float(len(outs))
+    return (torch.stack([o[0] for o in outs]).sum(0) / k,
+            torch.stack([o[1] for o in outs]).sum(0) / k)
+
+
 def probabilities(logits: torch.Tensor, tags: torch.Tensor
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, C) logits, (B, T, L) tag logits -> scores (B, C), tag_probs (B, T, L)."""

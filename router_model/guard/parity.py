@@ -10,7 +10,7 @@ import onnxruntime as ort
 import torch
 
 from router_model.guard.encoding import N_SHAPES
-from router_model.guard.nets import INPUT_NAMES, OUTPUT_NAMES, GuardNet, probabilities
+from router_model.guard.nets import INPUT_NAMES, OUTPUT_NAMES, GuardNet, mean_probabilities
 from router_model.parity import random_feeds
 
 
@@ -34,13 +34,15 @@ def guard_feeds(n: int, max_len: int = 128, seed: int = 0) -> dict[str, np.ndarr
 
 
 @torch.inference_mode()
-def check_guard_parity(net: GuardNet, onnx_path: Path, n: int = 64,
+def check_guard_parity(net: GuardNet | list[GuardNet], onnx_path: Path, n: int = 64,
                        seed: int = 0) -> GuardParity:
-    """ONNX (folded tables) against the TRAINING module (unfolded) on the same feeds."""
+    """ONNX (folded tables) against the TRAINING module(s) (unfolded; a list: the seed
+    ensemble, their mean probabilities) on the same feeds."""
+    nets = net if isinstance(net, list) else [net]
     feeds = guard_feeds(n, seed=seed)
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = dict(zip(OUTPUT_NAMES, sess.run(list(OUTPUT_NAMES), feeds), strict=True))
-    ref = probabilities(*net.eval()(*(torch.from_numpy(feeds[k]) for k in INPUT_NAMES)))
+    ref = mean_probabilities(nets, *(torch.from_numpy(feeds[k]) for k in INPUT_NAMES))
     want = {k: v.numpy() for k, v in zip(OUTPUT_NAMES, ref, strict=True)}
     mask = feeds["attention_mask"].astype(bool)
     diffs = {"scores": float(np.abs(got["scores"] - want["scores"]).max()),

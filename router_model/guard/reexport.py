@@ -69,6 +69,11 @@ def graph_from_onnx(model: onnx.ModelProto) -> GuardGraph:
     read from the weights; the learned token table and projections are folded into
     ``lin`` in the graph, so the net's own ``token`` / ``proj`` stay unused)."""
     init = {t.name: numpy_helper.to_array(t).copy() for t in model.graph.initializer}
+    if "net.featurizer.table.weight" not in init:
+        kind = "a seed ensemble (GuardEnsemble)" if any(k.startswith("members.") for k in init) \
+            else "not a GuardGraph export"
+        raise ValueError(f"reexport: the graph is {kind}; only single-net guard graphs can "
+                         "be re-exported (retrain with `lmroute guard train` instead)")
     table = init["net.featurizer.table.weight"]
     feat = StaticFeaturizer(table, np.ones(len(table), np.float32),
                             init["net.featurizer.scalars.flags.weight"])
